@@ -1,0 +1,1 @@
+"""Surfaces: the CLI, the FastAPI service, webhooks, chat and the web page."""

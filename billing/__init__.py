@@ -1,0 +1,1 @@
+"""The billing domain: data model, money, ingest adapters, reconciliation rules, scenarios."""

@@ -1,0 +1,121 @@
+"""The one settings object: environment variables prefixed ``TRIAGE_`` (nested with ``__``), `.env` allowed.
+
+``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` are also read without the prefix, because every
+OpenAI-compatible tool already exports them under those names.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KnowledgeSettings(BaseModel):
+    """Where the SOPs live and where their index is kept."""
+
+    sop_dirs: list[Path] = Field(default_factory=lambda: [Path(__file__).resolve().parent.parent / "knowledge" / "sops"])
+    chroma_path: Path = Path(".triage/chroma")
+    # When set (e.g. ``http://chroma:8000``) the HTTP client to a Chroma server is used instead.
+    chroma_url: str | None = None
+    collection: str = "sops"
+
+
+class LLMSettings(BaseModel):
+    """Which backend triages, and how to reach an OpenAI-compatible server."""
+
+    backend: Literal["auto", "offline", "openai"] = "auto"
+    model: str = "gpt-4o-mini"
+    api_key: str | None = Field(default=None, validation_alias=AliasChoices("api_key", "OPENAI_API_KEY"))
+    base_url: str | None = Field(default=None, validation_alias=AliasChoices("base_url", "OPENAI_BASE_URL"))
+    # OpenAI's own API speaks both; most compatible servers only Chat Completions.
+    api: Literal["chat", "responses"] = "chat"
+    # How the server accepts structured output: OpenAI/vLLM `json_schema`; llama.cpp `json_object`
+    # with a `schema` key; `none` = instructions only, the reply still validated by pydantic.
+    structured_output: Literal["json_schema", "json_object", "none"] = "json_schema"
+    timeout_s: float = 60.0
+    max_retries: int = 4
+    temperature: float = 0.0
+    # USD per million tokens, (input, output); used by evals to cost a run.
+    prices_per_mtok: dict[str, tuple[Decimal, Decimal]] = Field(
+        default_factory=lambda: {
+            "gpt-4o-mini": (Decimal("0.15"), Decimal("0.60")),
+            "gpt-4o": (Decimal("2.50"), Decimal("10.00")),
+            "gpt-4.1-mini": (Decimal("0.40"), Decimal("1.60")),
+        }
+    )
+
+
+class RoutingSettings(BaseModel):
+    """When a case must go to a person rather than be proposed automatically."""
+
+    confidence_threshold: float = 0.80
+    # Amount at stake (absolute delta, in USD-equivalent) at or above which a person approves.
+    materiality_usd: Decimal = Decimal("10000")
+    always_review_categories: list[str] = Field(
+        default_factory=lambda: ["refund_discrepancy", "tax_discrepancy", "channel_conflict", "other"]
+    )
+    # Categories whose partner emails may be sent without approval below `auto_send_below_usd`.
+    auto_send_categories: list[str] = Field(default_factory=list)
+    auto_send_below_usd: Decimal = Decimal("0")
+
+
+class NotificationSettings(BaseModel):
+    """Slack-style webhooks: where notifications go and how callbacks are verified."""
+
+    webhook_urls: list[str] = Field(default_factory=list)
+    slack_signing_secret: str | None = None
+    max_attempts: int = 5
+
+
+class EmailSettings(BaseModel):
+    """Addresses (roles or aliases) that drafts are written to."""
+
+    partner_contacts: dict[str, str] = Field(
+        default_factory=lambda: {
+            "aws_marketplace": "aws-marketplace-seller-ops@partners.example",
+            "azure_marketplace": "azure-partner-center-support@partners.example",
+            "gcp_marketplace": "gcp-marketplace-partner-ops@partners.example",
+            "reseller": "reseller-channel-manager@partners.example",
+            "direct": "billing-ops@example.com",
+        }
+    )
+    customer_contact_role: str = "customer billing contact (from CRM)"
+    internal_owner: str = "billing-ops@example.com"
+    sender: str = "Billing Operations <billing-ops@example.com>"
+
+
+class Settings(BaseSettings):
+    """All configuration of the product, from the environment (prefix ``TRIAGE_``) or `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRIAGE_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+    )
+
+    data_dir: Path = Path(".triage")
+    database_url: str = Field(
+        default="sqlite:///.triage/triage.db",
+        validation_alias=AliasChoices("TRIAGE_DATABASE_URL", "DATABASE_URL"),
+    )
+    # LangGraph checkpoints: a SQLite file by default; a postgresql:// URL in production.
+    checkpoint_url: str = "sqlite:///.triage/checkpoints.db"
+    batch_size: int = 5000
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
