@@ -1,0 +1,1 @@
+"""Reconciliation: set-based rules that compare sources and raise exceptions stating the difference."""
