@@ -1,0 +1,1 @@
+"""The triage agent: graph, state, nodes, LLM backends, prompts, guards, routing policy."""

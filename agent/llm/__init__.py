@@ -1,0 +1,1 @@
+"""LLM backends behind one interface: `offline` (deterministic, always available) and `openai`."""
