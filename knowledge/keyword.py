@@ -1,0 +1,113 @@
+"""BM25 keyword search over the SOP passages, tuned for billing identifiers.
+
+Vectors are good at meaning and bad at exact strings: ``DISBURSEMENT_FAILURE``,
+``BatchMeterUsage`` or ``CPPO`` look like noise to a sentence model. Here an identifier is
+indexed whole *and* split into its words (``disbursement_failure``, ``disbursement``,
+``failure``; ``batchmeterusage``, ``batch``, ``meter``, ``usage``), so both the exact term
+and a paraphrase find it. Words get a light suffix stemmer (refunds/refunded/refunding).
+
+The corpus is a few hundred passages, so an in-memory inverted index rebuilt on load is
+simpler and faster than a database, and it works the same with the HTTP Chroma client.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[_\-.'][A-Za-z0-9]+)*")
+_CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers him his how i if in into is it its itself just
+    me more most my no nor not now of off on once only or other our ours out over own same she
+    should so some such than that the their theirs them then there these they this those through
+    to too under until up very was we were what when where which while who whom why will with
+    would you your yours us let get got also""".split()
+)
+
+
+def stem(word: str) -> str:
+    """A light English stemmer: enough to join refund/refunds/refunded/refunding."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, repl in (("ies", "y"), ("ied", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", "e")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)] + repl
+            break
+    else:
+        if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            word = word[:-1]
+    # "billing" -> "bill" keeps its double l, "shipped" -> "ship" loses the doubled p.
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+        word = word[:-1]
+    # Final e dropped so that price/priced/pricing meet at "pric".
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercased terms: whole identifiers plus their parts; stopwords dropped; stemmed."""
+    terms: list[str] = []
+    for raw in _TOKEN_RE.findall(text):
+        parts = [p for piece in re.split(r"[_\-.']", raw) for p in _CAMEL_RE.findall(piece)]
+        lowered = raw.lower()
+        if len(parts) > 1:
+            terms.append(lowered)  # the identifier as written: exact matches score high
+        for part in parts:
+            p = part.lower()
+            if p not in _STOPWORDS:
+                terms.append(stem(p))
+    return terms
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    """A document index and its BM25 score."""
+
+    doc: int
+    score: float
+
+
+class BM25Index:
+    """Okapi BM25 over a fixed list of documents."""
+
+    def __init__(self, documents: list[str], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1 = k1
+        self.b = b
+        self._postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self._lengths: list[int] = []
+        for doc, text in enumerate(documents):
+            counts = Counter(tokenize(text))
+            self._lengths.append(sum(counts.values()))
+            for term, tf in counts.items():
+                self._postings[term].append((doc, tf))
+        n = len(documents)
+        self._avg_len = (sum(self._lengths) / n) if n else 0.0
+        # BM25+ style idf floor at 0: a term in most passages neither helps nor hurts.
+        self._idf = {
+            term: max(0.0, math.log((n - len(p) + 0.5) / (len(p) + 0.5) + 1.0))
+            for term, p in self._postings.items()
+        }
+
+    def __len__(self) -> int:
+        return len(self._lengths)
+
+    def search(self, query: str, allowed: set[int] | None = None, k: int = 20) -> list[KeywordHit]:
+        """The ``k`` best documents for ``query``, optionally among ``allowed`` ones only."""
+        scores: dict[int, float] = defaultdict(float)
+        for term in set(tokenize(query)):
+            idf = self._idf.get(term)
+            if not idf:
+                continue
+            for doc, tf in self._postings[term]:
+                if allowed is not None and doc not in allowed:
+                    continue
+                norm = self.k1 * (1 - self.b + self.b * self._lengths[doc] / self._avg_len)
+                scores[doc] += idf * tf * (self.k1 + 1) / (tf + norm)
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [KeywordHit(doc, score) for doc, score in ranked[:k]]
