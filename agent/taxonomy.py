@@ -1,0 +1,120 @@
+"""What each reconciliation difference can mean, and what each category usually calls for.
+
+Rules state a *difference* (rule + kind); several causes produce the same difference, so a
+difference maps to candidate categories, most likely first. The usual resolution per
+category follows DOMAIN.md's taxonomy table and the SOP runbooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.schemas import Action, Category, EscalateTo
+
+C = Category
+
+# (rule, kind) -> candidate categories, most likely first. `None` as kind = any kind of that rule.
+CANDIDATES: dict[tuple[str, str | None], tuple[Category, ...]] = {
+    ("usage_vs_partner_usage", "usage_shortfall"): (
+        C.DROPPED_METERING, C.WRONG_DIMENSION, C.TIMING_DIFFERENCE, C.REJECTED_METERING, C.ENTITLEMENT_MISMATCH),
+    ("usage_vs_partner_usage", "usage_excess"): (
+        C.DUPLICATE_METERING, C.WRONG_DIMENSION, C.TIMING_DIFFERENCE),
+    ("metering_not_accepted", "metering_customer_not_subscribed"): (C.REJECTED_METERING, C.ENTITLEMENT_MISMATCH),
+    ("metering_not_accepted", "metering_duplicate_record"): (C.DUPLICATE_METERING, C.DROPPED_METERING),
+    ("metering_not_accepted", "metering_unprocessed"): (C.DROPPED_METERING, C.REJECTED_METERING),
+    ("metering_gaps", "metering_missing_hours"): (C.DROPPED_METERING, C.TIMING_DIFFERENCE),
+    ("metering_gaps", "partner_feed_missing_day"): (C.TIMING_DIFFERENCE, C.DROPPED_METERING),
+    ("billed_rate_vs_contract", None): (C.PRICE_MISMATCH, C.ENTITLEMENT_MISMATCH),
+    ("usage_without_agreement", None): (C.ENTITLEMENT_MISMATCH,),
+    ("usage_without_invoice", None): (C.MISSING_INVOICE, C.TIMING_DIFFERENCE, C.ENTITLEMENT_MISMATCH),
+    ("channel_overlap", None): (C.CHANNEL_CONFLICT,),
+    ("listing_fee_vs_contract", None): (C.LISTING_FEE_MISMATCH,),
+    ("disbursed_vs_invoiced", None): (
+        C.SHORT_PAYMENT, C.LISTING_FEE_MISMATCH, C.FORGIVEN_CHARGE, C.REFUND_DISCREPANCY,
+        C.DISBURSEMENT_FAILURE, C.FX_VARIANCE, C.TIMING_DIFFERENCE),
+    ("forgiven_charges", None): (C.FORGIVEN_CHARGE,),
+    ("disbursement_integrity", None): (C.DISBURSEMENT_FAILURE,),
+    ("refunds_vs_approvals", None): (C.REFUND_DISCREPANCY,),
+    ("credits_vs_credit_notes", None): (C.CREDIT_MISAPPLIED,),
+    ("fx_conversion", None): (C.FX_VARIANCE,),
+    ("tax_treatment", None): (C.TAX_DISCREPANCY,),
+    ("reseller_wholesale", None): (C.RESELLER_MARGIN_MISMATCH,),
+    ("direct_payments", None): (C.SHORT_PAYMENT, C.CREDIT_MISAPPLIED, C.TIMING_DIFFERENCE),
+}
+
+
+def candidate_categories(rule: str | None, kind: str | None) -> tuple[Category, ...]:
+    """Candidate categories for a difference, most likely first; `(other,)` when unknown."""
+    return CANDIDATES.get((rule or "", kind)) or CANDIDATES.get((rule or "", None)) or (C.OTHER,)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The usual resolution of a category: action, who we escalate to, who owns it."""
+
+    action: Action
+    escalate_to: EscalateTo
+    owner: str
+
+
+A, E = Action, EscalateTo
+USUAL: dict[Category, Resolution] = {
+    C.DROPPED_METERING: Resolution(A.RESEND_METERING, E.INTERNAL, "metering-platform"),
+    C.DUPLICATE_METERING: Resolution(A.REFUND_REQUEST, E.PARTNER, "billing-ops"),
+    C.REJECTED_METERING: Resolution(A.FIX_METERING_MAPPING, E.INTERNAL, "metering-platform"),
+    C.WRONG_DIMENSION: Resolution(A.FIX_METERING_MAPPING, E.INTERNAL, "metering-platform"),
+    C.PRICE_MISMATCH: Resolution(A.REQUEST_PARTNER_CORRECTION, E.PARTNER, "deal-desk"),
+    C.ENTITLEMENT_MISMATCH: Resolution(A.CREDIT_NOTE, E.INTERNAL, "billing-ops"),
+    C.LISTING_FEE_MISMATCH: Resolution(A.REQUEST_PARTNER_CORRECTION, E.PARTNER, "billing-ops"),
+    C.RESELLER_MARGIN_MISMATCH: Resolution(A.REQUEST_PARTNER_CORRECTION, E.PARTNER, "channel-ops"),
+    C.SHORT_PAYMENT: Resolution(A.CHASE_PAYMENT, E.PARTNER, "collections"),
+    C.FORGIVEN_CHARGE: Resolution(A.WRITE_OFF, E.INTERNAL, "billing-ops"),
+    C.DISBURSEMENT_FAILURE: Resolution(A.REQUEST_PARTNER_CORRECTION, E.PARTNER, "treasury"),
+    C.MISSING_INVOICE: Resolution(A.REQUEST_PARTNER_CORRECTION, E.PARTNER, "billing-ops"),
+    C.CREDIT_MISAPPLIED: Resolution(A.CREDIT_NOTE, E.CUSTOMER, "billing-ops"),
+    C.REFUND_DISCREPANCY: Resolution(A.REQUEST_PARTNER_CORRECTION, E.PARTNER, "billing-ops"),
+    C.TAX_DISCREPANCY: Resolution(A.INVESTIGATE, E.INTERNAL, "tax"),
+    C.FX_VARIANCE: Resolution(A.BOOK_FX_VARIANCE, E.INTERNAL, "accounting"),
+    C.TIMING_DIFFERENCE: Resolution(A.NO_ACTION_TIMING, E.NONE, "billing-ops"),
+    C.CHANNEL_CONFLICT: Resolution(A.CREDIT_NOTE, E.CUSTOMER, "billing-ops"),
+    C.OTHER: Resolution(A.INVESTIGATE, E.INTERNAL, "billing-ops"),
+}
+
+# Actions that make sense for a category (a draft or a reviewer's edit outside these fails verify).
+COMPATIBLE: dict[Category, frozenset[Action]] = {
+    C.DROPPED_METERING: frozenset({A.RESEND_METERING, A.REBILL, A.WRITE_OFF, A.INVESTIGATE}),
+    C.DUPLICATE_METERING: frozenset({A.REFUND_REQUEST, A.REQUEST_PARTNER_CORRECTION, A.INVESTIGATE}),
+    C.REJECTED_METERING: frozenset({A.FIX_METERING_MAPPING, A.RESEND_METERING, A.INVESTIGATE}),
+    C.WRONG_DIMENSION: frozenset({A.FIX_METERING_MAPPING, A.REFUND_REQUEST, A.REBILL, A.INVESTIGATE}),
+    C.PRICE_MISMATCH: frozenset({A.REQUEST_PARTNER_CORRECTION, A.REFUND_REQUEST, A.CREDIT_NOTE, A.INVESTIGATE}),
+    C.ENTITLEMENT_MISMATCH: frozenset({A.CREDIT_NOTE, A.REBILL, A.INVESTIGATE}),
+    C.LISTING_FEE_MISMATCH: frozenset({A.REQUEST_PARTNER_CORRECTION, A.INVESTIGATE}),
+    C.RESELLER_MARGIN_MISMATCH: frozenset({A.REQUEST_PARTNER_CORRECTION, A.INVESTIGATE}),
+    C.SHORT_PAYMENT: frozenset({A.CHASE_PAYMENT, A.WRITE_OFF, A.REQUEST_PARTNER_CORRECTION, A.INVESTIGATE}),
+    C.FORGIVEN_CHARGE: frozenset({A.WRITE_OFF, A.REQUEST_PARTNER_CORRECTION, A.INVESTIGATE}),
+    C.DISBURSEMENT_FAILURE: frozenset({A.REQUEST_PARTNER_CORRECTION, A.INVESTIGATE}),
+    C.MISSING_INVOICE: frozenset({A.REQUEST_PARTNER_CORRECTION, A.REBILL, A.INVESTIGATE}),
+    C.CREDIT_MISAPPLIED: frozenset({A.CREDIT_NOTE, A.REBILL, A.INVESTIGATE}),
+    C.REFUND_DISCREPANCY: frozenset({A.REQUEST_PARTNER_CORRECTION, A.REFUND_REQUEST, A.INVESTIGATE}),
+    C.TAX_DISCREPANCY: frozenset({A.INVESTIGATE, A.REQUEST_PARTNER_CORRECTION, A.CREDIT_NOTE}),
+    C.FX_VARIANCE: frozenset({A.BOOK_FX_VARIANCE, A.INVESTIGATE}),
+    C.TIMING_DIFFERENCE: frozenset({A.NO_ACTION_TIMING, A.INVESTIGATE}),
+    C.CHANNEL_CONFLICT: frozenset({A.CREDIT_NOTE, A.INVESTIGATE}),
+    C.OTHER: frozenset(Action),
+}
+
+
+def usual_resolution(category: Category, channel: str | None = None) -> Resolution:
+    """The usual resolution, adjusted for the channel (direct sales have no partner to ask)."""
+    res = USUAL[category]
+    if channel == "direct":
+        if category is C.SHORT_PAYMENT:
+            return Resolution(A.CHASE_PAYMENT, E.CUSTOMER, "collections")
+        if category is C.MISSING_INVOICE:
+            return Resolution(A.REBILL, E.INTERNAL, "billing-ops")
+    return res
+
+
+def is_compatible(category: Category, action: Action) -> bool:
+    """Whether `action` is a sensible resolution of `category`."""
+    return action in COMPATIBLE[category]
