@@ -26,6 +26,7 @@ class SopPassage(BaseModel):
     heading: str
     text: str
     score: float = 0.0
+    categories: list[str] = Field(default_factory=list)  # the SOP's front-matter categories
 
 
 class OutsideText(BaseModel):
