@@ -8,6 +8,9 @@ from billing.models.ingest import IngestBatch
 from billing.models.invoicing import CreditNote, FxRate, Invoice, InvoiceLine, Payment, RefundRequest
 from billing.models.parties import Account, Dimension, Product
 from billing.models.partner_billing import BillingEvent
+from billing.models.triage import (
+    AuditEvent, CaseExample, ReviewDecisionKind, ReviewItem, ReviewStatus, RunStatus, TriageRun,
+)
 from billing.models.usage import MeteringResult, PartnerUsage, UsageRecord
 
 __all__ = [
@@ -15,4 +18,6 @@ __all__ = [
     "ContractRate", "CreditNote", "Dimension", "Discrepancy", "ExceptionStatus", "FxRate",
     "IngestBatch", "Invoice", "InvoiceLine", "Message", "MeteringResult", "PartnerUsage",
     "Payment", "Product", "RefundRequest", "UsageRecord", "utcnow",
+    "AuditEvent", "CaseExample", "ReviewDecisionKind", "ReviewItem", "ReviewStatus", "RunStatus",
+    "TriageRun",
 ]
