@@ -53,6 +53,17 @@ class Chunk:
         """
         return search_text(self.title, self.heading, self.text)
 
+    @property
+    def unit_texts(self) -> list[str]:
+        """The section's items (list items, paragraphs, table rows), each with its context.
+
+        MiniLM averages a whole passage into one vector, so a section about five things
+        matches a question about one of them only weakly. Each item also gets a vector of
+        its own ("small-to-big"): the item finds the section, the section is what is cited.
+        """
+        prefix = f"{self.title} - {self.heading}: "
+        return [prefix + unit for unit in split_units(self.text)]
+
     def content_hash(self, model: str) -> str:
         """Changes whenever the indexed text, the metadata or the embedding model change."""
         payload = json.dumps(
@@ -66,6 +77,24 @@ class Chunk:
 def search_text(title: str, heading: str, text: str) -> str:
     """Compose the text the retrievers see (also used to rebuild it from stored metadata)."""
     return f"{title} - {heading}\n{text}"
+
+
+_ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+|^\s*\|")
+
+
+def split_units(text: str, min_words: int = 3) -> list[str]:
+    """Split a section into items: paragraphs, and each list item or table row on its own."""
+    units: list[str] = []
+    for block in re.split(r"\n\s*\n", text):
+        current: list[str] = []
+        for line in block.splitlines():
+            if _ITEM_RE.match(line) and current:
+                units.append(" ".join(current))
+                current = []
+            current.append(line.strip())
+        if current:
+            units.append(" ".join(current))
+    return [u for u in units if len(u.split()) >= min_words and not re.fullmatch(r"[|\-: ]+", u)]
 
 
 def slugify(heading: str) -> str:

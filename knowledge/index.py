@@ -10,6 +10,7 @@ one writer at a time, or use the server).
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,17 @@ from pydantic import BaseModel
 
 from knowledge.chunking import Chunk, chunk_sop
 from knowledge.embedding import MiniLMEmbeddingFunction
+from knowledge.keyword import load_glossary
 from knowledge.sop import load_corpus
 
 #: Bumped when the stored metadata layout changes (forces a rebuild of every chunk).
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+#: ``kind`` of a record: the section itself (cited, keyword-indexed) or one of its items
+#: (extra vectors that lead to the section).
+SECTION = "section"
+UNIT = "unit"
+#: An item's record id is ``<section id>@<n>`` (section ids never contain "@").
+UNIT_SEPARATOR = "@"
 #: Metadata flags used by filters: ``cat_<slug>: True`` / ``ch_<slug>: True``. Booleans,
 #: not arrays, so that filters work the same on every Chroma server version.
 CATEGORY_FLAG = "cat_"
@@ -88,9 +96,11 @@ def open_collection(
     )
 
 
-def chunk_metadata(chunk: Chunk, content_hash: str) -> dict[str, Any]:
-    """Flat metadata for one chunk: what a citation needs, plus the filter flags."""
+def chunk_metadata(chunk: Chunk, content_hash: str, kind: str = SECTION) -> dict[str, Any]:
+    """Flat metadata for one record: what a citation needs, plus the filter flags."""
     meta: dict[str, Any] = {
+        "kind": kind,
+        "chunk_id": chunk.chunk_id,
         "sop_id": chunk.sop_id,
         "version": chunk.version,
         "title": chunk.title,
@@ -107,11 +117,27 @@ def chunk_metadata(chunk: Chunk, content_hash: str) -> dict[str, Any]:
 
 
 def _existing_hashes(collection: Collection) -> dict[str, str]:
+    """Content hash per stored section (records of an older layout count as changed)."""
     got = collection.get(include=["metadatas"])
-    return {
-        chunk_id: str((meta or {}).get("content_hash", ""))
-        for chunk_id, meta in zip(got["ids"], got["metadatas"] or [])
-    }
+    hashes: dict[str, str] = {}
+    for record_id, meta in zip(got["ids"], got["metadatas"] or []):
+        meta = meta or {}
+        chunk_id = str(meta.get("chunk_id", record_id))
+        if meta.get("kind") == SECTION:
+            hashes[chunk_id] = str(meta.get("content_hash", ""))
+        else:
+            hashes.setdefault(chunk_id, "")
+    return hashes
+
+
+def _records(chunk: Chunk, content_hash: str) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(id, text to embed, document, metadata) of a section and of each of its items."""
+    records = [(chunk.chunk_id, chunk.search_text, chunk.text,
+                chunk_metadata(chunk, content_hash, SECTION))]
+    for i, unit in enumerate(chunk.unit_texts, start=1):
+        records.append((f"{chunk.chunk_id}{UNIT_SEPARATOR}{i}", unit, unit.split(": ", 1)[-1],
+                        chunk_metadata(chunk, content_hash, UNIT)))
+    return records
 
 
 def _batches(items: list[Any], size: int) -> list[list[Any]]:
@@ -130,6 +156,7 @@ def build_index(
     the run with the index untouched.
     """
     corpus = load_corpus(sop_dirs)
+    glossary = load_glossary(sop_dirs)
     chunks = [c for sop in corpus.sops for c in chunk_sop(sop)]
     ef = embedding_function or MiniLMEmbeddingFunction()
     model = f"{ef.name()}:{SCHEMA_VERSION}"
@@ -144,25 +171,31 @@ def build_index(
     new = [cid for cid in wanted if cid not in existing]
     batch = max(1, min(client.get_max_batch_size(), 1000))
 
-    # Changed chunks are deleted then added, not upserted: an upsert merges metadata and
-    # would keep a category flag the SOP no longer has.
-    for ids in _batches(stale + changed, batch):
-        collection.delete(ids=ids)
-    to_write = [wanted[cid][0] for cid in changed + new]
-    for part in _batches(to_write, batch):
+    # Changed sections are deleted (with their items) then added, not upserted: an upsert
+    # merges metadata and would keep a category flag the SOP no longer has.
+    for ids in _batches(stale + changed, 100):
+        collection.delete(where={"chunk_id": {"$in": ids}})
+    records = [r for cid in changed + new for r in _records(*wanted[cid])]
+    for part in _batches(records, batch):
         collection.add(
-            ids=[c.chunk_id for c in part],
-            embeddings=ef.embed_uncached([c.search_text for c in part]),  # type: ignore[arg-type]
-            documents=[c.text for c in part],
-            metadatas=[chunk_metadata(c, wanted[c.chunk_id][1]) for c in part],
+            ids=[r[0] for r in part],
+            embeddings=ef.embed_uncached([r[1] for r in part]),  # type: ignore[arg-type]
+            documents=[r[2] for r in part],
+            metadatas=[r[3] for r in part],
         )
-    # A fingerprint of the whole index lets searchers notice that their keyword index is stale.
+    # The glossary travels with the index, so every searcher (even one reaching a Chroma
+    # server from another machine) expands queries the same way. The fingerprint lets
+    # searchers notice that their keyword index is stale.
+    glossary_json = json.dumps(glossary, ensure_ascii=False, separators=(",", ":"))
     fingerprint = hashlib.sha256(
-        "".join(f"{cid}={h}" for cid, (_, h) in sorted(wanted.items())).encode()
+        ("".join(f"{cid}={h}" for cid, (_, h) in sorted(wanted.items())) + glossary_json).encode()
     ).hexdigest()[:16]
     if collection.metadata is None or collection.metadata.get("fingerprint") != fingerprint:
         collection.modify(metadata={
-            "schema": SCHEMA_VERSION, "embedding": ef.name(), "fingerprint": fingerprint,
+            "schema": SCHEMA_VERSION,
+            "embedding": ef.name(),
+            "fingerprint": fingerprint,
+            "glossary": glossary_json,
         })
     return IndexReport(
         sops=len(corpus.sops),

@@ -16,6 +16,13 @@ import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+#: The built-in billing vocabulary; a ``glossary.yaml`` in a SOP folder adds groups to it.
+GLOSSARY_PATH = Path(__file__).resolve().parent / "glossary.yaml"
+GLOSSARY_FILE = "glossary.yaml"
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[_\-.'][A-Za-z0-9]+)*")
 _CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -97,10 +104,27 @@ class BM25Index:
     def __len__(self) -> int:
         return len(self._lengths)
 
-    def search(self, query: str, allowed: set[int] | None = None, k: int = 20) -> list[KeywordHit]:
-        """The ``k`` best documents for ``query``, optionally among ``allowed`` ones only."""
+    def documents_with(self, term: str) -> set[int]:
+        """The documents in which ``term`` (an index term) occurs."""
+        return {doc for doc, _ in self._postings.get(term, ())}
+
+    def document_frequency(self, term: str) -> int:
+        """In how many documents ``term`` (an index term, e.g. lowercased) occurs."""
+        return len(self._postings.get(term, ()))
+
+    def search(
+        self,
+        query: str | dict[str, float],
+        allowed: set[int] | None = None,
+        k: int = 20,
+    ) -> list[KeywordHit]:
+        """The ``k`` best documents for ``query``, optionally among ``allowed`` ones only.
+
+        ``query`` is text, or already weighted terms (see :meth:`Glossary.expand`).
+        """
+        terms = query if isinstance(query, dict) else {t: 1.0 for t in tokenize(query)}
         scores: dict[int, float] = defaultdict(float)
-        for term in set(tokenize(query)):
+        for term, weight in terms.items():
             idf = self._idf.get(term)
             if not idf:
                 continue
@@ -108,6 +132,83 @@ class BM25Index:
                 if allowed is not None and doc not in allowed:
                     continue
                 norm = self.k1 * (1 - self.b + self.b * self._lengths[doc] / self._avg_len)
-                scores[doc] += idf * tf * (self.k1 + 1) / (tf + norm)
+                scores[doc] += weight * idf * tf * (self.k1 + 1) / (tf + norm)
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
         return [KeywordHit(doc, score) for doc, score in ranked[:k]]
+
+
+def _words(text: str) -> list[str]:
+    """Lowercased, stemmed words, stopwords kept: glossary phrases match on these."""
+    return [stem(w) for w in re.findall(r"[a-z0-9]+(?:[_\-'][a-z0-9]+)*", text.lower())]
+
+
+class Glossary:
+    """Groups of interchangeable billing terms, used to expand keyword queries.
+
+    A query containing any member phrase of a group gets the terms of the group's other
+    members added at ``weight`` (below 1: the words the user wrote still count most).
+    """
+
+    def __init__(self, groups: list[list[str]], weight: float = 0.4, spell_out: int = 3) -> None:
+        self.weight = weight
+        self.spell_out = spell_out
+        self._phrases = groups
+        self._groups = [[(_words(p), tokenize(p)) for p in group] for group in groups]
+
+    def _matched(self, words: list[str]) -> list[int]:
+        return [
+            i for i, group in enumerate(self._groups)
+            if any(_contains(words, phrase) for phrase, _ in group if phrase)
+        ]
+
+    def expand_text(self, query: str) -> str:
+        """The query followed by the first few synonyms of each group it mentions.
+
+        This is what gets embedded for the expanded vector ranking: a sentence model
+        needs words, not weights.
+        """
+        words = _words(query)
+        extra: list[str] = []
+        for i in self._matched(words):
+            others = [p for p, (w, _) in zip(self._phrases[i], self._groups[i])
+                      if w and not _contains(words, w)]
+            extra.extend(others[: self.spell_out])
+        return f"{query}; {', '.join(extra)}" if extra else query
+
+    def expand(self, query: str) -> dict[str, float]:
+        """Weighted query terms: the query's own at 1.0, glossary expansions at ``weight``."""
+        terms = {t: 1.0 for t in tokenize(query)}
+        for i in self._matched(_words(query)):
+            for _, phrase_terms in self._groups[i]:
+                for term in phrase_terms:
+                    terms.setdefault(term, self.weight)
+        return terms
+
+
+def _contains(words: list[str], phrase: list[str]) -> bool:
+    n = len(phrase)
+    return any(words[i:i + n] == phrase for i in range(len(words) - n + 1))
+
+
+def _read_groups(path: Path) -> list[list[str]]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: cannot read glossary: {exc}") from exc
+    groups = data.get("groups") if isinstance(data, dict) else None
+    if not isinstance(groups, list) or not all(
+        isinstance(g, list) and len(g) >= 2 and all(isinstance(t, str) and t.strip() for t in g)
+        for g in groups
+    ):
+        raise ValueError(f"{path}: glossary must be 'groups:' a list of lists of 2+ phrases")
+    return [[t.strip() for t in g] for g in groups]
+
+
+def load_glossary(sop_dirs: list[Path]) -> list[list[str]]:
+    """The built-in groups plus those of any ``glossary.yaml`` at the top of a SOP folder."""
+    groups = _read_groups(GLOSSARY_PATH)
+    for folder in sop_dirs:
+        extra = folder / GLOSSARY_FILE
+        if extra.resolve() != GLOSSARY_PATH and extra.is_file():
+            groups.extend(_read_groups(extra))
+    return groups

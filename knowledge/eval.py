@@ -1,0 +1,154 @@
+"""Retrieval eval: recall@1, recall@3, MRR and latency over labelled queries, per search mode.
+
+Each query in ``eval_queries.yaml`` is labelled with the SOP sections that answer it. A hit is
+a returned passage inside one of those sections. Latency is the wall time of one
+``KnowledgeBase.search`` call with a warm model and an empty query-vector cache, so every
+query really runs the embedding model.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field
+
+from knowledge.keyword import tokenize
+from knowledge.search import KnowledgeBase, SearchMode
+
+QUERIES_PATH = Path(__file__).resolve().parent / "eval_queries.yaml"
+MODES: tuple[SearchMode, ...] = ("vector", "keyword", "fused")
+#: MRR is computed over this many results (MRR@10).
+DEPTH = 10
+
+
+class EvalQuery(BaseModel):
+    """One labelled query."""
+
+    q: str
+    relevant: list[str] = Field(min_length=1)
+    style: str = "analyst"
+
+
+class ModeResult(BaseModel):
+    """The figures of one search mode."""
+
+    mode: str
+    n: int
+    recall_at_1: float
+    recall_at_3: float
+    mrr: float
+    p50_ms: float
+    p95_ms: float
+    misses: list[str] = []
+
+
+class EvalReport(BaseModel):
+    """All modes side by side, plus how many queries share no word with their answer."""
+
+    queries: int
+    no_shared_words: int
+    results: list[ModeResult]
+
+    def fused(self) -> ModeResult:
+        return next(r for r in self.results if r.mode == "fused")
+
+
+def load_queries(path: Path = QUERIES_PATH) -> list[EvalQuery]:
+    """Read and validate the labelled queries."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [EvalQuery(**item) for item in data["queries"]]
+
+
+def is_relevant(chunk_id: str, labels: list[str]) -> bool:
+    """True when ``chunk_id`` lies in a labelled section (or SOP, for a bare SOP id).
+
+    ``sop#decision-steps`` covers ``sop#decision-steps``, its parts ``…~2`` and its
+    subsections ``sop#decision-steps/window-passed``.
+    """
+    sop_id, _, section = chunk_id.partition("#")
+    section = section.split("~", 1)[0]
+    for label in labels:
+        want_sop, _, want_section = label.partition("#")
+        if want_sop != sop_id:
+            continue
+        if not want_section or section == want_section or section.startswith(want_section + "/"):
+            return True
+    return False
+
+
+def _check_labels(kb: KnowledgeBase, queries: list[EvalQuery]) -> None:
+    """Fail loudly on a label that matches no passage (a renamed heading, a typo)."""
+    ids = kb.chunk_ids()
+    bad = sorted({
+        label for q in queries for label in q.relevant
+        if not any(is_relevant(cid, [label]) for cid in ids)
+    })
+    if bad:
+        raise ValueError(f"eval labels matching no indexed passage: {', '.join(bad)}")
+
+
+def _shares_no_words(kb: KnowledgeBase, query: EvalQuery) -> bool:
+    """True when no query term (stemmed, stopwords dropped) occurs in a labelled passage."""
+    words = set(tokenize(query.q))
+    texts = [kb.passage_text(cid) for cid in kb.chunk_ids() if is_relevant(cid, query.relevant)]
+    return not any(words & set(tokenize(t)) for t in texts)
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def evaluate_mode(kb: KnowledgeBase, queries: list[EvalQuery], mode: SearchMode) -> ModeResult:
+    """Run every query once in ``mode`` and score it."""
+    hits1 = hits3 = 0
+    reciprocal: list[float] = []
+    latencies: list[float] = []
+    misses: list[str] = []
+    for query in queries:
+        kb.embedding_function.clear_cache()  # measure the model, not the cache
+        start = time.perf_counter()
+        passages = kb.search(query.q, k=DEPTH, mode=mode)
+        latencies.append((time.perf_counter() - start) * 1000)
+        ranks = [i for i, p in enumerate(passages, 1) if is_relevant(p.chunk_id, query.relevant)]
+        first = ranks[0] if ranks else None
+        hits1 += first == 1
+        hits3 += first is not None and first <= 3
+        reciprocal.append(1 / first if first else 0.0)
+        if first is None or first > 3:
+            misses.append(query.q)
+    n = len(queries)
+    return ModeResult(
+        mode=mode,
+        n=n,
+        recall_at_1=round(hits1 / n, 4),
+        recall_at_3=round(hits3 / n, 4),
+        mrr=round(sum(reciprocal) / n, 4),
+        p50_ms=round(statistics.median(latencies), 2),
+        p95_ms=round(_percentile(latencies, 95), 2),
+        misses=misses,
+    )
+
+
+def evaluate(
+    kb: KnowledgeBase,
+    queries: list[EvalQuery] | None = None,
+    modes: tuple[SearchMode, ...] = MODES,
+) -> EvalReport:
+    """Score each mode on the labelled queries (default: ``eval_queries.yaml``)."""
+    queries = queries if queries is not None else load_queries()
+    if not len(kb):
+        raise ValueError("the index is empty: run the indexer first")
+    _check_labels(kb, queries)
+    kb.embedding_function.warm_up()
+    for mode in modes:  # warm Chroma's and the keyword index's first-call paths
+        kb.search("warm up query", k=DEPTH, mode=mode)
+    return EvalReport(
+        queries=len(queries),
+        no_shared_words=sum(_shares_no_words(kb, q) for q in queries),
+        results=[evaluate_mode(kb, queries, mode) for mode in modes],
+    )
