@@ -1,0 +1,20 @@
+"""Every reconciliation rule module; `register_all()` puts them into the registry.
+
+Rule authors: add your module to the import and to `ALL_RULES`, one line each.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from billing.reconcile import registry
+
+ALL_RULES: list[ModuleType] = [
+]
+
+
+def register_all() -> dict[str, registry.RuleFn]:
+    """Register every module of `ALL_RULES` (idempotent) and return the registry."""
+    for module in ALL_RULES:
+        registry.register(module)
+    return registry.RULES

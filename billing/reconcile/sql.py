@@ -1,0 +1,96 @@
+"""SQL expressions the rules need that SQLite and PostgreSQL spell differently.
+
+SQLite keeps timestamps as ``YYYY-MM-DD HH:MM:SS[.ffffff]`` text (UTC, see
+`billing.models.base.UTCDateTime`) and dates as ``YYYY-MM-DD``, so a prefix of the text is
+the day or the month. PostgreSQL keeps ``timestamptz``; the day is taken in UTC, never in
+the session's time zone, because AWS cuts days and months at 00:00 UTC.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Date, String
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement, GenericFunction
+
+
+class utc_day(FunctionElement[Any]):  # noqa: N801 - reads like the SQL function it is
+    """The UTC calendar day of a timestamp column, as a DATE."""
+
+    type = Date()
+    inherit_cache = True
+    name = "utc_day"
+
+
+@compiles(utc_day, "sqlite")
+def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_pg(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC' AS DATE)"
+
+
+class month_of(FunctionElement[Any]):  # noqa: N801
+    """``YYYY-MM`` of a timestamp (taken in UTC) or date column."""
+
+    type = String()
+    inherit_cache = True
+    name = "month_of"
+
+
+@compiles(month_of, "sqlite")
+def _month_sqlite(element: month_of, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 7)"
+
+
+@compiles(month_of, "postgresql")
+def _month_pg(element: month_of, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    inner = compiler.process(element.clauses, **kw)
+    timezone = getattr(column.type, "timezone", False)
+    # Dates have no time zone; timestamptz must be shifted to UTC before formatting.
+    source = f"({inner}) AT TIME ZONE 'UTC'" if timezone else inner
+    return f"to_char({source}, 'YYYY-MM')"
+
+
+class id_list(GenericFunction[str]):  # noqa: N801
+    """Aggregate: the group's values as one comma-separated text (split with `split_ids`)."""
+
+    type = String()
+    inherit_cache = True
+    name = "id_list"
+
+
+@compiles(id_list, "sqlite")
+def _ids_sqlite(element: id_list, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+@compiles(id_list, "postgresql")
+def _ids_pg(element: id_list, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"string_agg(CAST({compiler.process(element.clauses, **kw)} AS TEXT), ',')"
+
+
+def split_ids(text: str | None, limit: int) -> list[str]:
+    """The distinct ids of an `id_list` value, sorted, at most `limit` of them."""
+    if not text:
+        return []
+    ids = sorted(set(text.split(",")), key=lambda v: (len(v), v))
+    return ids[:limit]
+
+
+def count_ids(text: str | None) -> int:
+    """How many distinct ids an `id_list` value holds."""
+    return len(set(text.split(","))) if text else 0
+
+
+def rounded_gap(left: ColumnElement[Any], right: ColumnElement[Any], places: int = 6) -> ColumnElement[Any]:
+    """|left − right| rounded, so float sums on SQLite do not raise 1e-12 differences."""
+    from sqlalchemy import func
+
+    return func.round(func.abs(left - right), places)

@@ -1,0 +1,1 @@
+"""Reconciliation rule tests; a package so the shared factories import as `.factories`."""
