@@ -8,8 +8,10 @@ from __future__ import annotations
 from types import ModuleType
 
 from billing.reconcile import registry
+from billing.reconcile.rules import listing_fee_vs_contract
 
 ALL_RULES: list[ModuleType] = [
+    listing_fee_vs_contract,
 ]
 
 

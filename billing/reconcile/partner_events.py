@@ -1,0 +1,151 @@
+"""SQL building blocks over the AWS `billing_event` feed, shared by the money-side rules.
+
+Conventions of the feed (DOMAIN.md, AWS seller guide "data-feed-billing-event"):
+SELLER_REV_SHARE is positive (gross), AWS_REV_SHARE negative (listing fee), SELLER_TAX_SHARE
+positive, AWS_TAX_SHARE informational; `<type>_REFUND` / `<type>_CREDIT` carry the opposite
+sign of their base type. A DISBURSED row offsets its INVOICED parent (opposite sign, through
+`parent_billing_event_id`) and points to the payout row (transaction_type DISBURSEMENT, negative
+total) through `disbursement_billing_event_id`.
+
+A row belongs to the *billed period* of the usage it charges: its own
+`usage_period_start_date`, else its parent's, else the invoice date. Payouts and failures take
+the billed period of the rows they pay, so a fault is reported in the month whose money it is.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, join, literal, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from billing.models import Account, BillingEvent, Contract, Product
+from billing.reconcile.periods import period_bounds
+
+INVOICED, FORGIVEN, DISBURSED = "INVOICED", "FORGIVEN", "DISBURSED"
+SELLER_REV_SHARE, AWS_REV_SHARE = "SELLER_REV_SHARE", "AWS_REV_SHARE"
+SELLER_TAX_SHARE, AWS_TAX_SHARE = "SELLER_TAX_SHARE", "AWS_TAX_SHARE"
+DISBURSEMENT, DISBURSEMENT_FAILURE = "DISBURSEMENT", "DISBURSEMENT_FAILURE"
+PAYOUT_TYPES = (DISBURSEMENT, DISBURSEMENT_FAILURE)
+
+Event = aliased(BillingEvent, name="ev")
+Parent = aliased(BillingEvent, name="parent")
+
+
+def in_period(day: ColumnElement[Any], period: str) -> ColumnElement[bool]:
+    """`day` falls inside the calendar month `period` (UTC, AWS cuts at 00:00 UTC)."""
+    bounds = period_bounds(period)
+    return and_(day >= bounds.first_day, day < bounds.end.date())
+
+
+def is_current(ev: Any = BillingEvent) -> ColumnElement[bool]:
+    """The row is in the feed's current state (the feed marks withdrawn rows with `delete_date`)."""
+    return ev.delete_date.is_(None)
+
+
+def billed_date(ev: Any, parent: Any | None = None) -> ColumnElement[date]:
+    """The date whose month the row's money belongs to (see the module docstring)."""
+    if parent is None:
+        return func.coalesce(ev.usage_period_start_date, ev.invoice_date, ev.action_date)
+    return func.coalesce(ev.usage_period_start_date, parent.usage_period_start_date,
+                         ev.invoice_date, parent.invoice_date, ev.action_date)
+
+
+def natural_sign(transaction_type: ColumnElement[str]) -> ColumnElement[int]:
+    """+1 for money towards the seller, −1 for money away, by transaction type.
+
+    Used to read rows whose sign the feed does not fix (e.g. FORGIVEN) in the direction of
+    the charge they revert: a forgiven SELLER_REV_SHARE is a loss of +x whatever its sign."""
+    reversal = or_(transaction_type.endswith("_REFUND"), transaction_type.endswith("_CREDIT"))
+    fee = transaction_type.startswith(AWS_REV_SHARE)
+    return case((and_(reversal, fee), 1), (reversal, -1), (fee, -1), else_=1)
+
+
+def signed_amount(ev: Any) -> ColumnElement[Any]:
+    """The row's amount in its type's natural direction (|amount| × natural sign)."""
+    return func.abs(ev.amount) * natural_sign(ev.transaction_type)
+
+
+def invoice_key(ev: Any) -> ColumnElement[str]:
+    """The buyer invoice a row belongs to: listing-fee rows sit on the seller's own invoice
+    (invoice_variant LISTING_FEE) and name the buyer invoice in `buyer_invoice_id`."""
+    return func.coalesce(ev.buyer_invoice_id, ev.invoice_id)
+
+
+def account_id_for(aws_account_id: ColumnElement[str]) -> Any:
+    """Our account id for a 12-digit AWS account id (correlated scalar subquery)."""
+    return (select(Account.id).where(Account.aws_account_id == aws_account_id)
+            .order_by(Account.id).limit(1).scalar_subquery())
+
+
+def product_code_for(marketplace_product_id: ColumnElement[str]) -> Any:
+    """Our product code for a marketplace product id (correlated scalar subquery)."""
+    return (select(Product.product_code).where(Product.marketplace_product_id == marketplace_product_id)
+            .limit(1).scalar_subquery())
+
+
+# Contracts with the ids the partner knows their account and product by.
+_CONTRACT_VIEW = join(join(Contract, Account, Account.id == Contract.account_id), Product,
+                      Product.id == Contract.product_id)
+
+
+def best_contract(source: Any, keys: Sequence[str], *, end_user: str = "end_user",
+                  product_id: str = "product_id", agreement_id: str = "agreement_id",
+                  on: str = "billed_on") -> Any:
+    """Per row of `source` (identified by its `keys` columns): the marketplace contract behind it.
+
+    The agreement id decides when a contract names it; otherwise the account (by AWS account
+    id) and product (by marketplace product id) with a non-direct contract valid on the date
+    `on`. Ties go to the agreement match, then the latest start, then the lowest id, so the
+    answer is deterministic. Returns a subquery with the key columns and `contract_id`;
+    outer-join it on the keys (rows without a contract are absent)."""
+    src = source.c
+    by_agreement = and_(Contract.agreement_id.is_not(None), Contract.agreement_id == src[agreement_id])
+    by_account = and_(
+        Account.aws_account_id == src[end_user],
+        Product.marketplace_product_id == src[product_id],
+        Contract.channel != "direct",
+        or_(src[on].is_(None), Contract.start_date <= src[on]),
+        or_(src[on].is_(None), Contract.end_date.is_(None), Contract.end_date >= src[on]),
+    )
+    rank = func.row_number().over(
+        partition_by=[src[k] for k in keys],
+        order_by=[case((by_agreement, 0), else_=1), Contract.start_date.desc(), Contract.id],
+    )
+    ranked = (
+        select(*[src[k] for k in keys], Contract.id.label("contract_id"), rank.label("contract_rank"))
+        .select_from(source)
+        .join(_CONTRACT_VIEW, or_(by_agreement, by_account))
+        .subquery("ranked_contracts")
+    )
+    return (select(*[ranked.c[k] for k in keys], ranked.c.contract_id)
+            .where(ranked.c.contract_rank == 1).subquery("best_contract"))
+
+
+def join_on_keys(left: Any, right: Any, keys: Sequence[str]) -> ColumnElement[bool]:
+    """Equality of the `keys` columns of two subqueries (NULL keys never match)."""
+    return and_(*[left.c[k] == right.c[k] for k in keys])
+
+
+def one_or_none(column: KeyedColumnElement[Any] | ColumnElement[Any]) -> ColumnElement[Any]:
+    """The group's single value of `column`, or NULL when the group has several."""
+    return case((func.min(column) == func.max(column), func.min(column)), else_=literal(None))
+
+
+def payout_billed_dates() -> Select[Any]:
+    """Per payout id: the earliest billed date of the rows it pays (children and their parents)."""
+    child, parent = aliased(BillingEvent, name="child"), aliased(BillingEvent, name="child_parent")
+    return (
+        select(child.disbursement_billing_event_id.label("payout_id"),
+               func.min(billed_date(child, parent)).label("billed_on"),
+               one_or_none(child.end_user_account_id).label("end_user_account_id"),
+               one_or_none(child.product_id).label("product_id"))
+        .select_from(child)
+        .outerjoin(parent, parent.billing_event_id == child.parent_billing_event_id)
+        .where(is_current(child), child.disbursement_billing_event_id.is_not(None),
+               child.transaction_type.not_in(PAYOUT_TYPES))
+        .group_by(child.disbursement_billing_event_id)
+    )
