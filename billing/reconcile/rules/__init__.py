@@ -10,10 +10,12 @@ from types import ModuleType
 from billing.reconcile import registry
 from billing.reconcile.rules import listing_fee_vs_contract
 from billing.reconcile.rules import disbursed_vs_invoiced
+from billing.reconcile.rules import forgiven_charges
 
 ALL_RULES: list[ModuleType] = [
     listing_fee_vs_contract,
     disbursed_vs_invoiced,
+    forgiven_charges,
 ]
 
 
