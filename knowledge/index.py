@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,8 @@ def build_index(
     corpus = load_corpus(sop_dirs)
     glossary = load_glossary(sop_dirs)
     chunks = [c for sop in corpus.sops for c in chunk_sop(sop)]
-    ef = embedding_function or MiniLMEmbeddingFunction()
+    # Indexing embeds hundreds of texts in batches: there, every core helps.
+    ef = embedding_function or MiniLMEmbeddingFunction(threads=os.cpu_count() or 1)
     model = f"{ef.name()}:{SCHEMA_VERSION}"
     wanted = {c.chunk_id: (c, c.content_hash(model)) for c in chunks}
 
