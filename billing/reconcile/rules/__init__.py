@@ -8,11 +8,13 @@ from __future__ import annotations
 from types import ModuleType
 
 from billing.reconcile import registry
+from billing.reconcile.rules import usage_vs_partner_usage
 from billing.reconcile.rules import listing_fee_vs_contract
 from billing.reconcile.rules import disbursed_vs_invoiced
 from billing.reconcile.rules import forgiven_charges
 
 ALL_RULES: list[ModuleType] = [
+    usage_vs_partner_usage,
     listing_fee_vs_contract,
     disbursed_vs_invoiced,
     forgiven_charges,

@@ -12,9 +12,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from types import ModuleType
+from typing import Any
 
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from billing.db import transaction
 from billing.models import (
     Account,
     Agreement,
@@ -22,6 +26,8 @@ from billing.models import (
     Contract,
     ContractRate,
     Dimension,
+    Discrepancy,
+    ExceptionStatus,
     Invoice,
     InvoiceLine,
     MeteringResult,
@@ -29,6 +35,8 @@ from billing.models import (
     Product,
     UsageRecord,
 )
+from billing.reconcile.config import ReconcileSettings, using
+from billing.reconcile.findings import ApplyStats, apply_findings
 
 
 def utc(year: int, month: int, day: int, hour: int = 0) -> datetime:
@@ -335,3 +343,34 @@ def aws_month(session: Session, *, with_metering: bool = True, with_partner_usag
     if with_metering:
         add_metering(session, account, product, "api_calls", {h: q for h, q in usage.items() if q > 0})
     return AwsMonth(account=account, product=product, contract=contract, agreement=agreement, usage=usage)
+
+
+# Tests run as if on this date unless they say otherwise: October 2026 is long closed.
+AS_OF = date(2027, 1, 15)
+
+
+@dataclass
+class Run:
+    """What one rule run changed, and the rule's exceptions afterwards (detached rows)."""
+
+    stats: ApplyStats
+    exceptions: list[Discrepancy]
+
+    def by_kind(self, kind: str) -> list[Discrepancy]:
+        return [e for e in self.exceptions if e.kind == kind]
+
+    @property
+    def open(self) -> list[Discrepancy]:
+        return [e for e in self.exceptions if e.status != ExceptionStatus.CLOSED]
+
+
+def reconcile_once(engine: Engine, rule: ModuleType, period: str = "2026-10", *, as_of: date = AS_OF,
+                   **settings: Any) -> Run:
+    """Run one rule module for `period` in its own transaction, as of `as_of`, like a nightly run."""
+    with using(ReconcileSettings(as_of=as_of, **settings)), transaction(engine) as session:
+        stats = apply_findings(session, rule=rule.RULE, period=period, findings=list(rule.find(session, period)))
+    with transaction(engine) as session:
+        rows = list(session.scalars(select(Discrepancy).where(Discrepancy.rule == rule.RULE)
+                                    .order_by(Discrepancy.natural_key)))
+        session.expunge_all()
+    return Run(stats=stats, exceptions=rows)
