@@ -14,16 +14,17 @@ the billed period of the rows they pay, so a fault is reported in the month whos
 
 from __future__ import annotations
 
-from datetime import date
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, join, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, join, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from billing.models import Account, BillingEvent, Contract, Product
 from billing.reconcile.periods import period_bounds
+from billing.reconcile.sql import id_list
 
 INVOICED, FORGIVEN, DISBURSED = "INVOICED", "FORGIVEN", "DISBURSED"
 SELLER_REV_SHARE, AWS_REV_SHARE = "SELLER_REV_SHARE", "AWS_REV_SHARE"
@@ -135,17 +136,23 @@ def one_or_none(column: KeyedColumnElement[Any] | ColumnElement[Any]) -> ColumnE
     return case((func.min(column) == func.max(column), func.min(column)), else_=literal(None))
 
 
-def payout_billed_dates() -> Select[Any]:
-    """Per payout id: the earliest billed date of the rows it pays (children and their parents)."""
+def payout_children() -> Any:
+    """Per payout id: Σ and ids of the DISBURSED rows pointing to it, and what they pay for
+    (earliest billed date; the one end user / product / agreement, or NULL when several)."""
     child, parent = aliased(BillingEvent, name="child"), aliased(BillingEvent, name="child_parent")
     return (
         select(child.disbursement_billing_event_id.label("payout_id"),
                func.min(billed_date(child, parent)).label("billed_on"),
-               one_or_none(child.end_user_account_id).label("end_user_account_id"),
-               one_or_none(child.product_id).label("product_id"))
+               one_or_none(func.coalesce(child.end_user_account_id, parent.end_user_account_id)).label("end_user"),
+               one_or_none(func.coalesce(child.product_id, parent.product_id)).label("product_id"),
+               one_or_none(func.coalesce(child.agreement_id, parent.agreement_id)).label("agreement_id"),
+               func.sum(child.amount).label("children_total"),
+               func.count(child.id).label("children_count"),
+               id_list(child.billing_event_id).label("child_ids"))
         .select_from(child)
         .outerjoin(parent, parent.billing_event_id == child.parent_billing_event_id)
-        .where(is_current(child), child.disbursement_billing_event_id.is_not(None),
+        .where(is_current(child), child.action == DISBURSED, child.disbursement_billing_event_id.is_not(None),
                child.transaction_type.not_in(PAYOUT_TYPES))
         .group_by(child.disbursement_billing_event_id)
+        .subquery("payout_children")
     )

@@ -12,12 +12,14 @@ from billing.reconcile.rules import usage_vs_partner_usage
 from billing.reconcile.rules import listing_fee_vs_contract
 from billing.reconcile.rules import disbursed_vs_invoiced
 from billing.reconcile.rules import forgiven_charges
+from billing.reconcile.rules import disbursement_integrity
 
 ALL_RULES: list[ModuleType] = [
     usage_vs_partner_usage,
     listing_fee_vs_contract,
     disbursed_vs_invoiced,
     forgiven_charges,
+    disbursement_integrity,
 ]
 
 
