@@ -1,0 +1,1 @@
+"""Case bundle tests; a package so helpers import as `.name` without clashing with other folders."""
