@@ -156,3 +156,15 @@ def payout_children() -> Any:
         .group_by(child.disbursement_billing_event_id)
         .subquery("payout_children")
     )
+
+
+def invoice_billed_dates() -> Any:
+    """Per buyer invoice id: the earliest billed date of its INVOICED SELLER_REV_SHARE rows, so
+    a refund, credit or request that names only the invoice lands in the month it billed."""
+    ev = aliased(BillingEvent, name="billed_row")
+    return (
+        select(invoice_key(ev).label("invoice_key"), func.min(billed_date(ev)).label("billed_on"))
+        .where(is_current(ev), ev.action == INVOICED, ev.transaction_type == SELLER_REV_SHARE)
+        .group_by(invoice_key(ev))
+        .subquery("invoice_billed_on")
+    )

@@ -14,6 +14,7 @@ from billing.reconcile.rules import listing_fee_vs_contract
 from billing.reconcile.rules import disbursed_vs_invoiced
 from billing.reconcile.rules import forgiven_charges
 from billing.reconcile.rules import disbursement_integrity
+from billing.reconcile.rules import refunds_vs_approvals
 
 ALL_RULES: list[ModuleType] = [
     usage_vs_partner_usage,
@@ -22,6 +23,7 @@ ALL_RULES: list[ModuleType] = [
     disbursed_vs_invoiced,
     forgiven_charges,
     disbursement_integrity,
+    refunds_vs_approvals,
 ]
 
 
