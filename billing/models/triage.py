@@ -26,6 +26,7 @@ class RunStatus(enum.StrEnum):
 
 class ReviewStatus(enum.StrEnum):
     PENDING = "pending"  # mirrors a pending interrupt
+    CLAIMED = "claimed"  # a decision is being applied (one reviewer at a time)
     DECIDED = "decided"
 
 

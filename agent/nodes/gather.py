@@ -1,0 +1,55 @@
+"""`gather`: one evidence bundle per case — the exception, the tool results, the outside text
+(checked by the guard), the amount at stake in USD — and the first audit entries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.audit import TOOL_RESULTS, Trail
+from agent.deps import TriageDeps
+from agent.evidence import evidence_hash, gather_case
+from agent.guards import guard_outside_text
+from agent.stake import stake_of
+from agent.state import TriageState
+from billing.db import session_factory
+from billing.models import utcnow
+
+
+def make_gather(deps: TriageDeps) -> Any:
+    """The node, bound to its dependencies."""
+
+    def gather(state: TriageState) -> dict[str, Any]:
+        started = utcnow().isoformat()
+        case = gather_case(deps.engine, state["exception_id"], deps.run_tools)
+        outside = guard_outside_text(case.outside_text)
+        case = case.model_copy(update={"outside_text": outside})
+        digest = evidence_hash(case)
+        with session_factory(deps.engine)() as session:
+            stake = stake_of(session, case.exception)
+        trail = Trail(state.get("audit"))
+        trail.add("inputs", deps.actor, {
+            "case_id": str(state["exception_id"]), "evidence_hash": digest, "batch_id": state.get("batch_id"),
+            "rule": case.exception.get("rule"), "kind": case.exception.get("kind"),
+            "stake": dict(stake), "outside_text": [
+                {"message_id": t.message_id, "sender_role": t.sender_role, "suspicious": t.suspicious,
+                 "reasons": t.reasons} for t in outside
+            ],
+        })
+        trail.add(TOOL_RESULTS, deps.actor, {"tools": sorted(case.evidence), "evidence_hash": digest})
+        return {
+            "exception": case.exception,
+            "evidence": case.evidence,
+            "evidence_hash": digest,
+            "outside_text": [t.model_dump() for t in outside],
+            "stake": stake,
+            "started_at": started,
+            "review_round": state.get("review_round", 1),
+            "backend_errors": [],
+            "problems": [],
+            "repaired": False,
+            "llm_calls": 0, "input_tokens": 0, "output_tokens": 0, "latency_ms": 0.0,
+            "model": deps.backend.model,
+            "audit": trail.entries,
+        }
+
+    return gather

@@ -1,0 +1,206 @@
+"""The review queue: a table mirroring the graph's pending interrupts, and the decisions on them.
+
+The `review` node opens an item (idempotently) before it interrupts; a person's decision —
+`approve`, `edit` (a changed draft and/or category), `reclassify` (another category: the
+agent redrafts and asks again) or `reject` (with a reason) — is validated here, claimed so
+that two reviewers cannot decide the same item, and applied by resuming the graph (see
+`agent.runner.resume_review`), from any process. Every decision becomes a labelled example
+in the case library (`case_examples`); eval cases never enter it (they run in their own
+databases).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from agent.schemas import Category, Draft
+from agent.state import Decision, TriageState
+from billing.models import (
+    CaseExample, Discrepancy, ExceptionStatus, ReviewDecisionKind, ReviewItem, ReviewStatus, utcnow,
+)
+
+
+class ReviewError(ValueError):
+    """A decision that cannot be applied (unknown item, already decided, missing field)."""
+
+
+class ReviewDecision(BaseModel):
+    """A person's decision on a review item: validated before it resumes anything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: ReviewDecisionKind
+    reviewer: str = Field(min_length=1, max_length=128)
+    reason: str | None = None
+    category: Category | None = None
+    draft: Draft | None = None
+
+    @model_validator(mode="after")
+    def _fields_the_decision_needs(self) -> ReviewDecision:
+        if not self.reviewer.strip():
+            raise ValueError("reviewer must name a person")
+        if self.decision is ReviewDecisionKind.RECLASSIFY and self.category is None:
+            raise ValueError("reclassify needs --category")
+        if self.decision is ReviewDecisionKind.EDIT and self.draft is None and self.category is None:
+            raise ValueError("edit needs a changed draft (--draft-file) or a category (--category)")
+        if self.decision is ReviewDecisionKind.REJECT and not (self.reason or "").strip():
+            raise ValueError("reject needs a reason (--reason)")
+        return self
+
+    def as_state(self, item_id: int) -> Decision:
+        """The plain form the graph receives on resume."""
+        return Decision(decision=self.decision.value, reviewer=self.reviewer, reason=self.reason,
+                        category=None if self.category is None else self.category.value,
+                        draft=None if self.draft is None else self.draft.model_dump(mode="json"), item_id=item_id)
+
+
+class ReviewItemView(BaseModel):
+    """A review item as screens and the CLI show it."""
+
+    id: int
+    exception_id: int
+    thread_id: str
+    round: int
+    status: str
+    reasons: list[str]
+    category: str | None
+    action: str | None
+    escalate_to: str | None
+    confidence: float | None
+    amount_usd: Decimal | None
+    draft: dict[str, Any] | None
+    created_at: datetime
+    reviewer: str | None = None
+    decision: str | None = None
+    decision_reason: str | None = None
+
+
+def _view(item: ReviewItem) -> ReviewItemView:
+    return ReviewItemView(
+        id=item.id, exception_id=item.exception_id, thread_id=item.thread_id, round=item.round, status=item.status,
+        reasons=list(item.reasons), category=item.category, action=item.action, escalate_to=item.escalate_to,
+        confidence=item.confidence, amount_usd=item.amount_usd, draft=item.draft, created_at=item.created_at,
+        reviewer=item.reviewer, decision=item.decision, decision_reason=item.decision_reason,
+    )
+
+
+def open_item(session: Session, state: TriageState) -> ReviewItem:
+    """The item for this thread and round, created if new (safe to call again on resume)."""
+    thread_id, round_ = state["thread_id"], state.get("review_round", 1)
+    item = session.scalars(
+        select(ReviewItem).where(ReviewItem.thread_id == thread_id, ReviewItem.round == round_)
+    ).one_or_none()
+    if item is not None:
+        return item
+    classification = state.get("classification") or {}
+    stake = state.get("stake") or {}
+    item = ReviewItem(
+        thread_id=thread_id, round=round_, exception_id=state["exception_id"], status=ReviewStatus.PENDING,
+        reasons=list(state.get("route_reasons", [])), category=classification.get("category"),
+        action=classification.get("action"), escalate_to=classification.get("escalate_to"),
+        confidence=classification.get("confidence"),
+        amount_usd=None if stake.get("usd") is None else Decimal(str(stake["usd"])),
+        draft=state.get("draft"), created_at=utcnow(),
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
+def pending_items(session: Session, *, limit: int = 200) -> list[ReviewItemView]:
+    """Items waiting for a decision, oldest first."""
+    rows = session.scalars(
+        select(ReviewItem).where(ReviewItem.status == ReviewStatus.PENDING).order_by(ReviewItem.created_at, ReviewItem.id)
+        .limit(limit)
+    )
+    return [_view(r) for r in rows]
+
+
+def get_item(session: Session, item_id: int) -> ReviewItemView:
+    """One item, whatever its status."""
+    item = session.get(ReviewItem, item_id)
+    if item is None:
+        raise ReviewError(f"review item {item_id} does not exist")
+    return _view(item)
+
+
+def claim(session: Session, item_id: int) -> ReviewItem:
+    """Take a pending item for one decision; fails if it is decided or being decided."""
+    claimed = session.execute(
+        update(ReviewItem).where(ReviewItem.id == item_id, ReviewItem.status == ReviewStatus.PENDING)
+        .values(status=ReviewStatus.CLAIMED)
+    ).rowcount
+    item = session.get(ReviewItem, item_id)
+    if item is None:
+        raise ReviewError(f"review item {item_id} does not exist")
+    if claimed != 1:
+        raise ReviewError(f"review item {item_id} is {item.status}, not pending: it cannot be decided again")
+    return item
+
+
+def release(session: Session, item_id: int) -> None:
+    """Give a claimed item back to the queue (the decision could not be applied)."""
+    session.execute(
+        update(ReviewItem).where(ReviewItem.id == item_id, ReviewItem.status == ReviewStatus.CLAIMED)
+        .values(status=ReviewStatus.PENDING)
+    )
+
+
+def case_text(exception: dict[str, Any]) -> str:
+    """The case in words, for nearest-neighbour search over the case library."""
+    parts = [str(exception.get(k) or "") for k in ("rule", "kind", "channel")]
+    return " ".join(p for p in [*parts, str(exception.get("description") or "")] if p)
+
+
+def record_decision(session: Session, state: TriageState, decision: Decision) -> None:
+    """Mark the item decided and store the labelled example (idempotent: a re-run changes nothing)."""
+    item = session.scalars(
+        select(ReviewItem).where(ReviewItem.thread_id == state["thread_id"],
+                                 ReviewItem.round == state.get("review_round", 1))
+    ).one()
+    if item.status == ReviewStatus.DECIDED:
+        return
+    now = utcnow()
+    item.status, item.decided_at = ReviewStatus.DECIDED, now
+    item.reviewer, item.decision, item.decision_reason = decision["reviewer"], decision["decision"], decision.get("reason")
+    item.decided_category, item.decided_draft = decision.get("category"), decision.get("draft")
+    _store_example(session, state, item, decision, now)
+
+
+def _store_example(session: Session, state: TriageState, item: ReviewItem, decision: Decision, now: datetime) -> None:
+    exc = state.get("exception", {})
+    proposed = item.category
+    kind = decision["decision"]
+    category = decision.get("category") or proposed or Category.OTHER.value
+    classification = state.get("classification") or {}
+    same_category = category == proposed
+    action = classification.get("action") if same_category else None
+    escalate_to = classification.get("escalate_to") if same_category else None
+    draft = decision.get("draft") or (item.draft if kind in ("approve", "edit") else None)
+    values: dict[str, Any] = dict(
+        review_item_id=item.id, rule=exc.get("rule", ""), kind=exc.get("kind", ""), channel=exc.get("channel", ""),
+        period=exc.get("period", ""), text=case_text(exc), category=category, action=action,
+        escalate_to=escalate_to, proposed_category=proposed,
+        # Whether the agent's category was right: approved, or edited with the category kept.
+        accepted=kind in ("approve", "edit") and same_category, decision=kind, reason=decision.get("reason"), draft=draft,
+        reviewer=decision["reviewer"], evidence_hash=state.get("evidence_hash", ""), source="review", updated_at=now,
+    )
+    example = session.scalars(select(CaseExample).where(CaseExample.exception_id == state["exception_id"])).one_or_none()
+    if example is None:
+        session.add(CaseExample(exception_id=state["exception_id"], created_at=now, **values))
+    else:
+        for key, value in values.items():
+            setattr(example, key, value)
+
+
+def set_exception_status(session: Session, exception_id: int, status: ExceptionStatus) -> None:
+    """Move the exception to `status`, unless reconciliation closed it meanwhile."""
+    row = session.get(Discrepancy, exception_id)
+    if row is not None and row.status != ExceptionStatus.CLOSED and row.status != status:
+        row.status, row.updated_at = status, utcnow()

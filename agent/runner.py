@@ -1,0 +1,291 @@
+"""Running the graph: one case, a batch of every open exception, a review decision.
+
+`open_triage(...)` builds the dependencies and the checkpointer once and yields a `Triage`
+whose methods run cases on the same compiled graph. Batches are resumable: they take the
+exceptions still `open`, so a batch stopped half-way picks up where it stopped on the next
+run. Concurrency is a thread pool in one process (backends wait on the network; the
+databases serialise their own writes). Batches use ``durability="exit"``: a checkpoint is
+written only when a case stops for review or ends, not after every node.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command
+from pydantic import BaseModel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from sqlalchemy import Engine, select
+
+from agent.audit import entry, write_entries
+from agent.checkpoint import open_checkpointer
+from agent.deps import TriageDeps
+from agent.evidence import ToolRunner, tools_runner
+from agent.graph import TriageGraph, build_graph
+from agent.llm.base import Backend
+from agent.llm.factory import make_backend
+from agent.retrieval import SopRetriever, knowledge_retriever
+from agent.review_queue import ReviewDecision, ReviewError, claim, release
+from billing.db import session_factory, transaction
+from billing.migrate import create_engine_and_upgrade
+from billing.models import Discrepancy, ExceptionStatus, ReviewItem, ReviewStatus, RunStatus, TriageRun
+from billing.settings import Settings, get_settings
+
+Durability = Literal["sync", "async", "exit"]
+Status = Literal["triaged", "in_review", "resolved", "waiting_review", "failed"]
+
+
+class CaseOutcome(BaseModel):
+    """How one case ended (or where it stopped)."""
+
+    exception_id: int
+    thread_id: str
+    status: Status
+    route: str | None = None
+    reasons: list[str] = []
+    category: str | None = None
+    action: str | None = None
+    escalate_to: str | None = None
+    confidence: float | None = None
+    review_item_id: int | None = None
+    problems: list[str] = []
+    error: str | None = None
+    llm_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    wall_ms: float = 0.0
+    values: dict[str, Any] = {}  # the final graph state (evidence, draft...) for reports
+
+
+@dataclass
+class BatchSummary:
+    """What a batch did."""
+
+    batch_id: str
+    cases: int = 0
+    elapsed_s: float = 0.0
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_route: Counter[str] = field(default_factory=Counter)
+    by_category: Counter[str] = field(default_factory=Counter)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    llm_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    wall_ms: list[float] = field(default_factory=list)
+
+    def add(self, outcome: CaseOutcome) -> None:
+        """Count one finished case."""
+        self.cases += 1
+        self.by_status[outcome.status] += 1
+        if outcome.route:
+            self.by_route[outcome.route] += 1
+        if outcome.category:
+            self.by_category[outcome.category] += 1
+        if outcome.error:
+            self.failed.append((outcome.exception_id, outcome.error))
+        self.llm_calls += outcome.llm_calls
+        self.input_tokens += outcome.input_tokens
+        self.output_tokens += outcome.output_tokens
+        self.wall_ms.append(outcome.wall_ms)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain figures for JSON output."""
+        return {
+            "batch_id": self.batch_id, "cases": self.cases, "elapsed_s": round(self.elapsed_s, 3),
+            "cases_per_s": round(self.cases / self.elapsed_s, 2) if self.elapsed_s else None,
+            "by_status": dict(self.by_status), "by_route": dict(self.by_route),
+            "by_category": dict(self.by_category), "failed": [{"exception_id": i, "error": e} for i, e in self.failed],
+            "llm_calls": self.llm_calls, "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+        }
+
+
+def new_thread_id(exception_id: int) -> str:
+    """A fresh LangGraph thread for one run over one exception."""
+    return f"x{exception_id}-{uuid.uuid4().hex[:16]}"
+
+
+class Triage:
+    """A compiled graph with its dependencies and checkpointer, ready to run cases."""
+
+    def __init__(self, deps: TriageDeps, checkpointer: BaseCheckpointSaver[Any], *,
+                 durability: Durability = "exit") -> None:
+        self.deps = deps
+        self.checkpointer = checkpointer
+        self.durability: Durability = durability
+        self.graph: TriageGraph = build_graph(deps, checkpointer)
+
+    # -- one case ---------------------------------------------------------------------------
+
+    def case(self, exception_id: int, *, batch_id: str | None = None) -> CaseOutcome:
+        """Triage one exception; a failure is reported in the outcome, never half-written."""
+        with session_factory(self.deps.engine)() as session:
+            pending = session.scalars(select(ReviewItem.id).where(
+                ReviewItem.exception_id == exception_id,
+                ReviewItem.status.in_([ReviewStatus.PENDING, ReviewStatus.CLAIMED]))).first()
+            if session.get(Discrepancy, exception_id) is None:
+                raise LookupError(f"exception {exception_id} does not exist")
+        if pending is not None:
+            raise ReviewError(f"exception {exception_id} is waiting for review (item {pending}); decide it first")
+        thread_id = new_thread_id(exception_id)
+        start = time.perf_counter()
+        try:
+            values = self.graph.invoke(
+                {"exception_id": exception_id, "thread_id": thread_id, "batch_id": batch_id, "review_round": 1},
+                {"configurable": {"thread_id": thread_id}}, durability=self.durability,
+            )
+        except Exception as exc:  # noqa: BLE001 - one bad case must not stop a batch; it stays open
+            error = f"{type(exc).__name__}: {exc}"
+            self._record_failure(exception_id, thread_id, batch_id, error)
+            return CaseOutcome(exception_id=exception_id, thread_id=thread_id, status="failed", error=error,
+                               wall_ms=(time.perf_counter() - start) * 1000)
+        return _outcome(exception_id, thread_id, values, (time.perf_counter() - start) * 1000)
+
+    def _record_failure(self, exception_id: int, thread_id: str, batch_id: str | None, error: str) -> None:
+        deps = self.deps
+        with transaction(deps.engine) as session:
+            session.add(TriageRun(thread_id=thread_id, exception_id=exception_id, batch_id=batch_id,
+                                  status=RunStatus.FAILED, backend=deps.backend.name, model=deps.backend.model,
+                                  prompt_version=deps.backend.prompt_version, evidence_hash="", error=error))
+            write_entries(session, exception_id=exception_id, thread_id=thread_id,
+                          entries=[entry(0, "error", deps.actor, {"error": error, "batch_id": batch_id})])
+
+    # -- a batch ----------------------------------------------------------------------------
+
+    def open_exception_ids(self, *, period: str | None = None, limit: int | None = None) -> list[int]:
+        """Exceptions still open (not yet triaged), oldest first."""
+        query = select(Discrepancy.id).where(Discrepancy.status == ExceptionStatus.OPEN)
+        if period:
+            query = query.where(Discrepancy.period == period)
+        query = query.order_by(Discrepancy.id)
+        if limit:
+            query = query.limit(limit)
+        with session_factory(self.deps.engine)() as session:
+            return list(session.scalars(query))
+
+    def batch(self, *, period: str | None = None, concurrency: int = 4, limit: int | None = None,
+              progress: bool = True, batch_id: str | None = None) -> BatchSummary:
+        """Triage every open exception (of `period`); run it again to finish an interrupted batch."""
+        ids = self.open_exception_ids(period=period, limit=limit)
+        summary = BatchSummary(batch_id=batch_id or f"b-{uuid.uuid4().hex[:12]}")
+        start = time.perf_counter()
+        with _progress(progress) as bar:
+            task = bar.add_task("triage", total=len(ids))
+            if concurrency <= 1:
+                for exception_id in ids:
+                    summary.add(self._case_in_batch(exception_id, summary.batch_id))
+                    bar.advance(task)
+            else:
+                with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="triage") as pool:
+                    futures = [pool.submit(self._case_in_batch, i, summary.batch_id) for i in ids]
+                    for future in as_completed(futures):
+                        summary.add(future.result())
+                        bar.advance(task)
+        summary.elapsed_s = time.perf_counter() - start
+        return summary
+
+    def _case_in_batch(self, exception_id: int, batch_id: str) -> CaseOutcome:
+        try:
+            return self.case(exception_id, batch_id=batch_id)
+        except (LookupError, ReviewError) as exc:  # taken up or removed since the batch listed it
+            return CaseOutcome(exception_id=exception_id, thread_id="", status="failed", error=str(exc))
+
+    # -- a review decision ------------------------------------------------------------------
+
+    def resume(self, item_id: int, decision: ReviewDecision) -> CaseOutcome:
+        """Apply a person's decision to a review item by resuming its graph thread."""
+        with transaction(self.deps.engine) as session:
+            item = claim(session, item_id)
+            thread_id, exception_id = item.thread_id, item.exception_id
+        config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
+        start = time.perf_counter()
+        try:
+            snapshot = self.graph.get_state(config)  # type: ignore[arg-type]
+            if "review" not in snapshot.next:
+                raise ReviewError(
+                    f"review item {item_id}: thread {thread_id} has no pending review in the checkpoint store "
+                    "(is TRIAGE_CHECKPOINT_URL the one the batch used?)"
+                )
+            values = self.graph.invoke(Command(resume=decision.model_dump(mode="json")), config,  # type: ignore[arg-type]
+                                       durability=self.durability)
+        except BaseException:
+            with transaction(self.deps.engine) as session:
+                release(session, item_id)
+            raise
+        return _outcome(exception_id, thread_id, values, (time.perf_counter() - start) * 1000)
+
+
+def _outcome(exception_id: int, thread_id: str, values: dict[str, Any], wall_ms: float) -> CaseOutcome:
+    classification = values.get("classification") or {}
+    interrupts = values.get("__interrupt__") or []
+    item_id = interrupts[0].value.get("item_id") if interrupts else None
+    status: Status = "waiting_review" if interrupts else values.get("outcome", "failed")
+    plain = {k: v for k, v in values.items() if k != "__interrupt__"}
+    return CaseOutcome(
+        exception_id=exception_id, thread_id=thread_id, status=status, route=values.get("route"),
+        reasons=list(values.get("route_reasons", [])), category=classification.get("category"),
+        action=classification.get("action"), escalate_to=classification.get("escalate_to"),
+        confidence=classification.get("confidence"), review_item_id=item_id,
+        problems=list(values.get("problems", [])), llm_calls=values.get("llm_calls", 0),
+        input_tokens=values.get("input_tokens", 0), output_tokens=values.get("output_tokens", 0),
+        wall_ms=wall_ms, values=plain,
+    )
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Progress]:
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TimeRemainingColumn(), disable=not enabled, transient=False)
+    with bar:
+        yield bar
+
+
+@contextmanager
+def open_triage(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    backend: Backend | None = None,
+    retriever: SopRetriever | None = None,
+    run_tools: ToolRunner | None = None,
+    checkpoint_url: str | None = None,
+    durability: Durability = "exit",
+) -> Iterator[Triage]:
+    """A ready `Triage`: anything not passed is built from the settings."""
+    settings = settings or get_settings()
+    engine = engine or create_engine_and_upgrade(settings.database_url)
+    deps = TriageDeps(
+        engine=engine,
+        backend=backend or make_backend(settings),
+        retriever=retriever or knowledge_retriever(settings),
+        settings=settings,
+        run_tools=run_tools or tools_runner,
+    )
+    with open_checkpointer(checkpoint_url or settings.checkpoint_url) as checkpointer:
+        yield Triage(deps, checkpointer, durability=durability)
+
+
+def triage_case(exception_id: int, **kwargs: Any) -> CaseOutcome:
+    """Triage one exception with the configured backend (see `open_triage` for the options)."""
+    with open_triage(**kwargs) as triage:
+        return triage.case(exception_id)
+
+
+def triage_batch(*, period: str | None = None, concurrency: int = 4, limit: int | None = None,
+                 progress: bool = True, **kwargs: Any) -> BatchSummary:
+    """Triage every open exception (of `period`), resumably (see `open_triage` for the options)."""
+    with open_triage(**kwargs) as triage:
+        return triage.batch(period=period, concurrency=concurrency, limit=limit, progress=progress)
+
+
+def resume_review(item_id: int, decision: ReviewDecision, **kwargs: Any) -> CaseOutcome:
+    """Apply a reviewer's decision from any process (see `open_triage` for the options)."""
+    with open_triage(**kwargs) as triage:
+        return triage.resume(item_id, decision)

@@ -1,0 +1,91 @@
+"""The amount at stake of an exception, in its currency and in USD (for the materiality rule).
+
+At stake = |delta| when the rule computed one, else the larger of |expected| and |observed|.
+A non-USD amount converts at the `fx_rates` rate of the last day of the period, or the latest
+rate before it (finance books month-end differences at month-end rates); with no rate at all
+the USD figure is unknown and the route goes to a person.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agent.state import StakeInfo
+from billing.models import FxRate
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def amount_at_stake(exception: dict[str, Any]) -> Decimal | None:
+    """|delta| if known, else the larger of |expected| and |observed|; None when no amount."""
+    delta = _dec(exception.get("delta_amount"))
+    if delta is not None:
+        return abs(delta)
+    known = [abs(v) for v in (_dec(exception.get("expected_amount")), _dec(exception.get("observed_amount"))) if v is not None]
+    return max(known) if known else None
+
+
+def period_end(period: str) -> date:
+    """The last day of a ``YYYY-MM`` period."""
+    year, month = int(period[:4]), int(period[5:7])
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def usd_rate(session: Session, currency: str, on: date) -> tuple[Decimal, date] | None:
+    """USD per unit of `currency` on `on` or the latest day before; else the earliest after."""
+    before = session.execute(
+        select(FxRate.usd_per_unit, FxRate.rate_date)
+        .where(FxRate.currency == currency, FxRate.rate_date <= on)
+        .order_by(FxRate.rate_date.desc()).limit(1)
+    ).first()
+    if before is not None:
+        return before[0], before[1]
+    after = session.execute(
+        select(FxRate.usd_per_unit, FxRate.rate_date)
+        .where(FxRate.currency == currency, FxRate.rate_date > on)
+        .order_by(FxRate.rate_date).limit(1)
+    ).first()
+    return None if after is None else (after[0], after[1])
+
+
+def stake_of(session: Session, exception: dict[str, Any]) -> StakeInfo:
+    """The amount at stake and its USD equivalent, as strings for the graph state."""
+    amount = amount_at_stake(exception)
+    currency = (exception.get("currency") or "").upper() or None
+    info = StakeInfo(amount=None if amount is None else str(amount), currency=currency, usd=None,
+                     rate_date=None, problem=None)
+    if amount is None:
+        info["problem"] = "the exception carries no amount, so materiality cannot be assessed"
+        return info
+    if currency in (None, "USD"):
+        if currency is None:
+            info["problem"] = "the amount has no currency, so its USD value is unknown"
+        else:
+            info["usd"] = str(amount)
+        return info
+    try:
+        on = period_end(str(exception.get("period") or ""))
+    except (ValueError, IndexError):
+        info["problem"] = f"period {exception.get('period')!r} is not YYYY-MM; no FX date"
+        return info
+    found = usd_rate(session, currency, on)
+    if found is None:
+        info["problem"] = f"no FX rate for {currency} in fx_rates; the USD value is unknown"
+        return info
+    rate, rate_date = found
+    info["usd"] = str((amount * rate).quantize(Decimal("0.01")))
+    info["rate_date"] = rate_date.isoformat()
+    return info
