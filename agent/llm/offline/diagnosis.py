@@ -1,0 +1,192 @@
+"""The SOPs' decision steps as code: from a stated difference to ranked causes.
+
+Each rule family has one function reading the signals that tell its look-alike causes apart
+(the "evidence that tells it apart" column of DOMAIN.md's taxonomy, and the decision steps of
+the runbooks). A hypothesis' score is how strongly the evidence supports it (0–1), not yet a
+probability: the calibrator maps it to one. Reasons quote evidence values verbatim, so a
+rationale built from them contains no number the evidence does not hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from agent.llm.offline.signals import Facts, close, dec
+from agent.schemas import Category
+from agent.taxonomy import candidate_categories
+
+C = Category
+
+
+@dataclass
+class Hypothesis:
+    category: Category
+    score: float
+    reasons: list[str] = field(default_factory=list)
+
+
+def _h(category: Category, score: float, *reasons: str) -> Hypothesis:
+    return Hypothesis(category, score, [r for r in reasons if r])
+
+
+def _boundary_share(f: Facts) -> tuple[Decimal | None, Decimal | None]:
+    """How much of the gap sits on the month's edge: (edge quantity, |gap|)."""
+    gap = abs(f.delta_qty) if f.delta_qty is not None else None
+    if f.kind == "usage_shortfall":
+        # Our last hours billed by the partner on the next month's first day.
+        edge = f.detail_dec("boundary", "partner_next_day_surplus")
+        last = f.detail_dec("boundary", "our_last_hours_quantity")
+        if edge is not None and last is not None:
+            edge = min(edge, last)
+        return edge, gap
+    # Excess: the partner's first day of this month holds our previous month's last hours.
+    days = f.detail("largest_gap_days") or []
+    period = f.exc.get("period") or ""
+    first_day_gap = next((dec(d.get("gap")) for d in days if str(d.get("day", "")).endswith("-01")
+                          and str(d.get("day", "")).startswith(period)), None)
+    return first_day_gap, gap
+
+
+def usage_gap(f: Facts) -> list[Hypothesis]:
+    """usage_vs_partner_usage: dropped or duplicated metering, wrong dimension, or the month's edge."""
+    hyps: list[Hypothesis] = []
+    ours, partner = f.detail("our_quantity"), f.detail("partner_quantity")
+    total = f.detail("account_product_total") or {}
+    if total.get("agrees") is True:
+        hyps.append(_h(C.WRONG_DIMENSION, 0.92,
+                       f"the account's total over the product's dimensions agrees ({total.get('ours')} ours vs "
+                       f"{total.get('partner')} partner) while this dimension differs ({ours} vs {partner}): "
+                       "quantity moved between dimensions"))
+    edge, gap = _boundary_share(f)
+    if edge is not None and gap and edge > 0:
+        share = min(edge / gap, Decimal(1))
+        if share >= Decimal("0.9"):
+            hyps.append(_h(C.TIMING_DIFFERENCE, 0.9,
+                           f"the gap of {gap.normalize():f} sits at the month's edge ({edge.normalize():f} moved "
+                           "across the midnight-UTC cut-off)"))
+        elif share >= Decimal("0.4"):
+            hyps.append(_h(C.TIMING_DIFFERENCE, 0.45, "part of the gap sits at the month's edge"))
+    statuses = agreement_inactive(f)
+    if statuses:
+        hyps.append(_h(C.ENTITLEMENT_MISMATCH, 0.7, f"the agreement is {statuses}"))
+    if f.kind == "usage_shortfall":
+        if f.evidence_mentions("CustomerNotSubscribed"):
+            hyps.append(_h(C.REJECTED_METERING, 0.8, "metering results show CustomerNotSubscribed"))
+        days = f.detail("days_with_gap")
+        hyps.append(_h(C.DROPPED_METERING, 0.8,
+                       f"we metered {ours} but the partner's feed shows {partner}"
+                       + (f" on {days} day(s) with a gap" if days else "")))
+    else:
+        dup = f.evidence_mentions("DuplicateRecord")
+        hyps.append(_h(C.DUPLICATE_METERING, 0.85 if dup else 0.78,
+                       f"the partner's feed shows {partner} against our {ours}"
+                       + ("; metering results include DuplicateRecord" if dup else "")))
+    return hyps
+
+
+def agreement_inactive(f: Facts) -> str:
+    """The non-active agreement statuses in evidence, as text ('' when all active or unknown)."""
+    bad = sorted({s for s in f.agreement_statuses() if s in {"SUPERSEDED", "ROLLED_BACK", "CANCELLED", "EXPIRED", "TERMINATED"}})
+    return ", ".join(bad)
+
+
+def metering_status(f: Facts) -> list[Hypothesis]:
+    """metering_not_accepted: what AWS answered decides it."""
+    status = f.detail("status") or ""
+    records = f.detail("records")
+    if f.kind == "metering_customer_not_subscribed" or status == "CustomerNotSubscribed":
+        inactive = agreement_inactive(f)
+        return [_h(C.REJECTED_METERING, 0.9, f"{records} record(s) answered CustomerNotSubscribed"),
+                _h(C.ENTITLEMENT_MISMATCH, 0.75 if inactive else 0.2, f"the agreement is {inactive}" if inactive else "")]
+    if f.kind == "metering_duplicate_record" or status == "DuplicateRecord":
+        other = f.detail("hours_accepted_with_other_quantity") or 0
+        if other:
+            return [_h(C.DUPLICATE_METERING, 0.9,
+                       f"{other} hour(s) were retried with another quantity; AWS bills the original")]
+        return [_h(C.DUPLICATE_METERING, 0.6, f"{records} retried record(s) answered DuplicateRecord"),
+                _h(C.TIMING_DIFFERENCE, 0.3, "")]
+    return [_h(C.DROPPED_METERING, 0.88, f"{records} record(s) were left in UnprocessedRecords and not resent")]
+
+
+def metering_gaps(f: Facts) -> list[Hypothesis]:
+    if f.kind == "partner_feed_missing_day":
+        return [_h(C.TIMING_DIFFERENCE, 0.7, "a day is missing from the partner's feed; the feed refreshes every 24 h"),
+                _h(C.DROPPED_METERING, 0.35, "")]
+    return [_h(C.DROPPED_METERING, 0.9, "hours with usage have no accepted metering record")]
+
+
+def disbursement_gap(f: Facts) -> list[Hypothesis]:
+    """disbursed_vs_invoiced: a short payment, or something that explains the gap."""
+    hyps: list[Hypothesis] = []
+    gap = f.delta
+    refunds, fee, gross = f.detail_dec("refunds"), f.detail_dec("listing_fee"), f.detail_dec("gross")
+    if f.evidence_mentions("DISBURSEMENT_FAILURE"):
+        hyps.append(_h(C.DISBURSEMENT_FAILURE, 0.9, "a DISBURSEMENT_FAILURE row is in the partner's events"))
+    if refunds and close(refunds, gap):
+        hyps.append(_h(C.REFUND_DISCREPANCY, 0.8, f"the gap equals the refunds of {refunds.normalize():f}"))
+    if f.currency != "USD" and gap is not None and f.expected and abs(gap) <= abs(f.expected) * Decimal("0.03"):
+        hyps.append(_h(C.FX_VARIANCE, 0.75, f"a small gap on a {f.currency} balance"))
+    contracted = dec((f.case.evidence.get("check_listing_fee") or {}).get("contracted_rate")) if isinstance(
+        f.case.evidence.get("check_listing_fee"), dict) else None
+    if contracted is not None and fee is not None and gross:
+        expected_fee = gross * contracted
+        if gap is not None and close(abs(fee) - expected_fee, gap, rel=Decimal("0.05")):
+            hyps.append(_h(C.LISTING_FEE_MISMATCH, 0.85, "the gap equals the listing fee charged above the contracted rate"))
+    if f.kind == "undisbursed":
+        hyps.append(_h(C.SHORT_PAYMENT, 0.82, f"nothing was disbursed against {f.detail('invoiced_net')} net invoiced"))
+    elif f.kind == "over_disbursed":
+        hyps.append(_h(C.SHORT_PAYMENT, 0.5, "more was disbursed than invoiced"))
+    else:
+        hyps.append(_h(C.SHORT_PAYMENT, 0.8, f"{f.detail('disbursed')} disbursed against {f.detail('invoiced_net')} net invoiced"))
+    return hyps
+
+
+def direct_payment(f: Facts) -> list[Hypothesis]:
+    if f.kind == "unapplied_cash":
+        return [_h(C.SHORT_PAYMENT, 0.55, "a receipt matches no invoice (unapplied cash)"), _h(C.OTHER, 0.4, "")]
+    return [_h(C.SHORT_PAYMENT, 0.85, "the direct invoice is past due and not fully paid")]
+
+
+def single(category: Category, score: float, reason: str) -> Callable[[Facts], list[Hypothesis]]:
+    """A rule whose difference has one usual cause."""
+    def diagnose(f: Facts) -> list[Hypothesis]:
+        return [_h(category, score, reason)]
+    return diagnose
+
+
+BY_RULE: dict[str, Callable[[Facts], list[Hypothesis]]] = {
+    "usage_vs_partner_usage": usage_gap,
+    "metering_not_accepted": metering_status,
+    "metering_gaps": metering_gaps,
+    "disbursed_vs_invoiced": disbursement_gap,
+    "direct_payments": direct_payment,
+    "billed_rate_vs_contract": single(C.PRICE_MISMATCH, 0.92, "the billed rate differs from the contracted rate"),
+    "usage_without_agreement": single(C.ENTITLEMENT_MISMATCH, 0.9, "usage continued without an active agreement"),
+    "usage_without_invoice": single(C.MISSING_INVOICE, 0.88, "usage was metered but nothing was invoiced for the period"),
+    "channel_overlap": single(C.CHANNEL_CONFLICT, 0.9, "the same usage was billed direct and through the marketplace"),
+    "listing_fee_vs_contract": single(C.LISTING_FEE_MISMATCH, 0.93, "the listing fee rate charged differs from the contracted rate"),
+    "forgiven_charges": single(C.FORGIVEN_CHARGE, 0.93, "the marketplace reverted the charge (action FORGIVEN)"),
+    "disbursement_integrity": single(C.DISBURSEMENT_FAILURE, 0.92, "the payout does not match its events or failed"),
+    "refunds_vs_approvals": single(C.REFUND_DISCREPANCY, 0.92, "refund rows and approved refund requests disagree"),
+    "credits_vs_credit_notes": single(C.CREDIT_MISAPPLIED, 0.9, "credit rows and credit notes disagree"),
+    "fx_conversion": single(C.FX_VARIANCE, 0.9, "the converted disbursement differs from the rate of the day"),
+    "tax_treatment": single(C.TAX_DISCREPANCY, 0.9, "the tax rows disagree with the contract's tax treatment"),
+    "reseller_wholesale": single(C.RESELLER_MARGIN_MISMATCH, 0.9, "the reseller's cost differs from the authorised wholesale price"),
+}
+
+
+def diagnose(f: Facts) -> list[Hypothesis]:
+    """Ranked hypotheses (best first; one per category, the strongest kept)."""
+    fn = BY_RULE.get(f.rule)
+    if fn is None:
+        hyps = [_h(c, 0.5 if i == 0 else 0.2, f"the usual cause of a {f.kind or 'difference'}")
+                for i, c in enumerate(candidate_categories(f.rule, f.kind))]
+    else:
+        hyps = fn(f)
+    best: dict[Category, Hypothesis] = {}
+    for h in hyps:
+        if h.category not in best or h.score > best[h.category].score:
+            best[h.category] = h
+    return sorted(best.values(), key=lambda h: (-h.score, h.category.value))

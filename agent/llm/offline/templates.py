@@ -1,0 +1,122 @@
+"""Drafts written from templates and filled only with facts taken from the evidence.
+
+Every amount, quantity, id and period in a draft comes from the exception or the evidence
+records, so the verify step can find each one again. The wording is short and specific:
+what we see, the records, the ask.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from agent.llm.base import CaseInput
+from agent.schemas import Action, Classification, Draft, EscalateTo
+from billing.money import CURRENCIES, fmt
+from billing.settings import EmailSettings
+
+MAX_IDS = 8
+
+ASKS: dict[Action, str] = {
+    Action.REQUEST_PARTNER_CORRECTION: "Please review the records below and correct the billing, or tell us which record of ours is wrong.",
+    Action.REFUND_REQUEST: "Please process a refund of the over-billed amount to the buyer; we are filing the refund request form with this message.",
+    Action.CHASE_PAYMENT: "Please confirm when the outstanding amount will be paid, or send the remittance detail for any deduction.",
+    Action.CREDIT_NOTE: "We will issue a credit note for the amount below; please confirm the account and invoice it should apply to.",
+    Action.REBILL: "We will re-invoice the amount below for the period.",
+}
+
+STEPS: dict[Action, str] = {
+    Action.RESEND_METERING: "Resend the missing usage records through BatchMeterUsage if still inside the metering window; otherwise book the usage as lost or bill it under the contract, and open a metering pipeline incident.",
+    Action.FIX_METERING_MAPPING: "Correct the customer/dimension mapping in the metering pipeline, then refund or rebill the affected usage.",
+    Action.WRITE_OFF: "Confirm the reversal with the partner record and write the amount off under the approval matrix.",
+    Action.BOOK_FX_VARIANCE: "Book the difference to the FX variance account at the rate of the disbursement date.",
+    Action.NO_ACTION_TIMING: "No action: the difference sits on the period boundary (the marketplace cuts periods at midnight UTC) and should net out next period; re-check on the next cycle.",
+    Action.INVESTIGATE: "Investigate with the owning team before any correction; attach the records below.",
+    Action.CREDIT_NOTE: "Issue a credit note for the amount below against the affected invoice.",
+    Action.REBILL: "Re-invoice the amount below for the period.",
+    Action.CHASE_PAYMENT: "Chase the outstanding amount with the payer.",
+    Action.REQUEST_PARTNER_CORRECTION: "Ask the partner to correct the billing with the records below.",
+    Action.REFUND_REQUEST: "File a refund request for the over-billed amount.",
+}
+
+
+def _dec(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _money(value: Any, currency: str | None) -> str | None:
+    amount = _dec(value)
+    if amount is None:
+        return None
+    cur = currency if currency in CURRENCIES else "USD"
+    return fmt(abs(amount), cur)
+
+
+def _qty(value: Any) -> str | None:
+    q = _dec(value)
+    return None if q is None else f"{abs(q).normalize():,f}"
+
+
+def record_ids(case: CaseInput, limit: int = MAX_IDS) -> list[str]:
+    """The ids of the records the exception names, in a stable order."""
+    refs = case.exception.get("record_refs") or {}
+    ids: list[str] = []
+    for kind in sorted(refs):
+        for rid in refs[kind]:
+            if str(rid) not in ids:
+                ids.append(str(rid))
+    return ids[:limit]
+
+
+def _facts(case: CaseInput) -> list[str]:
+    exc = case.exception
+    cur = exc.get("currency")
+    lines = [f"Period: {exc.get('period')}"]
+    if exc.get("product_code"):
+        dim = f" / dimension {exc['dimension_key']}" if exc.get("dimension_key") else ""
+        lines.append(f"Product: {exc['product_code']}{dim}")
+    for label, key in (("Expected", "expected_amount"), ("Observed", "observed_amount"), ("Difference", "delta_amount")):
+        text = _money(exc.get(key), cur)
+        if text:
+            lines.append(f"{label}: {text}")
+    for label, key in (("Expected quantity", "expected_quantity"), ("Observed quantity", "observed_quantity")):
+        text = _qty(exc.get(key))
+        if text:
+            lines.append(f"{label}: {text}")
+    return lines
+
+
+def render_draft(case: CaseInput, decision: Classification, contacts: EmailSettings) -> Draft:
+    """The draft for a decision: an email when someone outside must act, else an internal note."""
+    exc = case.exception
+    ids = record_ids(case)
+    facts = "\n".join(f"- {line}" for line in _facts(case))
+    records = "\n".join(f"- {rid}" for rid in ids) or "- (see the exception record)"
+    period = exc.get("period")
+    topic = decision.category.value.replace("_", " ")
+    steps = decision.sop_chunk_ids[:3]
+    if decision.escalate_to in (EscalateTo.PARTNER, EscalateTo.CUSTOMER):
+        channel = exc.get("channel") or "direct"
+        to = (contacts.partner_contacts.get(channel, contacts.internal_owner)
+              if decision.escalate_to is EscalateTo.PARTNER else contacts.customer_contact_role)
+        ask = ASKS.get(decision.action, "Please review the records below and let us know how you will resolve the difference.")
+        body = (
+            f"Hello,\n\nDuring reconciliation for {period} we found a difference we believe is a {topic}.\n\n"
+            f"{facts}\n\nRecords:\n{records}\n\n{ask}\n\n"
+            f"Kind regards,\n{contacts.sender}"
+        )
+        return Draft(kind="email", to=to, subject=f"Billing discrepancy {period}: {topic} ({exc.get('product_code') or exc.get('channel')})",
+                     body=body, attachments=ids, sop_steps=steps)
+    step = STEPS.get(decision.action, STEPS[Action.INVESTIGATE])
+    body = (
+        f"Classification: {topic}.\n"
+        f"Action: {decision.action.value} — owner {decision.owner}.\n\n{facts}\n\nRecords:\n{records}\n\n"
+        f"Steps: {step}\n\nWhy: {decision.rationale}"
+    )
+    return Draft(kind="internal_resolution", to=contacts.internal_owner,
+                 subject=f"Resolution {period}: {topic}", body=body, attachments=ids, sop_steps=steps)
