@@ -1,0 +1,109 @@
+"""The offline backend tells look-alike causes apart from the evidence, for every rule family.
+
+Small hand-built cases: the exception as reconciliation states it (rule, kind, details), and
+the few evidence facts that separate the causes (DOMAIN.md, "evidence that tells it apart").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agent.llm.base import CaseInput, SopPassage
+from agent.llm.offline import OfflineBackend
+from agent.schemas import Action, Category, EscalateTo
+
+
+def case(rule: str, kind: str, details: dict[str, Any] | None = None, evidence: dict[str, Any] | None = None,
+         **fields: Any) -> CaseInput:
+    exc = {"rule": rule, "kind": kind, "channel": "aws_marketplace", "currency": "USD", "period": "2026-10",
+           "expected_amount": "1200.00", "observed_amount": "1000.00", "delta_amount": "-200.00",
+           "details": details or {}, "record_refs": {"billing_events": ["be-1", "be-2"]}, **fields}
+    return CaseInput(case_id="c1", exception=exc, evidence=evidence or {},
+                     sop_passages=[SopPassage(chunk_id="sop-x#1", sop_id="x", version="1", heading="h", text="t",
+                                              categories=[Category.SHORT_PAYMENT.value])])
+
+
+@pytest.fixture(scope="module")
+def backend() -> OfflineBackend:
+    return OfflineBackend(library_cases=[])
+
+
+SHORTFALL = {"our_quantity": "1000", "partner_quantity": "800",
+             "account_product_total": {"ours": "1000", "partner": "800", "agrees": False},
+             "boundary": {"our_last_hours_quantity": "0", "partner_next_day_surplus": "0"}}
+
+
+@pytest.mark.parametrize(
+    ("rule", "kind", "details", "evidence", "fields", "expected"),
+    [
+        ("usage_vs_partner_usage", "usage_shortfall", SHORTFALL, {}, {"delta_quantity": "-200"}, Category.DROPPED_METERING),
+        ("usage_vs_partner_usage", "usage_shortfall",
+         {**SHORTFALL, "account_product_total": {"ours": "3000", "partner": "3000", "agrees": True}}, {},
+         {"delta_quantity": "-200"}, Category.WRONG_DIMENSION),
+        ("usage_vs_partner_usage", "usage_shortfall",
+         {**SHORTFALL, "boundary": {"our_last_hours_quantity": "200", "partner_next_day_surplus": "200"}}, {},
+         {"delta_quantity": "-200"}, Category.TIMING_DIFFERENCE),
+        ("usage_vs_partner_usage", "usage_excess",
+         {"our_quantity": "800", "partner_quantity": "1000", "account_product_total": {"agrees": False}},
+         {"get_metering_results": {"statuses": ["DuplicateRecord"]}}, {"delta_quantity": "200"},
+         Category.DUPLICATE_METERING),
+        ("metering_not_accepted", "metering_customer_not_subscribed", {"status": "CustomerNotSubscribed", "records": 12},
+         {}, {}, Category.REJECTED_METERING),
+        ("metering_not_accepted", "metering_unprocessed", {"status": "Unprocessed", "records": 3}, {}, {},
+         Category.DROPPED_METERING),
+        ("metering_not_accepted", "metering_duplicate_record",
+         {"status": "DuplicateRecord", "records": 4, "hours_accepted_with_other_quantity": 4}, {}, {},
+         Category.DUPLICATE_METERING),
+        ("billed_rate_vs_contract", "rate_mismatch", {}, {}, {}, Category.PRICE_MISMATCH),
+        ("usage_without_agreement", "usage_without_active_agreement", {}, {}, {}, Category.ENTITLEMENT_MISMATCH),
+        ("usage_without_invoice", "not_invoiced", {}, {}, {}, Category.MISSING_INVOICE),
+        ("channel_overlap", "billed_in_two_channels", {}, {}, {}, Category.CHANNEL_CONFLICT),
+        ("listing_fee_vs_contract", "listing_fee_rate_mismatch", {}, {}, {}, Category.LISTING_FEE_MISMATCH),
+        ("disbursed_vs_invoiced", "short_disbursed", {"invoiced_net": "1200", "disbursed": "1000"}, {}, {},
+         Category.SHORT_PAYMENT),
+        ("disbursed_vs_invoiced", "short_disbursed", {"invoiced_net": "1200", "disbursed": "1000"},
+         {"get_partner_billing_events": [{"transaction_type": "DISBURSEMENT_FAILURE"}]}, {},
+         Category.DISBURSEMENT_FAILURE),
+        ("forgiven_charges", "charge_forgiven", {}, {}, {}, Category.FORGIVEN_CHARGE),
+        ("disbursement_integrity", "disbursement_failed", {}, {}, {}, Category.DISBURSEMENT_FAILURE),
+        ("refunds_vs_approvals", "refund_without_approval", {}, {}, {}, Category.REFUND_DISCREPANCY),
+        ("credits_vs_credit_notes", "credit_mismatch", {}, {}, {}, Category.CREDIT_MISAPPLIED),
+        ("fx_conversion", "fx_difference", {}, {}, {}, Category.FX_VARIANCE),
+        ("tax_treatment", "tax_party_mismatch", {}, {}, {}, Category.TAX_DISCREPANCY),
+        ("reseller_wholesale", "wholesale_price_mismatch", {}, {}, {}, Category.RESELLER_MARGIN_MISMATCH),
+        ("direct_payments", "short_paid", {}, {}, {"channel": "direct"}, Category.SHORT_PAYMENT),
+    ],
+)
+def test_category_per_rule(backend: OfflineBackend, rule, kind, details, evidence, fields, expected) -> None:
+    result = backend.classify(case(rule, kind, details, evidence, **fields))
+    assert result.value.category is expected, result.value.rationale
+    assert 0.0 <= result.value.confidence <= 1.0
+    assert result.usage.llm_calls == 0
+
+
+def test_direct_short_payment_goes_to_the_customer(backend: OfflineBackend) -> None:
+    result = backend.classify(case("direct_payments", "short_paid", channel="direct")).value
+    assert (result.action, result.escalate_to) == (Action.CHASE_PAYMENT, EscalateTo.CUSTOMER)
+
+
+def test_a_close_runner_up_lowers_confidence(backend: OfflineBackend) -> None:
+    clear = backend.classify(case("listing_fee_vs_contract", "listing_fee_rate_mismatch")).value
+    ambiguous = backend.classify(case("metering_not_accepted", "metering_duplicate_record",
+                                      {"status": "DuplicateRecord", "records": 4})).value
+    assert ambiguous.confidence < clear.confidence
+
+
+def test_partner_email_draft_uses_only_evidence(backend: OfflineBackend) -> None:
+    c = case("listing_fee_vs_contract", "listing_fee_rate_mismatch")
+    decision = backend.classify(c).value
+    draft = backend.draft(c, decision).value
+    assert draft.kind == "email" and decision.escalate_to is EscalateTo.PARTNER
+    assert "USD 200.00" in draft.body and "be-1" in draft.body and "2026-10" in draft.body
+    assert draft.to.endswith("@partners.example")
+
+
+def test_deterministic(backend: OfflineBackend) -> None:
+    c = case("usage_vs_partner_usage", "usage_shortfall", SHORTFALL, delta_quantity="-200")
+    assert backend.classify(c).value == backend.classify(c).value
