@@ -16,6 +16,7 @@ from billing.reconcile.rules import disbursed_vs_invoiced
 from billing.reconcile.rules import forgiven_charges
 from billing.reconcile.rules import disbursement_integrity
 from billing.reconcile.rules import refunds_vs_approvals
+from billing.reconcile.rules import credits_vs_credit_notes
 
 ALL_RULES: list[ModuleType] = [
     usage_vs_partner_usage,
@@ -26,6 +27,7 @@ ALL_RULES: list[ModuleType] = [
     forgiven_charges,
     disbursement_integrity,
     refunds_vs_approvals,
+    credits_vs_credit_notes,
 ]
 
 
