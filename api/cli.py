@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from api.commands import db
+from api import cli_kb
+from api.commands import cases, db
 
 app = typer.Typer(
     help="Billing discrepancy triage for cloud-marketplace billing operations.",
@@ -12,8 +13,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (db,):
+for module in (db, cases):
     module.register(app)
+app.add_typer(cli_kb.app, name="kb")
 
 
 def main() -> None:
