@@ -12,6 +12,7 @@ from billing.reconcile.rules import usage_vs_partner_usage
 from billing.reconcile.rules import metering_not_accepted
 from billing.reconcile.rules import metering_gaps
 from billing.reconcile.rules import billed_rate_vs_contract
+from billing.reconcile.rules import usage_without_agreement
 from billing.reconcile.rules import listing_fee_vs_contract
 from billing.reconcile.rules import disbursed_vs_invoiced
 from billing.reconcile.rules import forgiven_charges
@@ -24,6 +25,7 @@ ALL_RULES: list[ModuleType] = [
     metering_not_accepted,
     metering_gaps,
     billed_rate_vs_contract,
+    usage_without_agreement,
     listing_fee_vs_contract,
     disbursed_vs_invoiced,
     forgiven_charges,
