@@ -19,6 +19,7 @@ from billing.reconcile.rules import forgiven_charges
 from billing.reconcile.rules import disbursement_integrity
 from billing.reconcile.rules import refunds_vs_approvals
 from billing.reconcile.rules import credits_vs_credit_notes
+from billing.reconcile.rules import fx_conversion
 
 ALL_RULES: list[ModuleType] = [
     usage_vs_partner_usage,
@@ -32,6 +33,7 @@ ALL_RULES: list[ModuleType] = [
     disbursement_integrity,
     refunds_vs_approvals,
     credits_vs_credit_notes,
+    fx_conversion,
 ]
 
 
