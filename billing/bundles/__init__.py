@@ -10,6 +10,7 @@ The format is documented in docs/formats/case-bundle.md; its JSON Schema is
 `case_bundle.schema.json` beside this file, generated from `schema.py`.
 """
 
+from billing.bundles.batch import ExportReport, export_cases, import_cases
 from billing.bundles.collect import collect_bundle
 from billing.bundles.io import (
     BundleError,
@@ -19,6 +20,7 @@ from billing.bundles.io import (
     iter_bundles,
     parse_bundle,
     read_bundles,
+    read_sourced_bundles,
     write_bundle,
 )
 from billing.bundles.labels import ExpectedLabels
@@ -29,7 +31,7 @@ from billing.bundles.upsert import BundleLoadError
 
 __all__ = [
     "BALANCING_PREFIX", "SCHEMA_VERSION", "BundleError", "BundleFileErrors", "BundleLoadError",
-    "BundleVersionError", "CaseBundle", "CaseScope", "ExpectedLabels", "MeteringSection", "ScopeError",
-    "UsageSection", "bundle_filename", "bundle_json", "collect_bundle", "iter_bundles", "load_bundle",
-    "parse_bundle", "read_bundles", "write_bundle",
+    "BundleVersionError", "CaseBundle", "CaseScope", "ExpectedLabels", "ExportReport", "MeteringSection", "ScopeError",
+    "UsageSection", "bundle_filename", "bundle_json", "collect_bundle", "export_cases", "import_cases",
+    "iter_bundles", "load_bundle", "parse_bundle", "read_bundles", "read_sourced_bundles", "write_bundle",
 ]

@@ -77,14 +77,19 @@ def read_bundles(path: str | Path) -> list[CaseBundle]:
 
     The problems of every document are collected before `BundleFileErrors` is raised, so one
     run shows them all."""
-    bundles: list[CaseBundle] = []
+    return [bundle for _, bundle in read_sourced_bundles(path)]
+
+
+def read_sourced_bundles(path: str | Path) -> list[tuple[str, CaseBundle]]:
+    """Like `read_bundles`, each bundle with where it came from (``file``, ``file:line`` or ``file[i]``)."""
+    bundles: list[tuple[str, CaseBundle]] = []
     errors: list[BundleError] = []
     for where, data in _raw_documents(Path(path)):
         if isinstance(data, BundleError):
             errors.append(data)
             continue
         try:
-            bundles.append(parse_bundle(data, where))
+            bundles.append((where, parse_bundle(data, where)))
         except BundleFileErrors as exc:
             errors.extend(exc.errors)
     if errors:

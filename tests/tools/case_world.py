@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from billing.models import CreditNote, Discrepancy, FxRate, Message, Payment, RefundRequest, utcnow
@@ -218,3 +219,13 @@ def _exception(session: Session, account_id: int, natural_key: str, rule: str, k
     session.add(row)
     session.flush()
     return row
+
+
+def wipe(engine: Engine) -> None:
+    """Empty every table (a fresh database for an import), the append-only audit trail aside."""
+    from billing.models import Base
+
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name != "audit_events":
+                conn.execute(table.delete())

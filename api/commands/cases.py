@@ -1,0 +1,49 @@
+"""`triage export-cases` and `triage import-cases`: case bundles out of and into the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from api import context
+from billing.bundles import BundleError, BundleFileErrors, export_cases, import_cases
+
+console = Console()
+
+
+def export_cases_cmd(
+    out: Path = typer.Option(Path("cases"), "--out", help="Folder to write one <case>.json per exception into."),
+    period: str | None = typer.Option(None, "--period", help="Only exceptions of this period (YYYY-MM)."),
+    status: str = typer.Option("open", "--status",
+                               help="Only exceptions with this status (open, triaged, in_review, resolved, closed) or 'all'."),
+) -> None:
+    """Write a case bundle (the exception and every record needed to triage it) per exception."""
+    report = export_cases(context.engine(), out, period=period, status=None if status == "all" else status)
+    console.print(f"wrote {len(report.files)} case bundle(s) to {out}")
+
+
+def import_cases_cmd(
+    path: Path = typer.Argument(..., help="A bundle .json file, a folder of them, or a .jsonl file."),
+) -> None:
+    """Load case bundles into the database (all or nothing), creating their exceptions with source=import."""
+    try:
+        ids = import_cases(context.engine(), path)
+    except BundleFileErrors as exc:
+        for error in exc.errors:
+            console.print(escape(str(error)), style="red", highlight=False)
+        console.print(f"nothing imported: {len(exc.errors)} problem(s)")
+        raise typer.Exit(code=1) from None
+    except BundleError as exc:
+        console.print(escape(str(exc)), style="red", highlight=False)
+        console.print("nothing imported")
+        raise typer.Exit(code=1) from None
+    console.print(f"imported {len(ids)} case(s) from {path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `export-cases` and `import-cases` to the `triage` command."""
+    app.command("export-cases")(export_cases_cmd)
+    app.command("import-cases")(import_cases_cmd)
