@@ -30,6 +30,9 @@ class EvalQuery(BaseModel):
     q: str
     relevant: list[str] = Field(min_length=1)
     style: str = "analyst"
+    #: "main": written before the first measurement; "holdout": written after the last
+    #: retrieval change and measured once, to show the tuning did not overfit "main".
+    set: str = "main"
 
 
 class ModeResult(BaseModel):
