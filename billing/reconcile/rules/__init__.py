@@ -20,6 +20,7 @@ from billing.reconcile.rules import disbursement_integrity
 from billing.reconcile.rules import refunds_vs_approvals
 from billing.reconcile.rules import credits_vs_credit_notes
 from billing.reconcile.rules import fx_conversion
+from billing.reconcile.rules import tax_treatment
 
 ALL_RULES: list[ModuleType] = [
     usage_vs_partner_usage,
@@ -34,6 +35,7 @@ ALL_RULES: list[ModuleType] = [
     refunds_vs_approvals,
     credits_vs_credit_notes,
     fx_conversion,
+    tax_treatment,
 ]
 
 
