@@ -144,6 +144,6 @@ def _missing_feed_days(session: Session, bounds: Period, settings: ReconcileSett
             details={
                 "marketplace_product_id": marketplace_id, "missing_days": [d.isoformat() for d, _, _ in days],
                 "per_day": [{"day": d.isoformat(), "our_quantity": text(q), "accounts": n} for d, q, n in days],
-                "checked_through": last_due.isoformat(), "feed_lag_days": settings.partner_feed_lag_days,
+                "feed_lag_days": settings.partner_feed_lag_days,
             },
         )
