@@ -22,6 +22,7 @@ from billing.reconcile.rules import refunds_vs_approvals
 from billing.reconcile.rules import credits_vs_credit_notes
 from billing.reconcile.rules import fx_conversion
 from billing.reconcile.rules import tax_treatment
+from billing.reconcile.rules import reseller_wholesale
 
 ALL_RULES: list[ModuleType] = [
     usage_vs_partner_usage,
@@ -38,6 +39,7 @@ ALL_RULES: list[ModuleType] = [
     credits_vs_credit_notes,
     fx_conversion,
     tax_treatment,
+    reseller_wholesale,
 ]
 
 
