@@ -14,6 +14,7 @@ from billing.reconcile.rules import metering_gaps
 from billing.reconcile.rules import billed_rate_vs_contract
 from billing.reconcile.rules import usage_without_agreement
 from billing.reconcile.rules import usage_without_invoice
+from billing.reconcile.rules import channel_overlap
 from billing.reconcile.rules import listing_fee_vs_contract
 from billing.reconcile.rules import disbursed_vs_invoiced
 from billing.reconcile.rules import forgiven_charges
@@ -31,6 +32,7 @@ ALL_RULES: list[ModuleType] = [
     billed_rate_vs_contract,
     usage_without_agreement,
     usage_without_invoice,
+    channel_overlap,
     listing_fee_vs_contract,
     disbursed_vs_invoiced,
     forgiven_charges,
