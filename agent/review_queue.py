@@ -194,9 +194,13 @@ def _store_example(session: Session, state: TriageState, item: ReviewItem, decis
     example = session.scalars(select(CaseExample).where(CaseExample.exception_id == state["exception_id"])).one_or_none()
     if example is None:
         session.add(CaseExample(exception_id=state["exception_id"], created_at=now, **values))
-    else:
-        for key, value in values.items():
-            setattr(example, key, value)
+        return
+    if item.round > 1 and example.evidence_hash == values["evidence_hash"]:
+        # A later round of the same case: the agent's first proposal, and whether it was right, stand.
+        values.pop("proposed_category")
+        values.pop("accepted")
+    for key, value in values.items():
+        setattr(example, key, value)
 
 
 def set_exception_status(session: Session, exception_id: int, status: ExceptionStatus) -> None:

@@ -252,7 +252,7 @@ def extract_claims(text: str) -> Claims:
             continue
         if unit == "k":
             value *= 1000
-        has_context = bool(m.group("cur") or m.group("sym") or m.group("cur2") or m.group("pct"))
+        has_context = bool(m.group("cur") or m.group("sym") or m.group("cur2") or m.group("pct") or unit)
         written = m.group("num")
         # Bare single digits are list numbers and counts of steps, not amounts.
         if not has_context and "." not in written and "," not in written and value < 10:

@@ -23,7 +23,7 @@ from billing.settings import Settings
 def passage(category: str, heading: str = "Decision steps") -> SopPassage:
     """A SOP passage of one category, as the knowledge base would return it."""
     return SopPassage(chunk_id=f"{category}#{heading.lower().replace(' ', '-')}", sop_id=category, version="2.1",
-                      heading=heading, text=f"{heading} of {category}: check the records, then act within 6 hours.",
+                      heading=heading, text=f"{heading} of {category}: check the records, then act within 48 hours.",
                       categories=[category])
 
 
