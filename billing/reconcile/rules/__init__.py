@@ -24,6 +24,7 @@ from billing.reconcile.rules import credits_vs_credit_notes
 from billing.reconcile.rules import fx_conversion
 from billing.reconcile.rules import tax_treatment
 from billing.reconcile.rules import reseller_wholesale
+from billing.reconcile.rules import direct_payments
 
 ALL_RULES: list[ModuleType] = [
     usage_vs_partner_usage,
@@ -42,6 +43,7 @@ ALL_RULES: list[ModuleType] = [
     fx_conversion,
     tax_treatment,
     reseller_wholesale,
+    direct_payments,
 ]
 
 
