@@ -116,14 +116,20 @@ def eval_(
     from knowledge.eval import evaluate
 
     report = evaluate(_open())
-    table = Table(title=f"retrieval eval: {report.queries} queries "
-                        f"({report.no_shared_words} share no word with their answer)")
+    table = Table(title=f"retrieval eval: {report.queries} labelled queries")
     for column in ("mode", "recall@1", "recall@3", "MRR", "p50 ms", "p95 ms"):
         table.add_column(column, justify="left" if column == "mode" else "right")
     for r in report.results:
         table.add_row(r.mode, f"{r.recall_at_1:.3f}", f"{r.recall_at_3:.3f}", f"{r.mrr:.3f}",
                       f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}")
     console.print(table)
+    for name, r in report.by_set.items():
+        console.print(f"fused on the {r.n} '{name}' queries: recall@1 {r.recall_at_1:.3f}, "
+                      f"recall@3 {r.recall_at_3:.3f}, MRR {r.mrr:.3f}")
+    console.print(
+        f"{report.no_shared_title_words} queries share no word with the title or headings of "
+        f"the SOP they need; {report.no_shared_words} share none with the answering passages."
+    )
     if misses:
         for q in report.fused().misses:
             console.print(f"  miss: {q}", markup=False)

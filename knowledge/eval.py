@@ -52,8 +52,13 @@ class EvalReport(BaseModel):
     """All modes side by side, plus how many queries share no word with their answer."""
 
     queries: int
+    #: Queries with no content word (stemmed, stopwords dropped) in their labelled passages.
     no_shared_words: int
+    #: Queries with no content word in the title or headings of the SOP they need.
+    no_shared_title_words: int
     results: list[ModeResult]
+    #: The fused figures per query set ("main", "holdout").
+    by_set: dict[str, ModeResult] = {}
 
     def fused(self) -> ModeResult:
         return next(r for r in self.results if r.mode == "fused")
@@ -98,6 +103,14 @@ def _shares_no_words(kb: KnowledgeBase, query: EvalQuery) -> bool:
     words = set(tokenize(query.q))
     texts = [kb.passage_text(cid) for cid in kb.chunk_ids() if is_relevant(cid, query.relevant)]
     return not any(words & set(tokenize(t)) for t in texts)
+
+
+def _shares_no_title_words(kb: KnowledgeBase, query: EvalQuery) -> bool:
+    """True when no query term occurs in the titles or headings of the labelled SOPs."""
+    words = set(tokenize(query.q))
+    sops = {label.partition("#")[0] for label in query.relevant}
+    names = {kb.passage_title(cid) for cid in kb.chunk_ids() if cid.partition("#")[0] in sops}
+    return not any(words & set(tokenize(name)) for name in names)
 
 
 def _percentile(values: list[float], pct: float) -> float:
@@ -150,8 +163,16 @@ def evaluate(
     kb.embedding_function.warm_up()
     for mode in modes:  # warm Chroma's and the keyword index's first-call paths
         kb.search("warm up query", k=DEPTH, mode=mode)
+    results = [evaluate_mode(kb, queries, mode) for mode in modes]
+    sets = sorted({q.set for q in queries})
+    by_set = (
+        {name: evaluate_mode(kb, [q for q in queries if q.set == name], "fused") for name in sets}
+        if len(sets) > 1 and "fused" in modes else {}
+    )
     return EvalReport(
         queries=len(queries),
         no_shared_words=sum(_shares_no_words(kb, q) for q in queries),
-        results=[evaluate_mode(kb, queries, mode) for mode in modes],
+        no_shared_title_words=sum(_shares_no_title_words(kb, q) for q in queries),
+        results=results,
+        by_set=by_set,
     )

@@ -159,6 +159,11 @@ class KnowledgeBase:
         """Every indexed passage id, in collection order."""
         return list(self._ids)
 
+    def passage_title(self, chunk_id: str) -> str:
+        """The SOP title and heading path of one passage."""
+        meta = self._metas[self._ids.index(chunk_id)]
+        return f"{meta.get('title', '')} - {meta.get('heading', '')}"
+
     def passage_text(self, chunk_id: str) -> str:
         """The text the retrievers see for one passage (title, heading and body)."""
         i = self._ids.index(chunk_id)
