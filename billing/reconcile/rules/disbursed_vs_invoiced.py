@@ -149,7 +149,7 @@ def _compare(row: Any, period: str, tolerance: Decimal, max_refs: int) -> Findin
     label = row["product_code"] or row["product_id"] or "-"
     return Finding(
         rule=RULE, kind=kind, period=period, channel=row["channel"] or "aws_marketplace",
-        account_id=row["account_id"], key_parts=(label, currency), product_code=row["product_code"],
+        account_id=row["account_id"], key_parts=(row["end_user"] or "-", label, currency), product_code=row["product_code"],
         currency=currency, expected_amount=expected, observed_amount=observed,
         description=(f"Net invoiced for {period} (due by {row['last_due'] or 'invoice date + 30 days'}) "
                      f"is {expected} {currency}; "

@@ -114,8 +114,9 @@ def _compare(row: Any, period: str, cfg: ReconcileSettings) -> Finding | None:
     implied = (1 - observed / list_price).quantize(Decimal("0.0001")) if list_price else None
     return Finding(
         rule=RULE, kind=KIND, period=period, channel=row["channel"], account_id=row["account_id"],
-        key_parts=(row["product_code"] or row["product_id"] or "-", currency), product_code=row["product_code"],
-        currency=currency, expected_amount=expected, observed_amount=observed,
+        # The AWS account id keeps buyers apart that are not (yet) our accounts.
+        key_parts=(row["end_user"] or "-", row["product_code"] or row["product_id"] or "-", currency),
+        product_code=row["product_code"], currency=currency, expected_amount=expected, observed_amount=observed,
         description=(f"Reseller {row['reseller_name'] or row['reseller_account_id'] or row['broker_id'] or '?'} was "
                      f"charged {observed} {currency} for {period}; our price {quantize(list_price, currency)} less the "
                      f"authorised {(discount * 100).normalize():f} % is {expected} {currency}."),

@@ -122,3 +122,16 @@ def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engin
                           parent_billing_event_id="be-gross", disbursement_billing_event_id="be-payout")
     fixed = run_rule(engine, rule)
     assert fixed.stats.closed == 1 and fixed.open == []
+
+
+def test_buyers_we_do_not_know_stay_apart(engine: Engine) -> None:
+    """Two AWS accounts that are not (yet) our accounts: two exceptions, not one merged or duplicated key."""
+    with transaction(engine) as s:
+        product = make_product(s)
+        for n, aws_id in enumerate(("000000000001", "000000000002"), start=1):
+            ghost = Account(account_key=f"GHOST-{n}", name="ghost", aws_account_id=aws_id)  # never stored
+            add_billing_event(s, ghost, product, billing_event_id=f"be-ghost-{n}", amount="10.00",
+                              invoice_id=f"inv-ghost-{n}")
+    run = run_rule(engine, rule)
+    assert sorted((e.account_id, e.kind, e.expected_amount) for e in run.open) == [
+        (None, "undisbursed", Decimal(10)), (None, "undisbursed", Decimal(10))]
