@@ -88,3 +88,8 @@ def convert_columns(columns: Sequence[Column], values: dict[str, str], line: int
         return {c.target or c.name: c.parse(values[c.name]) for c in columns}
     except FieldError:
         return {c.target or c.name: read(values, c.name, c.parse, line, errors) for c in columns}
+
+
+def unknown(line: int, name: str, value: str, where: str) -> RowError:
+    """The error for a reference to something we do not hold (an account, product, contract)."""
+    return RowError(line, name, f"unknown {name} {value!r} ({where})")

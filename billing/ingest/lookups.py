@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from billing.models import Account, Contract, Dimension, Product
+from billing.models import Account, Contract, Dimension, Discrepancy, Product
 
 
 def accounts_by_key(conn: Connection) -> dict[str, int]:
@@ -48,3 +48,8 @@ def dimensions(conn: Connection) -> set[tuple[str, str]]:
 def contracts_by_key(conn: Connection) -> dict[str, int]:
     """contract_key → contracts.id."""
     return {k: i for k, i in conn.execute(select(Contract.contract_key, Contract.id))}
+
+
+def exceptions_by_natural_key(conn: Connection) -> dict[str, int]:
+    """Discrepancy natural_key → exceptions.id (for messages that refer to an exception)."""
+    return {k: i for k, i in conn.execute(select(Discrepancy.natural_key, Discrepancy.id))}

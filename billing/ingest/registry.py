@@ -8,22 +8,38 @@ from sqlalchemy import Engine
 
 from billing.ingest.adapter import RowAdapter
 from billing.ingest.adapters import contracts
+from billing.ingest.adapters.agreements import AgreementsAdapter
+from billing.ingest.adapters.billing_events import BillingEventsAdapter
+from billing.ingest.adapters.credit_notes import CreditNotesAdapter
+from billing.ingest.adapters.fx_rates import FxRatesAdapter
+from billing.ingest.adapters.invoices import InvoicesAdapter
+from billing.ingest.adapters.messages import MessagesAdapter
+from billing.ingest.adapters.metering import MeteringAdapter
 from billing.ingest.adapters.partner_usage import PartnerUsageAdapter
+from billing.ingest.adapters.payments import PaymentsAdapter
+from billing.ingest.adapters.refunds import RefundsAdapter
 from billing.ingest.adapters.usage import UsageAdapter
 from billing.ingest.errors import IngestError, RowError
 from billing.ingest.pipeline import RowPipeline
 from billing.ingest.report import IngestReport
 from billing.settings import get_settings
 
+# In dependency order: what a kind refers to (accounts, products, invoices) is loaded before it.
 ROW_ADAPTERS: dict[str, type[RowAdapter]] = {
     a.kind: a
     for a in (
-        UsageAdapter,
-        PartnerUsageAdapter,
+        AgreementsAdapter, FxRatesAdapter, UsageAdapter, MeteringAdapter, PartnerUsageAdapter,
+        BillingEventsAdapter, InvoicesAdapter, CreditNotesAdapter, RefundsAdapter, PaymentsAdapter,
+        MessagesAdapter,
     )
 }
 
 KINDS: tuple[str, ...] = (contracts.KIND, *ROW_ADAPTERS)
+
+
+def suffixes_of(kind: str) -> tuple[str, ...]:
+    """The file name endings a kind accepts (e.g. `.csv`, `.jsonl`)."""
+    return contracts.SUFFIXES if kind == contracts.KIND else ROW_ADAPTERS[kind].suffixes
 
 
 def ingest_file(
@@ -46,7 +62,7 @@ def ingest_file(
         raise IngestError(path.name, kind, [RowError(0, "(kind)", f"unknown kind {kind!r}; known: {', '.join(KINDS)}")])
     if not path.is_file():
         raise IngestError(path.name, kind, [RowError(0, "(file)", f"no such file: {path}")])
-    suffixes = contracts.SUFFIXES if kind == contracts.KIND else ROW_ADAPTERS[kind].suffixes
+    suffixes = suffixes_of(kind)
     if path.suffix.lower() not in suffixes:
         raise IngestError(path.name, kind, [RowError(
             0, "(file)", f"a {kind} file must end in {' or '.join(suffixes)}, not {path.suffix or 'nothing'}")])
