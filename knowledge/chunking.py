@@ -82,9 +82,28 @@ def search_text(title: str, heading: str, text: str) -> str:
 _ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+|^\s*\|")
 
 
+#: ``> Asked as: "question one" · "question two"``: how people ask for this section.
+ASKED_AS_RE = re.compile(r"^>\s*Asked as:\s*(.+)$", re.IGNORECASE)
+
+
+def asked_as(line: str) -> list[str]:
+    """The questions of an "Asked as" line (empty for any other line)."""
+    match = ASKED_AS_RE.match(line.strip())
+    if match is None:
+        return []
+    return [q.strip().strip('"“”').strip() for q in re.split(r"\s+·\s+|\s*;\s*", match.group(1))
+            if q.strip().strip('"“”').strip()]
+
+
 def split_units(text: str, min_words: int = 3) -> list[str]:
-    """Split a section into items: paragraphs, and each list item or table row on its own."""
+    """Split a section into items: paragraphs, list items and table rows on their own, and
+    each question of an "Asked as" line on its own (a question embeds closest to a question).
+    """
     units: list[str] = []
+    questions: list[str] = []
+    for line in text.splitlines():
+        questions.extend(asked_as(line))
+    text = "\n".join(line for line in text.splitlines() if not asked_as(line))
     for block in re.split(r"\n\s*\n", text):
         current: list[str] = []
         for line in block.splitlines():
@@ -94,7 +113,8 @@ def split_units(text: str, min_words: int = 3) -> list[str]:
             current.append(line.strip())
         if current:
             units.append(" ".join(current))
-    return [u for u in units if len(u.split()) >= min_words and not re.fullmatch(r"[|\-: ]+", u)]
+    units = [u for u in units if len(u.split()) >= min_words and not re.fullmatch(r"[|\-: ]+", u)]
+    return units + questions
 
 
 def slugify(heading: str) -> str:

@@ -78,3 +78,16 @@ def test_units_are_items_with_context() -> None:
 def test_slugify() -> None:
     assert slugify("BD1 to BD2: data complete") == "bd1-to-bd2-data-complete"
     assert slugify("???") == "section"
+
+
+def test_asked_as_questions_become_items() -> None:
+    chunk = _chunks(
+        '## Decision steps\n\n1. Resend inside the window.\n\n'
+        '> Asked as: "Can we still send it?" · "Is a retry safe?"\n'
+    )[0]
+    assert chunk.unit_texts == [
+        "Demo runbook - Decision steps: 1. Resend inside the window.",
+        "Demo runbook - Decision steps: Can we still send it?",
+        "Demo runbook - Decision steps: Is a retry safe?",
+    ]
+    assert "Asked as" in chunk.text  # kept in the passage: keyword search sees it too

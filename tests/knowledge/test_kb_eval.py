@@ -30,7 +30,7 @@ def test_every_label_points_at_an_indexed_passage_and_quality_floor(kb: Knowledg
     report = evaluate(kb, modes=("fused",))  # raises on a label matching no passage
     fused = report.fused()
     assert fused.n == report.queries >= 80
-    # Measured 0.87 / 0.76 on this corpus (docs/knowledge.md); the floor leaves room for
+    # Measured 0.85 / 0.78 on this corpus (docs/knowledge.md); the floor leaves room for
     # approximate-search jitter, not for a real regression.
-    assert fused.recall_at_3 >= 0.82
-    assert fused.mrr >= 0.72
+    assert fused.recall_at_3 >= 0.80
+    assert fused.mrr >= 0.73
