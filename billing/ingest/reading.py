@@ -139,7 +139,7 @@ class JsonlSource:
                     value = json.loads(text, parse_float=Decimal)
                 except json.JSONDecodeError as exc:
                     yield RawRow(line_no, None, text, (RowError(
-                        line_no, "(row)", f"is not valid JSON ({exc.msg} at column {exc.colno})"),))
+                        line_no, "(row)", f"is not valid JSON ({exc.msg} at character {exc.pos + 1})"),))
                     continue
                 yield RawRow(line_no, value, text)
 

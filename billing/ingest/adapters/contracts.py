@@ -108,7 +108,7 @@ def _validate(conn: Connection, document: Document) -> list[Entry]:
             entries.append(entry)
     if top_errors:
         raise IngestError("", KIND, top_errors)
-    _check_unique_and_references(conn, entries)
+    _check_unique_and_references(conn, document, entries)
     return entries
 
 
@@ -127,9 +127,11 @@ def _row_error(document: Document, entry: Entry, error: Any) -> RowError:
     return RowError(document.line_of((entry.section, entry.index, *loc)), where, reason)
 
 
-def _check_unique_and_references(conn: Connection, entries: list[Entry]) -> None:
+def _check_unique_and_references(conn: Connection, document: Document, entries: list[Entry]) -> None:
     def err(entry: Entry, name: str, reason: str) -> None:
-        entry.errors.append(RowError(entry.line, f"{entry.where}.{name}", reason))
+        field_name = name.split("[")[0].split(".")[0]
+        line = document.line_of((entry.section, entry.index, field_name))
+        entry.errors.append(RowError(line, f"{entry.where}.{name}", reason))
 
     first: dict[tuple[str, str], Entry] = {}
 
@@ -143,7 +145,9 @@ def _check_unique_and_references(conn: Connection, entries: list[Entry]) -> None
     db_accounts = lookups.accounts_by_key(conn)
     aws_owner = {aws: key for key, aws in conn.execute(
         select(Account.account_key, Account.aws_account_id).where(Account.aws_account_id.is_not(None)))}
-    accounts: dict[str, Entry] = {}
+    # Items that failed validation still claim their key, so references to them say why they fail.
+    accounts = _claimed(entries, "accounts", "account_key")
+    products = _claimed(entries, "products", "product_code")
     for entry in (e for e in entries if isinstance(e.item, AccountIn)):
         account = entry.item
         unique(entry, "account_key", account.account_key)
@@ -151,12 +155,11 @@ def _check_unique_and_references(conn: Connection, entries: list[Entry]) -> None
         owner = aws_owner.get(account.aws_account_id or "")
         if owner is not None and owner != account.account_key:
             err(entry, "aws_account_id", f"{account.aws_account_id} already belongs to account {owner!r}")
-        accounts.setdefault(account.account_key, entry)
 
+    db_products = lookups.product_codes(conn)
     db_dimensions: dict[str, set[str]] = {}
     for product_code, key in lookups.dimensions(conn):
         db_dimensions.setdefault(product_code, set()).add(key)
-    products: dict[str, Entry] = {}
     for entry in (e for e in entries if isinstance(e.item, ProductIn)):
         product = entry.item
         unique(entry, "product_code", product.product_code)
@@ -166,13 +169,12 @@ def _check_unique_and_references(conn: Connection, entries: list[Entry]) -> None
             if dimension.key in seen:
                 err(entry, f"dimensions[{i}].key", f"dimension {dimension.key!r} is listed twice")
             seen.add(dimension.key)
-        products.setdefault(product.product_code, entry)
 
     for entry in (e for e in entries if isinstance(e.item, ContractIn)):
         contract = entry.item
         unique(entry, "contract_key", contract.contract_key)
         _check_reference(entry, "account_key", contract.account_key, accounts, set(db_accounts), err)
-        known_dims = _check_reference(entry, "product_code", contract.product_code, products, set(db_dimensions), err)
+        known_dims = _check_reference(entry, "product_code", contract.product_code, products, db_products, err)
         if known_dims:
             dims = ({d.key for d in products[contract.product_code].item.dimensions}  # type: ignore[union-attr]
                     if contract.product_code in products else db_dimensions.get(contract.product_code, set()))
@@ -184,6 +186,14 @@ def _check_unique_and_references(conn: Connection, entries: list[Entry]) -> None
                 if rate.dimension_key in seen:
                     err(entry, f"rates[{i}].dimension_key", f"a rate for {rate.dimension_key!r} is listed twice")
                 seen.add(rate.dimension_key)
+
+
+def _claimed(entries: list[Entry], section: str, key: str) -> dict[str, Entry]:
+    claimed: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.section == section and isinstance(entry.raw, dict):
+            claimed.setdefault(str(entry.raw.get(key, "")).strip(), entry)
+    return claimed
 
 
 def _check_reference(entry: Entry, name: str, value: str, in_doc: dict[str, Entry], in_db: set[str], err: Any) -> bool:
