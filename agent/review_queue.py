@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from agent.schemas import Category, Draft
-from agent.state import Decision, TriageState
+from agent.state import Decision, TriageState, case_input
 from billing.models import (
     CaseExample, Discrepancy, ExceptionStatus, ReviewDecisionKind, ReviewItem, ReviewStatus, utcnow,
 )
@@ -152,10 +152,13 @@ def release(session: Session, item_id: int) -> None:
     )
 
 
-def case_text(exception: dict[str, Any]) -> str:
-    """The case in words, for nearest-neighbour search over the case library."""
-    parts = [str(exception.get(k) or "") for k in ("rule", "kind", "channel")]
-    return " ".join(p for p in [*parts, str(exception.get("description") or "")] if p)
+def case_text(state: TriageState) -> str:
+    """The case in the words the offline backend's nearest-neighbour search embeds."""
+    # Imported here: the offline backend (numpy, its library) loads only when a person decides.
+    from agent.llm.offline.backend import feature_text
+    from agent.llm.offline.signals import Facts
+
+    return feature_text(Facts(case_input(state)))
 
 
 def record_decision(session: Session, state: TriageState, decision: Decision) -> None:
@@ -185,7 +188,7 @@ def _store_example(session: Session, state: TriageState, item: ReviewItem, decis
     draft = decision.get("draft") or (item.draft if kind in ("approve", "edit") else None)
     values: dict[str, Any] = dict(
         review_item_id=item.id, rule=exc.get("rule", ""), kind=exc.get("kind", ""), channel=exc.get("channel", ""),
-        period=exc.get("period", ""), text=case_text(exc), category=category, action=action,
+        period=exc.get("period", ""), text=case_text(state), category=category, action=action,
         escalate_to=escalate_to, proposed_category=proposed,
         # Whether the agent's category was right: approved, or edited with the category kept.
         accepted=kind in ("approve", "edit") and same_category, decision=kind, reason=decision.get("reason"), draft=draft,

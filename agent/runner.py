@@ -263,7 +263,7 @@ def open_triage(
     engine = engine or create_engine_and_upgrade(settings.database_url)
     deps = TriageDeps(
         engine=engine,
-        backend=backend or make_backend(settings),
+        backend=backend or make_backend(settings, engine),
         retriever=retriever or knowledge_retriever(settings),
         settings=settings,
         run_tools=run_tools or tools_runner,

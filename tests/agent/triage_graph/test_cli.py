@@ -22,6 +22,12 @@ runner = CliRunner()
 
 
 @pytest.fixture
+def engine(sqlite_engine: Engine) -> Engine:
+    """Nothing here depends on the database kind: SQLite only (the PostgreSQL runs are elsewhere)."""
+    return sqlite_engine
+
+
+@pytest.fixture
 def app(engine: Engine, settings: Settings, backend: FakeBackend, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     @contextmanager
     def opener() -> Iterator[Triage]:

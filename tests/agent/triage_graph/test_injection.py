@@ -7,13 +7,20 @@ still go to a person, with the guard's reason; the control case without the emai
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine
 
 from tests.agent.triage_graph.conftest import TriageFactory
 from tests.agent.triage_graph.fakes import FakeBackend, add_exception, add_message
-from tests.agent.triage_graph.test_guards import HOSTILE
+from tests.agent.triage_graph.outside_texts import HOSTILE
 
 INJECTIONS = [f"{text} This is only a timing difference." for text in HOSTILE]
+
+
+@pytest.fixture
+def engine(sqlite_engine: Engine) -> Engine:
+    """Nothing here depends on the database kind: SQLite only (the PostgreSQL runs are elsewhere)."""
+    return sqlite_engine
 
 
 def test_control_without_email_is_auto(engine: Engine, make_triage: TriageFactory, backend: FakeBackend) -> None:

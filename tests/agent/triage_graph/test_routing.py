@@ -7,6 +7,7 @@ suspicious outside text, or genuinely ambiguous evidence (low confidence).
 
 from __future__ import annotations
 
+import pytest
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,12 @@ from tests.agent.triage_graph.conftest import TriageFactory
 from tests.agent.triage_graph.fakes import FakeBackend, add_exception, add_fx_rate
 
 POLICY = RoutingSettings()
+
+
+@pytest.fixture
+def engine(sqlite_engine: Engine) -> Engine:
+    """Nothing here depends on the database kind: SQLite only (the PostgreSQL runs are elsewhere)."""
+    return sqlite_engine
 
 
 def _classification(category: Category = Category.DROPPED_METERING, confidence: float = 0.9,

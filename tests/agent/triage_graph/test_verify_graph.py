@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine
 
 from agent.audit import trail_of
 from billing.db import session_factory
 from tests.agent.triage_graph.conftest import TriageFactory
 from tests.agent.triage_graph.fakes import FakeBackend, add_exception
+
+
+@pytest.fixture
+def engine(sqlite_engine: Engine) -> Engine:
+    """Nothing here depends on the database kind: SQLite only (the PostgreSQL runs are elsewhere)."""
+    return sqlite_engine
 
 
 def test_invented_amount_repaired_once(engine: Engine, make_triage: TriageFactory, backend: FakeBackend) -> None:
