@@ -82,7 +82,7 @@ def disbursement_rows(world: World, inv: MarketplaceInvoice) -> tuple[list[dict[
             failure["disbursement_amount"] = format(-Decimal(payout["disbursement_amount"]), "f")
         rows.append(failure)
         return rows, None  # the money bounced: nothing reached the bank
-    if not cash.receipt:
+    if not cash.receipt or received >= 0:  # payouts are negative; nothing to receive otherwise
         return rows, None
     receipt = {
         "payment_id": "", "account_key": c.account.account_key, "channel": c.channel, "kind": "disbursement",

@@ -82,7 +82,8 @@ def build_truth(world: World, plan: FaultPlan, rng: random.Random) -> list[Truth
             effect = _merge(world, effects[0], effects[1])
         message_ids: list[str] = []
         suspicious = False
-        if fault.scheme.message or rng.random() < MESSAGE_SHARE:
+        wants = fault.scheme.message or rng.random() < MESSAGE_SHARE
+        if wants and not effect.unknown_account:  # nobody writes in about cash from an unknown payer
             written += 1
             suspicious = written % INJECTION_EVERY == 3  # the 3rd, 8th, 13th... message
             c = fault.target.contract

@@ -98,8 +98,8 @@ def inject_credit_misapplied(world: World, t: Target) -> Effect | None:
     inv = _invoice(world, t)
     if inv is None:
         return None
-    credit = quantize(inv.gross * Decimal(rng.choice(("0.05", "0.08", "0.10"))), c.currency)
-    applied = credit * (2 if rng.random() < 0.5 else 10)
+    credit = quantize(inv.gross * Decimal(rng.choice(("0.03", "0.05", "0.08"))), c.currency)
+    applied = credit * rng.choice((2, 5))  # applied twice, or a slipped digit; the payout stays positive
     world.credit_notes.append({
         "credit_note_number": "", "account_key": c.account.account_key, "invoice_number": inv.ledger_number,
         "currency": c.currency, "amount": format(credit, "f"), "issue_date": inv.invoice_date.isoformat(),
@@ -120,7 +120,7 @@ def inject_refund_discrepancy(world: World, t: Target) -> Effect | None:
     inv = _invoice(world, t)
     if inv is None:
         return None
-    refund = quantize(inv.gross * Decimal(rng.choice(("0.15", "0.25", "0.5", "1"))), c.currency)
+    refund = quantize(inv.gross * Decimal(rng.choice(("0.15", "0.25", "0.4", "0.5"))), c.currency)
     when = inv.invoice_date + timedelta(days=rng.randint(4, 20))
     request = {"request_id": "", "account_key": c.account.account_key, "channel": c.channel,
                "partner_invoice_id": inv.invoice_id, "currency": c.currency, "amount": format(refund, "f"),

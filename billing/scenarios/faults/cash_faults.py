@@ -10,9 +10,14 @@ from billing.money import quantize
 from billing.scenarios.calendar import first_day
 from billing.scenarios.disbursement import DISBURSEMENT_CURRENCY, disbursable_rows, expected_net
 from billing.scenarios.faults.base import Effect, Target, money
+from billing.scenarios.fx import BASE_USD_PER_UNIT
 from billing.scenarios.marketplace import find_invoice
 from billing.scenarios.model import MarketplaceInvoice
 from billing.scenarios.world import World
+
+
+# How a bank statement names a remitter it cannot tie to a customer.
+UNKNOWN_PAYERS = ("J. SMITH HOLDINGS", "ACCT 4471 TRANSFER", "NORDIC TRADE SERVICES AB", "REF 88213 WIRE IN")
 
 
 def _payable(world: World, t: Target) -> MarketplaceInvoice | None:
@@ -112,14 +117,15 @@ def inject_other(world: World, t: Target) -> Effect | None:
     """Unapplied cash: money at the bank that matches no invoice (a prepayment, or an unknown payer)."""
     c, rng = t.contract, t.rng
     received = first_day(t.period) + timedelta(days=rng.randint(3, 24))
-    amount = quantize(Decimal(rng.randint(800, 24000)) + Decimal(rng.randint(0, 99)) / 100, c.currency)
+    usd_amount = Decimal(rng.randint(800, 24000)) + Decimal(rng.randint(0, 99)) / 100
+    amount = quantize(usd_amount / BASE_USD_PER_UNIT.get(c.currency, Decimal(1)), c.currency)
     unknown = rng.random() < 0.5
     world.extra_payments.append({
         "payment_id": "", "account_key": "" if unknown else c.account.account_key, "channel": "direct",
         "kind": "bank_receipt" if unknown else "customer_payment", "currency": c.currency,
         "amount": format(amount, "f"), "received_date": received.isoformat(), "invoice_number": "",
         "bank_trace_id": world.ids.bank_trace_id(),
-        "payer": ("J. SMITH HOLDINGS" if unknown else c.account.name),
+        "payer": rng.choice(UNKNOWN_PAYERS) if unknown else c.account.name,
         "remittance_note": "INV PAYMENT" if unknown else "Prepayment for upcoming services",
     })
     return Effect(

@@ -40,6 +40,10 @@ def plan_faults(world: World, fault_rate: float, rng: random.Random,
     order = list(schemes)
     rng.shuffle(order)
     sequence = order[:total]
+    # Scarce schemes first (FX needs a foreign-currency offer, CPPO a reseller...), so a common
+    # scheme does not take the only contract a rare one could use.
+    room = {s.name: sum(s.eligible(world, c, p) for c, p in slots) for s in sequence}
+    sequence.sort(key=lambda s: room[s.name])
     weights = [s.weight for s in schemes]
     while len(sequence) < total:
         sequence.append(rng.choices(schemes, weights=weights)[0])
