@@ -8,10 +8,10 @@ audit record cites.
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 from chromadb.api.models.Collection import Collection
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from knowledge.chunking import search_text
 from knowledge.embedding import MiniLMEmbeddingFunction
+from knowledge.fusion import Ranking, promote_exact, rrf
 from knowledge.index import (
     CATEGORY_FLAG,
     CHANNEL_FLAG,
@@ -32,22 +33,10 @@ from knowledge.keyword import BM25Index, Glossary
 from knowledge.sop import CATEGORIES, CHANNELS
 
 SearchMode = Literal["fused", "vector", "keyword"]
-#: Reciprocal-rank-fusion constant. Cormack et al. (2009) use 60 for long runs from many
-#: systems; with three short rankings of 30, a smaller constant lets a top-ranked passage of
-#: one retriever count more. Chosen on the even-numbered eval queries (10 vs 20, 30, 60),
-#: checked on the odd-numbered ones.
-RRF_K = 10
 #: How many sections each retriever hands to the fusion, at least.
 CANDIDATES = 30
 #: Vector records fetched per wanted section: a section also has one record per item.
 RECORDS_PER_SECTION = 4
-#: An identifier found in more than this share of passages is vocabulary, not a needle.
-EXACT_TERM_MAX_SHARE = 0.05
-#: A passage naming such an identifier is always among this many first results.
-EXACT_TERM_TOP = 3
-_RAW_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[_\-.][A-Za-z0-9]+)*")
-#: snake_case, an inner capital (camelCase, CamelCase), or an all-capitals word of 3+ letters.
-_IDENTIFIER_RE = re.compile(r"_|[a-z][A-Z]|^[A-Z]{3,}$")
 #: How long a searcher trusts its keyword index before checking the collection's fingerprint.
 REFRESH_AFTER_S = 30.0
 
@@ -71,6 +60,27 @@ class Passage(BaseModel):
     @property
     def citation(self) -> str:
         return f"{self.sop_id} v{self.version} § {self.heading}"
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """The sections as last loaded, swapped whole so a search never sees half a refresh."""
+
+    ids: tuple[str, ...] = ()
+    docs: tuple[str, ...] = ()
+    metas: tuple[dict[str, Any], ...] = ()
+    bm25: BM25Index = field(default_factory=lambda: BM25Index([]))
+    glossary: Glossary = field(default_factory=lambda: Glossary([]))
+    fingerprint: str | None = None
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Section id -> index in ``ids``."""
+        return {cid: i for i, cid in enumerate(self.ids)}
+
+    def text_for_retrieval(self, doc: int) -> str:
+        meta = self.metas[doc]
+        return search_text(str(meta.get("title", "")), str(meta.get("heading", "")), self.docs[doc])
 
 
 def _check_filter(values: list[str] | None, allowed: tuple[str, ...], what: str) -> list[str]:
@@ -107,35 +117,30 @@ class KnowledgeBase:
             open_client(config), config.collection, self.embedding_function
         )
         self._lock = threading.Lock()
-        self._ids: list[str] = []
-        self._position: dict[str, int] = {}
-        self._docs: list[str] = []
-        self._metas: list[dict[str, Any]] = []
-        self._bm25 = BM25Index([])
-        self._glossary = Glossary([])
-        self._fingerprint: str | None = None
+        self._snap = _Snapshot()
         self._checked_at = 0.0
         self.refresh()
 
     # -- keeping the keyword side in step with the collection ----------------------------
 
     def refresh(self) -> None:
-        """Reload every passage from the collection and rebuild the keyword index."""
+        """Reload every section from the collection and rebuild the keyword index."""
         with self._lock:
             got = self._collection.get(where={"kind": SECTION}, include=["documents", "metadatas"])
-            metas = [dict(m or {}) for m in (got["metadatas"] or [])]
-            docs = list(got["documents"] or [])
-            self._ids = list(got["ids"])
-            self._position = {cid: i for i, cid in enumerate(self._ids)}
-            self._docs = docs
-            self._metas = metas
-            self._bm25 = BM25Index([
-                search_text(str(m.get("title", "")), str(m.get("heading", "")), d)
-                for m, d in zip(metas, docs)
-            ])
+            metas = tuple(dict(m or {}) for m in (got["metadatas"] or []))
+            docs = tuple(got["documents"] or [])
             collection_meta = self._fresh_collection_metadata()
-            self._glossary = Glossary(json.loads(str(collection_meta.get("glossary", "[]"))))
-            self._fingerprint = collection_meta.get("fingerprint")
+            self._snap = _Snapshot(
+                ids=tuple(got["ids"]),
+                docs=docs,
+                metas=metas,
+                bm25=BM25Index([
+                    search_text(str(m.get("title", "")), str(m.get("heading", "")), d)
+                    for m, d in zip(metas, docs)
+                ]),
+                glossary=Glossary(json.loads(str(collection_meta.get("glossary", "[]")))),
+                fingerprint=collection_meta.get("fingerprint"),
+            )
             self._checked_at = time.monotonic()
 
     def _fresh_collection_metadata(self) -> dict[str, Any]:
@@ -149,26 +154,26 @@ class KnowledgeBase:
         if time.monotonic() - self._checked_at < REFRESH_AFTER_S:
             return
         self._checked_at = time.monotonic()
-        if self._fresh_collection_metadata().get("fingerprint") != self._fingerprint:
+        if self._fresh_collection_metadata().get("fingerprint") != self._snap.fingerprint:
             self.refresh()
 
+    # -- what is indexed ----------------------------------------------------------------
+
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._snap.ids)
 
     def chunk_ids(self) -> list[str]:
         """Every indexed passage id, in collection order."""
-        return list(self._ids)
+        return list(self._snap.ids)
 
     def passage_title(self, chunk_id: str) -> str:
         """The SOP title and heading path of one passage."""
-        meta = self._metas[self._ids.index(chunk_id)]
+        meta = self._snap.metas[self._snap.position[chunk_id]]
         return f"{meta.get('title', '')} - {meta.get('heading', '')}"
 
     def passage_text(self, chunk_id: str) -> str:
         """The text the retrievers see for one passage (title, heading and body)."""
-        i = self._ids.index(chunk_id)
-        meta = self._metas[i]
-        return search_text(str(meta.get("title", "")), str(meta.get("heading", "")), self._docs[i])
+        return self._snap.text_for_retrieval(self._snap.position[chunk_id])
 
     # -- retrieval ----------------------------------------------------------------------
 
@@ -184,6 +189,7 @@ class KnowledgeBase:
         """The ``k`` best passages for ``query`` among those matching the filters.
 
         Categories (any of) and channels (any of) narrow the candidates before ranking.
+        ``mode`` "vector" and "keyword" run one retriever alone (for the eval).
         """
         if k < 1:
             raise ValueError("k must be at least 1")
@@ -192,30 +198,30 @@ class KnowledgeBase:
         if not query.strip():
             return []
         self._refresh_if_stale()
+        snap = self._snap
         pool = max(CANDIDATES, 3 * k)
         if mode == "vector":
-            ranked = self._vector([query], cats, chans, pool)[0]
+            ranked = self._vector(snap, [query], cats, chans, pool)[0]
         elif mode == "keyword":
-            ranked = self._keyword(query, cats, chans, pool)
+            ranked = self._keyword(snap, query, cats, chans, pool)
         else:
             # Three rankings: the query's vector, the vector of the query spelled out with
-            # the glossary (bridges "commission" -> "listing fee"), and BM25 with the same
-            # expansion. The expanded text is only embedded when the glossary added words.
-            expanded = self._glossary.expand_text(query)
+            # glossary synonyms (bridges "commission" -> "listing fee"), and BM25 with the
+            # same expansion. When the glossary adds nothing, the query's own vector counts
+            # twice, so the vector/keyword balance does not depend on the glossary.
+            expanded = snap.glossary.expand_text(query)
             texts = [query] if expanded == query else [query, expanded]
-            vectors = self._vector(texts, cats, chans, pool)
-            if len(vectors) == 1:
-                vectors.append(vectors[0])  # same weight as when expansion adds nothing new
-            keyword = self._keyword(query, cats, chans, pool)
-            ranked = _rrf([(vectors[0], 1.0), (vectors[1], 1.0), (keyword, 1.0)])
-            ranked = self._promote_exact(query, ranked, keyword)
-        return [self._passage(doc, score) for doc, score in ranked[:k]]
+            vectors = self._vector(snap, texts, cats, chans, pool)
+            keyword = self._keyword(snap, query, cats, chans, pool)
+            ranked = rrf([(vectors[0], 1.0), (vectors[-1], 1.0), (keyword, 1.0)])
+            ranked = promote_exact(ranked, keyword, query, snap.bm25)
+        return [self._passage(snap, doc, score) for doc, score in ranked[:k]]
 
     def _vector(
-        self, texts: list[str], cats: list[str], chans: list[str], n: int
-    ) -> list[list[tuple[int, float]]]:
+        self, snap: _Snapshot, texts: list[str], cats: list[str], chans: list[str], n: int
+    ) -> list[Ranking]:
         """One ranking of sections per text: best similarity of the section or its items."""
-        if not self._ids:
+        if not snap.ids:
             return [[] for _ in texts]
         result = self._collection.query(
             query_embeddings=self.embedding_function(texts),  # type: ignore[arg-type]
@@ -225,91 +231,45 @@ class KnowledgeBase:
             # "<section id>@<n>", which is all we need to find its section.
             include=["distances"],
         )
-        rankings: list[list[tuple[int, float]]] = []
+        rankings: list[Ranking] = []
         for ids, distances in zip(result["ids"], result["distances"] or []):
             best: dict[int, float] = {}
             for record_id, dist in zip(ids, distances):
-                # Sections unknown to the keyword side mean a re-index is under way: skip.
-                doc = self._position.get(record_id.split(UNIT_SEPARATOR, 1)[0])
+                # A section unknown to the snapshot means a re-index is under way: skip it.
+                doc = snap.position.get(record_id.split(UNIT_SEPARATOR, 1)[0])
                 if doc is not None and doc not in best:  # results come best first
                     best[doc] = 1.0 - float(dist)  # cosine distance -> similarity
             rankings.append(sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
         return rankings
 
-    def _keyword(self, query: str, cats: list[str], chans: list[str], n: int) -> list[tuple[int, float]]:
+    @staticmethod
+    def _keyword(
+        snap: _Snapshot, query: str, cats: list[str], chans: list[str], n: int
+    ) -> Ranking:
         allowed: set[int] | None = None
         if cats or chans:
             allowed = {
-                i for i, m in enumerate(self._metas)
+                i for i, m in enumerate(snap.metas)
                 if (not cats or any(m.get(f"{CATEGORY_FLAG}{c}") for c in cats))
                 and (not chans or any(m.get(f"{CHANNEL_FLAG}{c}") for c in chans))
             }
-        terms = self._glossary.expand(query)
-        return [(h.doc, h.score) for h in self._bm25.search(terms, allowed=allowed, k=n)]
+        terms = snap.glossary.expand(query)
+        return [(h.doc, h.score) for h in snap.bm25.search(terms, allowed=allowed, k=n)]
 
-    def _exact_terms(self, query: str) -> list[str]:
-        """Identifiers of the query (``snake_case``, ``CamelCase``, ``ACRONYM``) that are rare
-        in the corpus (in at most 5% of the passages): the terms a user means literally."""
-        limit = max(1, int(EXACT_TERM_MAX_SHARE * len(self._ids)))
-        terms = []
-        for raw in _RAW_TOKEN_RE.findall(query):
-            if _IDENTIFIER_RE.search(raw):
-                df = self._bm25.document_frequency(raw.lower())
-                if 0 < df <= limit:
-                    terms.append(raw)
-        return terms
-
-    def _promote_exact(
-        self, query: str, ranked: list[tuple[int, float]], keyword: list[tuple[int, float]]
-    ) -> list[tuple[int, float]]:
-        """Make sure each rare identifier of the query is named by one of the top passages.
-
-        A sentence model cannot read ``DISBURSEMENT_FAILURE`` or ``charge_side``; two vector
-        rankings can outvote the keyword one. For each such term, the best keyword hit that
-        contains it is moved into the top ``EXACT_TERM_TOP`` if it is not already there.
-        """
-        for term in self._exact_terms(query)[:EXACT_TERM_TOP]:
-            top = [doc for doc, _ in ranked[:EXACT_TERM_TOP]]
-            holders = self._bm25.documents_with(term.lower())
-            if any(doc in holders for doc in top):
-                continue
-            best = next((doc for doc, _ in keyword if doc in holders), None)
-            if best is None:
-                continue  # filtered out: nothing to promote
-            entry = next(item for item in ranked if item[0] == best)
-            rest = [item for item in ranked if item[0] != best]
-            slot = min(EXACT_TERM_TOP - 1, len(rest))
-            # Keep scores non-increasing: take the score of the passage it overtakes.
-            promoted = (best, rest[slot][1] if slot < len(rest) else entry[1])
-            ranked = rest[:slot] + [promoted] + rest[slot:]
-        return ranked
-
-    def _passage(self, doc: int, score: float) -> Passage:
-        meta = self._metas[doc]
+    @staticmethod
+    def _passage(snap: _Snapshot, doc: int, score: float) -> Passage:
+        meta = snap.metas[doc]
         return Passage(
             sop_id=str(meta["sop_id"]),
             version=str(meta["version"]),
             title=str(meta.get("title", "")),
             heading=str(meta["heading"]),
-            chunk_id=self._ids[doc],
-            text=self._docs[doc],
+            chunk_id=snap.ids[doc],
+            text=snap.docs[doc],
             score=round(score, 6),
             categories=[c for c in str(meta.get("categories", "")).split(",") if c],
             channels=[c for c in str(meta.get("channels", "")).split(",") if c],
         )
-
-
-def _rrf(rankings: list[tuple[list[tuple[int, float]], float]]) -> list[tuple[int, float]]:
-    """Weighted reciprocal-rank fusion: score = sum over rankings of weight / (RRF_K + rank).
-
-    Rank-based, so it needs no calibration between cosine and BM25 scores; a passage that
-    only one retriever finds (an exact identifier, a paraphrase) still surfaces.
-    """
-    fused: dict[int, float] = {}
-    for ranking, weight in rankings:
-        for rank, (doc, _) in enumerate(ranking, start=1):
-            fused[doc] = fused.get(doc, 0.0) + weight / (RRF_K + rank)
-    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 @lru_cache(maxsize=8)
@@ -327,5 +287,5 @@ def search(
     config: KBConfig,
     mode: SearchMode = "fused",
 ) -> list[Passage]:
-    """Search the SOP index described by ``config`` (see :class:`KnowledgeBase.search`)."""
+    """Search the SOP index described by ``config`` (see :meth:`KnowledgeBase.search`)."""
     return open_knowledge_base(config).search(query, categories, channels, k, mode=mode)

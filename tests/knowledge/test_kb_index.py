@@ -114,7 +114,7 @@ def test_never_uses_chromas_default_embedding(
     kb = KnowledgeBase(config)
     assert kb.search("bank details", k=1)[0].sop_id == "alpha"
     # Even a raw Chroma text query on our collection goes through our function.
-    hits = kb._collection.query(query_texts=["bank details"], n_results=1)
+    hits = kb._collection.query(query_texts=["bank details"], n_results=1)  # noqa: SLF001
     assert hits["ids"][0]
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from knowledge import KBConfig, KnowledgeBase, Passage, search
-from knowledge.search import _rrf
+from knowledge.fusion import promote_exact, rrf
+from knowledge.keyword import BM25Index
 
 
 @pytest.mark.parametrize(
@@ -86,5 +87,24 @@ def test_deterministic(kb: KnowledgeBase) -> None:
 
 
 def test_rrf_rewards_agreement_and_keeps_single_finds() -> None:
-    fused = _rrf([([(1, 0.9), (2, 0.8)], 1.0), ([(2, 7.0), (3, 5.0)], 1.0)])
+    fused = rrf([([(1, 0.9), (2, 0.8)], 1.0), ([(2, 7.0), (3, 5.0)], 1.0)])
     assert [doc for doc, _ in fused] == [2, 1, 3]
+
+
+def test_rare_identifier_is_promoted_into_the_top_three() -> None:
+    docs = ["payout failed", "payout late", "payout bounced", "row DISBURSEMENT_FAILURE"] + [
+        f"filler text number {i}" for i in range(40)
+    ]
+    bm25 = BM25Index(docs)
+    ranked = [(0, 0.5), (1, 0.4), (2, 0.3), (5, 0.2), (3, 0.1)]  # vectors disagree
+    keyword = [(3, 9.0)]
+    out = promote_exact(ranked, keyword, "DISBURSEMENT_FAILURE payouts", bm25)
+    assert [d for d, _ in out][:3] == [0, 1, 3]
+    assert [s for _, s in out] == sorted((s for _, s in out), reverse=True)
+    # A common word is no identifier: nothing moves.
+    assert promote_exact(ranked, keyword, "PAYOUT", bm25) == ranked
+
+
+def test_glossary_travels_with_the_index(kb: KnowledgeBase) -> None:
+    expanded = kb._snap.glossary.expand_text("AWS took too much commission")
+    assert "listing fee" in expanded
