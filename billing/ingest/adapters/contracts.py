@@ -71,11 +71,11 @@ def ingest_contracts(
             report.batch_id = open_batch(conn, KIND, path, sha256)
             before = sum(count_rows(conn, t) for t in _TABLES)
             good = [e for e in entries if not e.errors]
-            _store(conn, good)
+            removed = _store(conn, good)
             for entry in bad:
                 rejects.write(RawRow(entry.line, None, json.dumps(entry.raw, default=str)), entry.errors)
             report.rows_loaded, report.rows_rejected = len(good), len(bad)
-            report.records_new = sum(count_rows(conn, t) for t in _TABLES) - before
+            report.records_new = sum(count_rows(conn, t) for t in _TABLES) - before + removed
             close_batch(conn, report.batch_id, report)
         report.rejects_path = rejects.publish()
     return report
@@ -212,7 +212,8 @@ def _check_reference(entry: Entry, name: str, value: str, in_doc: dict[str, Entr
 # -- storing -------------------------------------------------------------------------------
 
 
-def _store(conn: Connection, entries: list[Entry]) -> None:
+def _store(conn: Connection, entries: list[Entry]) -> int:
+    """Upsert the items; returns how many contract rates were removed (no longer listed)."""
     accounts = [e.item for e in entries if isinstance(e.item, AccountIn)]
     products = [e.item for e in entries if isinstance(e.item, ProductIn)]
     contracts = [e.item for e in entries if isinstance(e.item, ContractIn)]
@@ -238,6 +239,6 @@ def _store(conn: Connection, entries: list[Entry]) -> None:
     stale = delete(ContractRate.__table__).where(ContractRate.__table__.c.contract_id.in_(ids))
     if keep:
         stale = stale.where(tuple_(ContractRate.__table__.c.contract_id, ContractRate.__table__.c.dimension_key).not_in(keep))
-    if ids:
-        conn.execute(stale)
+    removed = conn.execute(stale).rowcount if ids else 0
     upsert(conn, ContractRate.__table__, rates, ("contract_id", "dimension_key"))
+    return removed
