@@ -16,7 +16,7 @@ MAX_RECORDS_PER_CALL = 25  # BatchMeterUsage accepts up to 25 UsageRecords
 
 def usage_record(world: World, account: Account, dimension: str, hour: int, quantity: int) -> dict[str, Any]:
     """The `UsageRecord` as sent: CustomerIdentifier, or CustomerAWSAccountId + LicenseArn."""
-    record: dict[str, Any] = {"Timestamp": iso_hour(world.timeline.moment(hour))}
+    record: dict[str, Any] = {"Timestamp": world.timeline.stamps[hour]}
     if account.meters_by_account_id:
         record["CustomerAWSAccountId"] = account.aws_account_id
         record["LicenseArn"] = account.license_arn

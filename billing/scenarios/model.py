@@ -200,28 +200,38 @@ class LedgerInvoice:
         return self.subtotal + self.tax
 
 
-@dataclass
 class Timeline:
-    """Hour indexes of the scenario: hour 0 is 00:00 UTC on the first day of the first period."""
+    """Hour indexes of the scenario: hour 0 is 00:00 UTC on the first day of the first period.
 
-    periods: list[str]
+    Moments and days of every hour are computed once; simulation asks for them millions of times."""
 
-    @property
-    def origin(self) -> datetime:
-        return period_start(self.periods[0])
-
-    @property
-    def n_hours(self) -> int:
-        return sum(hours_in(p) for p in self.periods)
+    def __init__(self, periods: list[str]) -> None:
+        self.periods = list(periods)
+        self.origin = period_start(self.periods[0])
+        self.n_hours = sum(hours_in(p) for p in self.periods)
+        self._moments = [self.origin + timedelta(hours=h) for h in range(self.n_hours)]
+        self._days = [m.date() for m in self._moments]
+        self.stamps = [m.strftime("%Y-%m-%dT%H:%M:%SZ") for m in self._moments]  # iso_hour of each hour
+        self._ranges: dict[str, range] = {}
+        start = 0
+        for p in self.periods:
+            self._ranges[p] = range(start, start + hours_in(p))
+            start += hours_in(p)
 
     def hour_range(self, period: str) -> range:
+        if period in self._ranges:
+            return self._ranges[period]
         start = int((period_start(period) - self.origin).total_seconds()) // 3600
         return range(start, start + hours_in(period))
 
     def moment(self, hour: int) -> datetime:
+        if 0 <= hour < self.n_hours:
+            return self._moments[hour]
         return self.origin + timedelta(hours=hour)
 
     def day_of(self, hour: int) -> date:
+        if 0 <= hour < self.n_hours:
+            return self._days[hour]
         return self.moment(hour).date()
 
     def hour_of(self, moment: datetime) -> int:
@@ -229,7 +239,7 @@ class Timeline:
 
     def next_period(self, period: str) -> str | None:
         following = add_months(period, 1)
-        return following if following in self.periods else None
+        return following if following in self._ranges else None
 
 
 class InvoiceNumbers:

@@ -114,7 +114,7 @@ def usage_rows(world: World) -> Iterator[dict[str, Any]]:
     """Our hourly export: every hour of every contract × dimension inside the contract, zeros included."""
     n = 0
     tl = world.timeline
-    stamps = [iso_hour(tl.moment(h)) for h in range(tl.n_hours)]
+    stamps = tl.stamps
     for c in world.contracts:
         for d in c.product.dimensions:
             hours = world.usage.get((c.contract_key, d.key))

@@ -1,0 +1,1 @@
+"""Tests of the scenario generator, its ground truth and truth matching."""
