@@ -168,3 +168,13 @@ def invoice_billed_dates() -> Any:
         .group_by(invoice_key(ev))
         .subquery("invoice_billed_on")
     )
+
+
+def payout_failed(payout_id: ColumnElement[str]) -> ColumnElement[bool]:
+    """A current DISBURSEMENT_FAILURE row names the payout `payout_id` (the money bounced)."""
+    failure = aliased(BillingEvent, name="failure_row")
+    return (select(failure.id)
+            .where(is_current(failure), failure.transaction_type == DISBURSEMENT_FAILURE,
+                   or_(failure.disbursement_billing_event_id == payout_id,
+                       failure.parent_billing_event_id == payout_id))
+            .exists())

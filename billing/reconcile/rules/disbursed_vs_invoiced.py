@@ -5,7 +5,8 @@ rows (SELLER_REV_SHARE + AWS_REV_SHARE + SELLER_TAX_SHARE, their refunds and cre
 adjustments) less what AWS forgave; disbursed = −Σ the DISBURSED rows offsetting them (AWS:
 a DISBURSED row offsets its INVOICED parent through `parent_billing_event_id`). Only invoiced
 rows whose `payment_due_date` + grace has passed on the run date count (AWS disburses only
-after the buyer pays, DOMAIN.md). Kinds: `undisbursed`, `short_disbursed`, `over_disbursed`.
+after the buyer pays, DOMAIN.md). Rows of a payout that failed (DISBURSEMENT_FAILURE) count as not
+disbursed. Kinds: `undisbursed`, `short_disbursed`, `over_disbursed`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from billing.reconcile.partner_events import (
     in_period,
     is_current,
     join_on_keys,
+    payout_failed,
     product_code_for,
     signed_amount,
 )
@@ -53,11 +55,13 @@ def _offsets(action: str, label: str) -> Any:
     """Per INVOICED parent id: Σ of the rows of `action` that offset it, and their payouts."""
     child = aliased(BillingEvent, name=f"{label}_row")
     amount = -func.sum(child.amount) if action == DISBURSED else func.sum(signed_amount(child))
+    # Rows of a payout that bounced (DISBURSEMENT_FAILURE) never reached us: not disbursed.
+    bounced = payout_failed(child.disbursement_billing_event_id) if action == DISBURSED else None
     return (
         select(child.parent_billing_event_id.label("parent_id"), amount.label(label),
                id_list(child.disbursement_billing_event_id).label(f"{label}_payouts"))
         .where(is_current(child), child.action == action, child.parent_billing_event_id.is_not(None),
-               child.transaction_type.not_in(PAYOUT_TYPES))
+               child.transaction_type.not_in(PAYOUT_TYPES), *([~bounced] if bounced is not None else []))
         .group_by(child.parent_billing_event_id)
         .subquery(f"{label}_offsets")
     )

@@ -15,7 +15,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from billing.models import BillingEvent, Contract, Payment
@@ -32,6 +32,7 @@ from billing.reconcile.partner_events import (
     is_current,
     join_on_keys,
     payout_children,
+    payout_failed,
     product_code_for,
 )
 from billing.reconcile.sql import split_ids
@@ -46,9 +47,7 @@ def _payouts(period: str) -> Any:
     """Every current payout of the billed month, with the Σ of its rows and its bank receipt."""
     children = payout_children()
     billed_on = func.coalesce(children.c.billed_on, billed_date(Payout))
-    failed = exists().where(is_current(Failure), Failure.transaction_type == DISBURSEMENT_FAILURE,
-                            or_(Failure.disbursement_billing_event_id == Payout.billing_event_id,
-                                Failure.parent_billing_event_id == Payout.billing_event_id))
+    failed = payout_failed(Payout.billing_event_id)
     receipt = (select(func.count(Payment.id)).where(Payment.bank_trace_id == Payout.bank_trace_id)
                .scalar_subquery())
     return (

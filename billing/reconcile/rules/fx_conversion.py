@@ -24,6 +24,7 @@ from billing.reconcile.config import ReconcileSettings, current
 from billing.reconcile.findings import Finding
 from billing.reconcile.partner_events import (
     DISBURSEMENT,
+    DISBURSEMENT_FAILURE,
     Event,
     Parent,
     account_id_for,
@@ -55,7 +56,8 @@ def _converted() -> Any:
     converted_child = aliased(BillingEvent, name="converted_child")
     child_converted = (select(converted_child.id)
                        .where(converted_child.disbursement_billing_event_id == ev.billing_event_id,
-                              converted_child.disbursement_amount.is_not(None), is_current(converted_child))
+                              converted_child.disbursement_amount.is_not(None), is_current(converted_child),
+                              converted_child.transaction_type != DISBURSEMENT_FAILURE)
                        .exists())
     on = func.coalesce(ev.action_date, ev.invoice_date)
     # Read the converted amount in the direction of the amount, whatever sign the feed gave it.
@@ -75,6 +77,7 @@ def _converted() -> Any:
         .outerjoin(children, children.c.payout_id == ev.billing_event_id)
         .where(is_current(ev), ev.disbursement_amount.is_not(None), ev.disbursement_currency.is_not(None),
                ev.disbursement_currency != ev.currency,
+               ev.transaction_type != DISBURSEMENT_FAILURE,  # a bounced payout converts nothing
                or_(ev.transaction_type != DISBURSEMENT, ~child_converted))
         .subquery("converted")
     )

@@ -135,3 +135,16 @@ def test_buyers_we_do_not_know_stay_apart(engine: Engine) -> None:
     run = run_rule(engine, rule)
     assert sorted((e.account_id, e.kind, e.expected_amount) for e in run.open) == [
         (None, "undisbursed", Decimal(10)), (None, "undisbursed", Decimal(10))]
+
+
+def test_rows_of_a_bounced_payout_are_not_disbursed(engine: Engine) -> None:
+    """DISBURSEMENT_FAILURE (DOMAIN.md): the payout failed, so its rows' money never arrived."""
+    _invoiced(engine)
+    with transaction(engine) as s:
+        add_billing_event(s, None, None, billing_event_id="be-fail", amount="97.00", action="DISBURSED",
+                          transaction_type="DISBURSEMENT_FAILURE", invoice_id=None, usage_period_start_date=None,
+                          usage_period_end_date=None, invoice_date=None, action_date=date(2026, 12, 8),
+                          payment_due_date=None, parent_billing_event_id="be-payout",
+                          disbursement_billing_event_id="be-payout")
+    exc = run_rule(engine, rule).only()
+    assert exc.kind == "undisbursed" and exc.expected_amount == Decimal(97)

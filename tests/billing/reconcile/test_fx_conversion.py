@@ -97,3 +97,16 @@ def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engin
     set_paid("-106.70")
     fixed = run_rule(engine, rule)
     assert fixed.stats.closed == 1 and fixed.open == []
+
+
+def test_a_bounced_converted_payout_is_not_an_fx_difference(engine: Engine) -> None:
+    """A DISBURSEMENT_FAILURE row repeating the payout's converted amount converts nothing."""
+    _eur_offer_paid_in_usd(engine, on_payout_only=True)
+    with transaction(engine) as s:
+        add_billing_event(s, None, None, billing_event_id="be-fail", amount="97.00", currency="EUR",
+                          action="DISBURSED", transaction_type="DISBURSEMENT_FAILURE", invoice_id=None,
+                          usage_period_start_date=None, usage_period_end_date=None, invoice_date=None,
+                          action_date=date(2026, 12, 8), payment_due_date=None, parent_billing_event_id="be-payout",
+                          disbursement_billing_event_id="be-payout", disbursement_currency="USD",
+                          disbursement_amount=Decimal("100.00"))
+    assert run_rule(engine, rule).exceptions == []
