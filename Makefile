@@ -16,7 +16,7 @@ install: $(STAMP)
 
 ## The main job on the embedded defaults: generate a demo month, ingest, reconcile, triage, summarise.
 demo: $(STAMP)
-	$(BIN)/triage demo --no-serve
+	$(BIN)/triage demo
 
 ## The whole test suite (PostgreSQL tests run when TRIAGE_TEST_POSTGRES_URL is set; CI sets it).
 test: $(STAMP)
