@@ -7,6 +7,7 @@ or URL and collection come from ``get_settings().knowledge`` and are passed on e
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -54,7 +55,8 @@ def index(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=1) from exc
     console.print(
-        f"{report.sops} SOPs, {report.chunks} sections in '{config.collection}' at {_where(config)}: "
+        f"{report.sops} SOPs, {report.chunks} sections in '{config.collection}' "
+        f"at {_where(config)}: "
         f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.deleted} deleted"
     )
@@ -73,7 +75,9 @@ def _open() -> KnowledgeBase:
     config = _config()
     kb = KnowledgeBase(config)
     if not len(kb):
-        err.print(f"[red]error:[/red] the index at {_where(config)} is empty: run `triage kb index`")
+        err.print(
+            f"[red]error:[/red] the index at {_where(config)} is empty: run `triage kb index`"
+        )
         raise typer.Exit(code=1)
     return kb
 
@@ -110,22 +114,28 @@ def eval_(
     as_json: Annotated[
         bool, typer.Option("--json", help="End with one JSON line of the fused figures.")
     ] = False,
-    misses: Annotated[bool, typer.Option("--misses", help="List queries not in the top 3.")] = False,
+    misses: Annotated[
+        bool, typer.Option("--misses", help="List the queries not answered in the top 3.")
+    ] = False,
 ) -> None:
     """Score retrieval on the labelled queries: vector-only, keyword-only and fused."""
     from knowledge.eval import evaluate
 
     report = evaluate(_open())
     table = Table(title=f"retrieval eval: {report.queries} labelled queries")
-    for column in ("mode", "recall@1", "recall@3", "MRR", "p50 ms", "p95 ms"):
+    columns = ("mode", "recall@1", "recall@3", "MRR", "p50 ms", "p95 ms", "p50 cpu", "p95 cpu")
+    for column in columns:
         table.add_column(column, justify="left" if column == "mode" else "right")
     for r in report.results:
         table.add_row(r.mode, f"{r.recall_at_1:.3f}", f"{r.recall_at_3:.3f}", f"{r.mrr:.3f}",
-                      f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}")
+                      f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}",
+                      f"{r.p50_cpu_ms:.1f}", f"{r.p95_cpu_ms:.1f}")
     console.print(table)
     for name, r in report.by_set.items():
         console.print(f"fused on the {r.n} '{name}' queries: recall@1 {r.recall_at_1:.3f}, "
                       f"recall@3 {r.recall_at_3:.3f}, MRR {r.mrr:.3f}")
+    console.print(f"wall-clock latency per query (ms; cpu = CPU time of this process); "
+                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     console.print(
         f"{report.no_shared_title_words} queries share no word with the title or headings of "
         f"the SOP they need; {report.no_shared_words} share none with the answering passages."

@@ -148,7 +148,7 @@ class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
         known = {"model_path", "tokenizer_path", "batch_size", "cache_size", "threads"}
         return MiniLMEmbeddingFunction(**{k: v for k, v in config.items() if k in known})
 
-    def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - Chroma's name
+    def __call__(self, input: Documents) -> Embeddings:
         """Embed texts; unseen ones are computed in length-sorted batches, the rest cached."""
         texts = list(input)
         missing = [t for t in dict.fromkeys(texts) if self._cached(t) is None]

@@ -73,7 +73,9 @@ def open_client(config: KBConfig) -> ClientAPI:
     if config.chroma_url:
         url = urlparse(config.chroma_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError(f"chroma_url must look like http://host:8000, got {config.chroma_url!r}")
+            raise ValueError(
+                f"chroma_url must look like http://host:8000, got {config.chroma_url!r}"
+            )
         return chromadb.HttpClient(
             host=url.hostname,
             port=url.port or (443 if url.scheme == "https" else 8000),

@@ -80,7 +80,9 @@ def write_sop(
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{sop_id}.md"
     path.write_text(
-        SOP_TEMPLATE.format(id=sop_id, title=title, version=version, categories=categories, body=body),
+        SOP_TEMPLATE.format(
+            id=sop_id, title=title, version=version, categories=categories, body=body
+        ),
         encoding="utf-8",
     )
     return path

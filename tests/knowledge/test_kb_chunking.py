@@ -63,7 +63,10 @@ def test_heading_inside_code_fence_is_text() -> None:
 
 
 def test_units_are_items_with_context() -> None:
-    text = "Intro paragraph here.\n\n- first item text\n  continues\n- second item text\n\n| a | b |\n|---|---|\n| x y | z |"
+    text = (
+        "Intro paragraph here.\n\n- first item text\n  continues\n- second item text\n\n"
+        "| a | b |\n|---|---|\n| x y | z |"
+    )
     assert split_units(text) == [
         "Intro paragraph here.", "- first item text continues", "- second item text",
         "| a | b |", "| x y | z |",

@@ -26,8 +26,10 @@ class CountingEF(MiniLMEmbeddingFunction):
 @pytest.fixture
 def corpus(tmp_path: Path, make_sop):  # type: ignore[no-untyped-def]
     folder = tmp_path / "sops"
-    make_sop(folder, "alpha", "## Symptoms\n\n- payouts bounced\n\n## Resolution\n\nFix the bank details.")
-    make_sop(folder, "beta", "## Symptoms\n\nUsage hours missing.\n\n## Resolution\n\nResend within 6 hours.",
+    make_sop(folder, "alpha",
+             "## Symptoms\n\n- payouts bounced\n\n## Resolution\n\nFix the bank details.")
+    make_sop(folder, "beta",
+             "## Symptoms\n\nUsage hours missing.\n\n## Resolution\n\nResend within 6 hours.",
              categories="short_payment")
     return folder
 
@@ -114,7 +116,7 @@ def test_never_uses_chromas_default_embedding(
     kb = KnowledgeBase(config)
     assert kb.search("bank details", k=1)[0].sop_id == "alpha"
     # Even a raw Chroma text query on our collection goes through our function.
-    hits = kb._collection.query(query_texts=["bank details"], n_results=1)  # noqa: SLF001
+    hits = kb._collection.query(query_texts=["bank details"], n_results=1)
     assert hits["ids"][0]
 
 

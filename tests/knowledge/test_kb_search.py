@@ -30,7 +30,8 @@ def test_fused_finds_exact_terms(kb: KnowledgeBase, query: str, sop_id: str | No
 
 
 def test_keyword_side_finds_identifiers_vector_side_finds_meaning(kb: KnowledgeBase) -> None:
-    assert kb.search("DISBURSEMENT_FAILURE", k=1, mode="keyword")[0].sop_id == "disbursement_failure"
+    top = kb.search("DISBURSEMENT_FAILURE", k=1, mode="keyword")
+    assert top[0].sop_id == "disbursement_failure"
     # No word in common with the runbook's title: only the meaning connects them.
     top = kb.search("the money never reached our bank account", k=3, mode="vector")
     assert "disbursement_failure" in {p.sop_id for p in top}
