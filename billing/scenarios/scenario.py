@@ -85,7 +85,9 @@ class ScenarioSummary(BaseModel):
 def build_world(params: ScenarioParams) -> World:
     """Parties, products, contracts and agreements of a scenario, and its FX rates."""
     periods = periods_from(params.start, params.months)
-    as_of = first_day(add_months(periods[-1], 3))  # every invoice of the last month is disbursed by then
+    # The run date: the last month's invoices (issued on the 1st, due in up to 60 days, paid up to
+    # 10 days late; AWS pays out 35–45 days after invoicing) are all settled by then.
+    as_of = first_day(add_months(periods[-1], 4))
     ids = IdMaker(sub_rng(params.seed, "ids"))
     fx = simulate_fx(sub_rng(params.seed, "fx"), first_day(periods[0]) - timedelta(days=31), as_of)
     world = World(seed=params.seed, timeline=Timeline(periods), as_of=as_of, ids=ids,

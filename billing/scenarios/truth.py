@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +32,8 @@ class MatchedException:
     product_code: str | None
     dimension_key: str | None
     channel: str
+    currency: str | None = None
+    delta_amount: Decimal | None = None
 
 
 class TruthMatch(dict[int, TruthEntry]):
@@ -69,7 +72,8 @@ def explains(entry: TruthEntry, exc: MatchedException) -> bool:
 def load_exceptions(session: Session, *, include_closed: bool = False) -> list[MatchedException]:
     """The raised exceptions with their account keys (closed ones only when asked)."""
     query = (select(Discrepancy.id, Discrepancy.rule, Discrepancy.kind, Account.account_key, Discrepancy.period,
-                    Discrepancy.product_code, Discrepancy.dimension_key, Discrepancy.channel)
+                    Discrepancy.product_code, Discrepancy.dimension_key, Discrepancy.channel, Discrepancy.currency,
+                    Discrepancy.delta_amount)
              .outerjoin(Account, Account.id == Discrepancy.account_id).order_by(Discrepancy.id))
     if not include_closed:
         query = query.where(Discrepancy.status != ExceptionStatus.CLOSED)
@@ -79,22 +83,34 @@ def load_exceptions(session: Session, *, include_closed: bool = False) -> list[M
 def match_exceptions(exceptions: Sequence[MatchedException], truth_entries: Iterable[TruthEntry]) -> TruthMatch:
     """Match in memory (the pure core of `match_truth`).
 
-    When several faults could explain an exception, the one expecting its kind wins, then the
-    one that names its product and dimension, then the earlier fault."""
+    When several faults could explain an exception, prefer the one expecting its kind, then one
+    no exception explains yet (two faults of the same grain — e.g. two unapplied receipts of one
+    customer in a month — each get one), then the one whose amount is closest to the exception's
+    delta, then the one naming product and dimension, then the earlier fault."""
     entries = list(truth_entries)
+    order = {e.fault_id: n for n, e in enumerate(entries)}
     links: dict[int, TruthEntry] = {}
+    linked: dict[str, int] = {}
     false_alarms: list[MatchedException] = []
     for exc in exceptions:
         candidates = [e for e in entries if explains(e, exc)]
         if not candidates:
             false_alarms.append(exc)
             continue
-        candidates.sort(key=lambda e: (exc.kind not in e.expected_kinds,
-                                       e.product_code is None, e.dimension_key is None))
-        links[exc.id] = candidates[0]
-    linked = {e.fault_id for e in links.values()}
+        best = min(candidates, key=lambda e: (exc.kind not in e.expected_kinds, linked.get(e.fault_id, 0),
+                                              _amount_gap(e, exc), e.product_code is None,
+                                              e.dimension_key is None, order[e.fault_id]))
+        links[exc.id] = best
+        linked[best.fault_id] = linked.get(best.fault_id, 0) + 1
     misses = [e for e in entries if e.fault_id not in linked]
     return TruthMatch(links, misses, false_alarms, {e.id: e for e in exceptions})
+
+
+def _amount_gap(entry: TruthEntry, exc: MatchedException) -> Decimal:
+    """How far the exception's |delta| is from the fault's amount at stake (same currency only)."""
+    if exc.delta_amount is None or exc.currency != entry.currency:
+        return Decimal("Infinity")
+    return abs(abs(Decimal(exc.delta_amount)) - entry.amount_at_stake)
 
 
 def match_truth(session: Session, truth_entries: Iterable[TruthEntry], *, include_closed: bool = False) -> TruthMatch:

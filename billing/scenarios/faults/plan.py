@@ -52,21 +52,26 @@ def plan_faults(world: World, fault_rate: float, rng: random.Random,
     skipped: list[str] = []
     for scheme in sequence:
         candidates = [(c, p) for c, p in slots
-                      if (c.contract_key, p) not in taken and scheme.eligible(world, c, p)]
+                      if not taken & _held(world, scheme, c.contract_key, p) and scheme.eligible(world, c, p)]
         if not candidates:
             skipped.append(scheme.name)
             continue
         contract, period = rng.choice(candidates)
         fault_id = f"F{len(planned) + 1:04d}"
-        taken.add((contract.contract_key, period))
-        if any(KINDS[p].category in _HOLDS_ALL_MONTHS for p in scheme.parts):
-            taken.update((contract.contract_key, q) for q in world.timeline.periods)
-        if any(KINDS[p].category in _HOLDS_NEXT_MONTH for p in scheme.parts):
-            following = world.timeline.next_period(period)
-            if following:
-                taken.add((contract.contract_key, following))
+        taken |= _held(world, scheme, contract.contract_key, period)
         planned.append(PlannedFault(fault_id, scheme, Target(contract, period, sub_rng(world.seed, "fault", fault_id))))
     return FaultPlan(planned, skipped)
+
+
+def _held(world: World, scheme: Scheme, contract_key: str, period: str) -> set[tuple[str, str]]:
+    """The contract-months a scheme on (contract, period) touches; they must all be free."""
+    held = {(contract_key, period)}
+    categories = {KINDS[p].category for p in scheme.parts}
+    if categories & set(_HOLDS_ALL_MONTHS):
+        held |= {(contract_key, q) for q in world.timeline.periods}
+    if categories & set(_HOLDS_NEXT_MONTH) and (following := world.timeline.next_period(period)):
+        held.add((contract_key, following))
+    return held
 
 
 def inject_stage(world: World, plan: FaultPlan, stage: Stage) -> None:
