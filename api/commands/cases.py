@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from api import context
 from billing.bundles import BundleError, BundleFileErrors, export_cases, import_cases
+from billing.bundles.truth_labels import labels_from_truth
 
 console = Console()
 
@@ -19,10 +20,15 @@ def export_cases_cmd(
     period: str | None = typer.Option(None, "--period", help="Only exceptions of this period (YYYY-MM)."),
     status: str = typer.Option("open", "--status",
                                help="Only exceptions with this status (open, triaged, in_review, resolved, closed) or 'all'."),
+    truth: Path | None = typer.Option(None, "--truth", exists=True, dir_okay=False,
+                                      help="A generated scenario's truth.jsonl: attach its labels as `expected`."),
 ) -> None:
     """Write a case bundle (the exception and every record needed to triage it) per exception."""
-    report = export_cases(context.engine(), out, period=period, status=None if status == "all" else status)
-    console.print(f"wrote {len(report.files)} case bundle(s) to {out}")
+    engine = context.engine()
+    labels = labels_from_truth(engine, truth) if truth is not None else None
+    report = export_cases(engine, out, period=period, status=None if status == "all" else status, labels=labels)
+    labelled = f", {report.labelled} with expected labels from {truth}" if truth is not None else ""
+    console.print(f"wrote {len(report.files)} case bundle(s) to {out}{labelled}")
 
 
 def import_cases_cmd(

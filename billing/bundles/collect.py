@@ -40,6 +40,14 @@ def marketplace_ids(products: list[ProductRecord]) -> list[str]:
     return sorted({p.marketplace_product_id for p in products if p.marketplace_product_id})
 
 
+def event_product_filter(scope: CaseScope, products: list[ProductRecord]) -> list[str]:
+    """Marketplace product ids the case's billing events are narrowed to: the exception's product's,
+    or none (every product of the account) when the exception is not about one product."""
+    if not scope.product_code:
+        return []
+    return marketplace_ids([p for p in products if p.product_code == scope.product_code])
+
+
 def collect_bundle(session: Session, exception_id: int, *, expected: ExpectedLabels | None = None) -> CaseBundle:
     """The case bundle of exception `exception_id`: the exception and every record needed to triage it.
 
@@ -48,12 +56,17 @@ def collect_bundle(session: Session, exception_id: int, *, expected: ExpectedLab
     scope = scope_of(exception, account)
     contracts = fetch_contracts(session, scope, product_code=scope.product_code)
     codes = scope_products(scope, contracts)
-    products = fetch_products(session, {*codes, *(c.product_code for c in contracts)})
     usage, metering = _usage_sections(session, scope, codes)
-    events = fetch_billing_events(session, scope, marketplace_product_ids=marketplace_ids(
-        [p for p in products if p.product_code in codes]))
+    products = fetch_products(session, {*codes, *(c.product_code for c in contracts)})
+    events = fetch_billing_events(session, scope, marketplace_product_ids=event_product_filter(scope, products))
     partner_invoice_ids = sorted({i for e in events for i in (e.invoice_id, e.buyer_invoice_id) if i})
     invoices = fetch_invoices(session, scope, partner_invoice_ids=partner_invoice_ids)
+    # An invoice may bill a contract of another product: the bundle carries it so the invoice can load.
+    missing = {i.contract_key for i in invoices if i.contract_key} - {c.contract_key for c in contracts}
+    if missing:
+        contracts += [c for c in fetch_contracts(session, scope, contract_keys=missing, in_force_only=False)
+                      if c.contract_key in missing]
+        products = fetch_products(session, {*codes, *(c.product_code for c in contracts)})
     invoice_numbers = [i.invoice_number for i in invoices]
     payments = fetch_payments(session, scope, invoice_numbers=invoice_numbers,
                               bank_trace_ids=[e.bank_trace_id for e in events if e.bank_trace_id])
@@ -91,10 +104,10 @@ def _usage_sections(session: Session, scope: CaseScope, codes: list[str]) -> tup
         return None, MeteringSection()
     lo, hi = scope.usage_window
     daily = fetch_usage_days(session, scope.account_id, codes, scope.usage_window)
-    hourly = fetch_usage_hours(session, scope.account_id, codes, ranges=boundary_ranges(scope, BOUNDARY_HOURS),
-                               hours=hours_named_in(scope.details, scope))
-    counts, results = fetch_metering(session, scope.customer_refs(), codes,
+    hourly = fetch_usage_hours(session, scope.account_id, codes, {d.dimension_key for d in daily},
+                               ranges=boundary_ranges(scope, BOUNDARY_HOURS), hours=hours_named_in(scope.details, scope))
+    groups, results = fetch_metering(session, scope.customer_refs(), codes,
                                      (at_midnight(scope.start), at_midnight(scope.end)))
     usage = UsageSection(window_start=lo, window_end=hi.fromordinal(hi.toordinal() - 1),
                          boundary_hours=BOUNDARY_HOURS, daily=daily, hourly=hourly)
-    return usage, MeteringSection(status_counts=counts, results=results)
+    return usage, MeteringSection(status_counts=[g.count for g in groups], results=results)

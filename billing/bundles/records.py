@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,6 +22,14 @@ class Record(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    @classmethod
+    def from_db(cls, **values: Any) -> Self:
+        """A record from database values, which the schema and ingest already typed and checked.
+
+        Skips validation (the hot path of evidence gathering builds thousands of these); input
+        from outside always goes through `model_validate`."""
+        return cls.model_construct(**values)
+
 
 class DerivedIdRecord(Record):
     """A record whose citable `id` is derived from its key (filled in when absent, checked when given)."""
@@ -30,6 +38,13 @@ class DerivedIdRecord(Record):
 
     def derived_id(self) -> str:
         raise NotImplementedError
+
+    @classmethod
+    def from_db(cls, **values: Any) -> Self:
+        record = cls.model_construct(**values)
+        if record.id is None:
+            record.id = record.derived_id()
+        return record
 
     @model_validator(mode="after")
     def _fill_id(self) -> DerivedIdRecord:

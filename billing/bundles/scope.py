@@ -8,12 +8,15 @@ per case from the exception row (or from an account and a period, for a chat wit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from billing.bundles.fetch.sql import fetch_rows, prepared
 from billing.bundles.records import AccountRecord
 from billing.models import Account, Discrepancy
 
@@ -60,22 +63,22 @@ class CaseScope:
     record_refs: dict[str, list[str]] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def start(self) -> date:
         return month_bounds(self.period)[0]
 
-    @property
+    @cached_property
     def end(self) -> date:
         """First day after the period."""
         return month_bounds(self.period)[1]
 
-    @property
+    @cached_property
     def usage_window(self) -> tuple[date, date]:
         """Days of usage shown: the period ± `USAGE_MARGIN_DAYS` (half-open)."""
         margin = timedelta(days=USAGE_MARGIN_DAYS)
         return self.start - margin, self.end + margin
 
-    @property
+    @cached_property
     def money_window(self) -> tuple[date, date]:
         """Days in which the period's cash, credits, refunds and messages arrive (half-open)."""
         return self.start, self.end + timedelta(days=MONEY_TAIL_DAYS)
@@ -99,7 +102,7 @@ class CaseScope:
         return [str(v) for v in self.record_refs.get(kind, [])]
 
 
-def account_record(account: Account) -> AccountRecord:
+def account_record(account: Any) -> AccountRecord:
     """The bundle form of an account row."""
     return AccountRecord(
         account_key=account.account_key, name=account.name, aws_account_id=account.aws_account_id,
@@ -109,18 +112,29 @@ def account_record(account: Account) -> AccountRecord:
     )
 
 
-def load_exception(session: Session, exception_id: int) -> tuple[Discrepancy, Account | None]:
-    """The exception row and its account, or ScopeError when there is no such exception."""
-    row = session.execute(
-        select(Discrepancy, Account).outerjoin(Account, Account.id == Discrepancy.account_id)
-        .where(Discrepancy.id == exception_id)
-    ).first()
-    if row is None:
+_EXCEPTION_COLUMNS = list(Discrepancy.__table__.columns)
+_ACCOUNT_COLUMNS = [c for c in Account.__table__.columns if c.key != "created_at"]
+
+
+def _exception_stmt() -> Any:
+    return (select(*_EXCEPTION_COLUMNS, *(c.label(f"account__{c.key}") for c in _ACCOUNT_COLUMNS))
+            .outerjoin(Account, Account.id == Discrepancy.account_id)
+            .where(Discrepancy.id == bindparam("exception_id")))
+
+
+def load_exception(session: Session, exception_id: int) -> tuple[SimpleNamespace, SimpleNamespace | None]:
+    """The exception row and its account row (attribute access, column names), or ScopeError."""
+    rows = fetch_rows(session, prepared("exception", _exception_stmt), exception_id=exception_id)
+    if not rows:
         raise ScopeError(f"no exception with id {exception_id}")
-    return row[0], row[1]
+    m = rows[0]._mapping
+    exception = SimpleNamespace(**{c.key: m[c.key] for c in _EXCEPTION_COLUMNS})
+    if m["account__id"] is None:
+        return exception, None
+    return exception, SimpleNamespace(**{c.key: m[f"account__{c.key}"] for c in _ACCOUNT_COLUMNS})
 
 
-def scope_of(exception: Discrepancy, account: Account | None) -> CaseScope:
+def scope_of(exception: Any, account: Any | None) -> CaseScope:
     """The scope of an exception already loaded."""
     return CaseScope(
         period=exception.period, account_id=exception.account_id,

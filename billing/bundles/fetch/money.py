@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from billing.bundles.fetch.sql import fetch_rows, prepared
 from billing.bundles.records import (
     BillingEventRecord,
     CreditNoteRecord,
@@ -51,11 +52,36 @@ def _billed_day() -> Any:
     return func.coalesce(BillingEvent.usage_period_start_date, BillingEvent.invoice_date, BillingEvent.action_date)
 
 
-def _events(session: Session, condition: Any) -> list[BillingEventRecord]:
-    rows = session.execute(
-        select(*_EVENT_COLUMNS).where(BillingEvent.delete_date.is_(None), condition)
-    ).mappings().all()
-    return [BillingEventRecord.model_validate(dict(row)) for row in rows]
+def _scoped(condition: Any, account_scoped: bool) -> Any:
+    # With an account in scope: its own rows, and payout rows (they carry no end user).
+    current = and_(BillingEvent.delete_date.is_(None), condition)
+    if not account_scoped:
+        return current
+    return and_(current, or_(BillingEvent.end_user_account_id == bindparam("aws_id"),
+                             BillingEvent.transaction_type.in_(PAYOUT_TYPES)))
+
+
+def _seeds_stmt(account_scoped: bool, by_product: bool) -> Any:
+    seeds = [BillingEvent.billing_event_id.in_(bindparam("named", expanding=True)),
+             BillingEvent.invoice_id.in_(bindparam("invoices", expanding=True)),
+             BillingEvent.buyer_invoice_id.in_(bindparam("invoices", expanding=True))]
+    if account_scoped:
+        in_period = and_(BillingEvent.end_user_account_id == bindparam("aws_id"),
+                         _billed_day() >= bindparam("start"), _billed_day() < bindparam("end"))
+        if by_product:
+            in_period = and_(in_period, BillingEvent.product_id.in_(bindparam("products", expanding=True)))
+        seeds.append(in_period)
+    return select(*_EVENT_COLUMNS).where(_scoped(or_(*seeds), account_scoped))
+
+
+def _links_stmt(account_scoped: bool) -> Any:
+    links = or_(BillingEvent.parent_billing_event_id.in_(bindparam("ids", expanding=True)),
+                BillingEvent.billing_event_id.in_(bindparam("targets", expanding=True)),
+                BillingEvent.invoice_id.in_(bindparam("invoices", expanding=True)),
+                BillingEvent.buyer_invoice_id.in_(bindparam("invoices", expanding=True)),
+                BillingEvent.disbursement_billing_event_id.in_(bindparam("payouts", expanding=True)))
+    return select(*_EVENT_COLUMNS).where(
+        _scoped(and_(links, BillingEvent.billing_event_id.not_in(bindparam("found", expanding=True))), account_scoped))
 
 
 def fetch_billing_events(session: Session, scope: CaseScope, *, marketplace_product_ids: Iterable[str] = (),
@@ -70,58 +96,47 @@ def fetch_billing_events(session: Session, scope: CaseScope, *, marketplace_prod
     aws_id = scope.aws_account_id
     if scope.account_id is not None and not aws_id:
         return []  # an account AWS does not know has no AWS billing events
-    own = BillingEvent.end_user_account_id == aws_id if aws_id else None
-    named = sorted({*scope.refs("billing_events"), *event_ids})
-    invoices = sorted({*invoice_ids, *scope.refs("invoices")})
-    seeds: list[Any] = []
-    if named:
-        seeds.append(BillingEvent.billing_event_id.in_(named))
-    if invoices:
-        seeds.append(or_(BillingEvent.invoice_id.in_(invoices), BillingEvent.buyer_invoice_id.in_(invoices)))
-    if own is not None:
-        in_period = and_(_billed_day() >= scope.start, _billed_day() < scope.end)
-        products = sorted(set(marketplace_product_ids))
+    account_scoped = aws_id is not None
+    products = sorted(set(marketplace_product_ids))
+    params: dict[str, Any] = {"named": sorted({*scope.refs("billing_events"), *event_ids}),
+                              "invoices": sorted({*invoice_ids, *scope.refs("invoices")})}
+    if account_scoped:
+        params.update(aws_id=aws_id, start=scope.start, end=scope.end)
         if products:
-            in_period = and_(in_period, BillingEvent.product_id.in_(products))
-        seeds.append(in_period)
-    if not seeds:
+            params["products"] = products
+    elif not params["named"] and not params["invoices"]:
         return []
+    stmt = prepared(("event_seeds", account_scoped, bool(products)),
+                    lambda: _seeds_stmt(account_scoped, bool(products)))
     found: dict[str, BillingEventRecord] = {}
-    condition: Any = or_(*seeds)
-    for _ in range(MAX_LINK_ROUNDS + 1):
-        new = [e for e in _events(session, _scoped(condition, own)) if e.billing_event_id not in found]
-        if not new:
-            break
+    new = _events(session, stmt, params)
+    for _ in range(MAX_LINK_ROUNDS):
         for event in new:
             found[event.billing_event_id] = event
-        condition = _links_of(new, found)
-        if condition is None:
+        if not new:
             break
+        links = prepared(("event_links", account_scoped), lambda: _links_stmt(account_scoped))
+        new = [e for e in _events(session, links, _link_params(new, found) | (
+            {"aws_id": aws_id} if account_scoped else {})) if e.billing_event_id not in found]
+    for event in new:
+        found[event.billing_event_id] = event
     return sorted(found.values(), key=_event_order)
 
 
-def _scoped(condition: Any, own: Any) -> Any:
-    # With an account in scope: its own rows, and payout rows (they carry no end user).
-    if own is None:
-        return condition
-    return and_(condition, or_(own, BillingEvent.transaction_type.in_(PAYOUT_TYPES)))
+def _events(session: Session, stmt: Any, params: dict[str, Any]) -> list[BillingEventRecord]:
+    return [BillingEventRecord.from_db(**row._mapping) for row in fetch_rows(session, stmt, **params)]
 
 
-def _links_of(new: list[BillingEventRecord], found: dict[str, BillingEventRecord]) -> Any:
-    ids = [e.billing_event_id for e in new]
+def _link_params(new: list[BillingEventRecord], found: dict[str, BillingEventRecord]) -> dict[str, Any]:
     targets = {e.parent_billing_event_id for e in new} | {e.disbursement_billing_event_id for e in new}
-    targets = {t for t in targets if t and t not in found}
-    invoice_ids = {e.invoice_id for e in new if e.invoice_id} | {e.buyer_invoice_id for e in new if e.buyer_invoice_id}
-    payouts = [e.billing_event_id for e in new if e.transaction_type in PAYOUT_TYPES]
-    links: list[Any] = [BillingEvent.parent_billing_event_id.in_(ids)]
-    if targets:
-        links.append(BillingEvent.billing_event_id.in_(sorted(targets)))
-    if invoice_ids:
-        links.append(or_(BillingEvent.invoice_id.in_(sorted(invoice_ids)),
-                         BillingEvent.buyer_invoice_id.in_(sorted(invoice_ids))))
-    if payouts:
-        links.append(BillingEvent.disbursement_billing_event_id.in_(payouts))
-    return and_(or_(*links), BillingEvent.billing_event_id.not_in(sorted(found)))
+    invoices = {e.invoice_id for e in new} | {e.buyer_invoice_id for e in new}
+    return {
+        "ids": sorted(e.billing_event_id for e in new),
+        "targets": sorted(t for t in targets if t and t not in found),
+        "invoices": sorted(i for i in invoices if i),
+        "payouts": sorted(e.billing_event_id for e in new if e.transaction_type in PAYOUT_TYPES),
+        "found": sorted(found),
+    }
 
 
 def _event_order(e: BillingEventRecord) -> tuple[Any, ...]:
@@ -136,50 +151,57 @@ def fetch_payout_totals(session: Session, payout_ids: Iterable[str]) -> dict[str
     ids = sorted(set(payout_ids))
     if not ids:
         return {}
-    rows = session.execute(
+    stmt = prepared("payout_totals", lambda: (
         select(BillingEvent.disbursement_billing_event_id, func.count(), func.sum(BillingEvent.amount))
-        .where(BillingEvent.delete_date.is_(None), BillingEvent.disbursement_billing_event_id.in_(ids),
+        .where(BillingEvent.delete_date.is_(None),
+               BillingEvent.disbursement_billing_event_id.in_(bindparam("ids", expanding=True)),
                BillingEvent.transaction_type.not_in(PAYOUT_TYPES))
-        .group_by(BillingEvent.disbursement_billing_event_id)
-    ).all()
+        .group_by(BillingEvent.disbursement_billing_event_id)))
+    rows = fetch_rows(session, stmt, ids=ids)
     return {pid: (n, total) for pid, n, total in rows}
 
 
+_INVOICE_FIELDS = [c for c in Invoice.__table__.columns if c.key not in ("id", "account_id", "contract_id")]
+
+
 def fetch_invoices(session: Session, scope: CaseScope, *, partner_invoice_ids: Iterable[str] = (),
-                   invoice_numbers: Iterable[str] = (), product_code: str | None = None) -> list[InvoiceRecord]:
+                   invoice_numbers: Iterable[str] = ()) -> list[InvoiceRecord]:
     """The account's invoices for the period, those the exception names, and those of the given
     marketplace invoice ids, with their lines."""
     if scope.account_id is None:
         return []
-    numbers = sorted({*invoice_numbers, *scope.refs("invoices")})
-    partner_ids = sorted(set(partner_invoice_ids))
-    wanted: list[Any] = [Invoice.period == scope.period]
-    if numbers:
-        wanted.append(Invoice.invoice_number.in_(numbers))
-    if partner_ids:
-        wanted.append(Invoice.partner_invoice_id.in_(partner_ids))
-    rows = session.execute(
-        select(Invoice, Account.account_key, Contract.contract_key, InvoiceLine)
+    stmt = prepared("invoices", lambda: (
+        select(*_INVOICE_FIELDS, Account.account_key, Contract.contract_key, InvoiceLine.line_no,
+               InvoiceLine.product_code, InvoiceLine.dimension_key, InvoiceLine.description, InvoiceLine.quantity,
+               InvoiceLine.unit_price, InvoiceLine.amount.label("line_amount"))
         .join(Account, Account.id == Invoice.account_id)
         .outerjoin(Contract, Contract.id == Invoice.contract_id)
         .outerjoin(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
-        .where(Invoice.account_id == scope.account_id, or_(*wanted))
-        .order_by(Invoice.issue_date, Invoice.invoice_number, InvoiceLine.line_no)
-    ).all()
+        .where(Invoice.account_id == bindparam("account_id"),
+               or_(Invoice.period == bindparam("period"),
+                   Invoice.invoice_number.in_(bindparam("numbers", expanding=True)),
+                   Invoice.partner_invoice_id.in_(bindparam("partner_ids", expanding=True))))
+        .order_by(Invoice.issue_date, Invoice.invoice_number, InvoiceLine.line_no)))
+    rows = fetch_rows(session, stmt, account_id=scope.account_id, period=scope.period,
+                      numbers=sorted({*invoice_numbers, *scope.refs("invoices")}),
+                      partner_ids=sorted(set(partner_invoice_ids)))
     invoices: dict[str, InvoiceRecord] = {}
-    for inv, account_key, contract_key, line in rows:
-        record = invoices.get(inv.invoice_number)
+    for row in rows:
+        m = row._mapping
+        record = invoices.get(m["invoice_number"])
         if record is None:
-            record = invoices[inv.invoice_number] = InvoiceRecord(
-                invoice_number=inv.invoice_number, account_key=account_key, contract_key=contract_key,
-                channel=inv.channel, period=inv.period, currency=inv.currency, issue_date=inv.issue_date,  # type: ignore[arg-type]
-                due_date=inv.due_date, subtotal=inv.subtotal, tax=inv.tax, total=inv.total,
-                status=inv.status, partner_invoice_id=inv.partner_invoice_id, lines=[])  # type: ignore[arg-type]
-        if line is not None:
+            record = invoices[m["invoice_number"]] = InvoiceRecord.model_validate(
+                {f.key: m[f.key] for f in _INVOICE_FIELDS} | {
+                    "account_key": m["account_key"], "contract_key": m["contract_key"], "lines": []})
+        if m["line_no"] is not None:
             record.lines.append(InvoiceLineRecord(
-                line_no=line.line_no, product_code=line.product_code, dimension_key=line.dimension_key,
-                description=line.description, quantity=line.quantity, unit_price=line.unit_price, amount=line.amount))
+                line_no=m["line_no"], product_code=m["product_code"], dimension_key=m["dimension_key"],
+                description=m["description"], quantity=m["quantity"], unit_price=m["unit_price"],
+                amount=m["line_amount"]))
     return list(invoices.values())
+
+
+_CREDIT_FIELDS = [c for c in CreditNote.__table__.columns if c.key not in ("id", "account_id")]
 
 
 def fetch_credit_notes(session: Session, scope: CaseScope, invoice_numbers: Iterable[str]) -> list[CreditNoteRecord]:
@@ -187,20 +209,19 @@ def fetch_credit_notes(session: Session, scope: CaseScope, invoice_numbers: Iter
     if scope.account_id is None:
         return []
     lo, hi = scope.money_window
-    wanted: list[Any] = [and_(CreditNote.issue_date >= lo, CreditNote.issue_date < hi)]
-    numbers = sorted(set(invoice_numbers))
-    if numbers:
-        wanted.append(CreditNote.invoice_number.in_(numbers))
-    if named := scope.refs("credit_notes"):
-        wanted.append(CreditNote.credit_note_number.in_(sorted(named)))
-    rows = session.execute(
-        select(CreditNote, Account.account_key).join(Account, Account.id == CreditNote.account_id)
-        .where(CreditNote.account_id == scope.account_id, or_(*wanted))
-        .order_by(CreditNote.issue_date, CreditNote.credit_note_number)
-    ).all()
-    return [CreditNoteRecord(credit_note_number=c.credit_note_number, account_key=key, invoice_number=c.invoice_number,
-                             currency=c.currency, amount=c.amount, issue_date=c.issue_date, reason=c.reason)
-            for c, key in rows]
+    stmt = prepared("credit_notes", lambda: (
+        select(*_CREDIT_FIELDS, Account.account_key).join(Account, Account.id == CreditNote.account_id)
+        .where(CreditNote.account_id == bindparam("account_id"),
+               or_(and_(CreditNote.issue_date >= bindparam("lo"), CreditNote.issue_date < bindparam("hi")),
+                   CreditNote.invoice_number.in_(bindparam("numbers", expanding=True)),
+                   CreditNote.credit_note_number.in_(bindparam("named", expanding=True))))
+        .order_by(CreditNote.issue_date, CreditNote.credit_note_number)))
+    rows = fetch_rows(session, stmt, account_id=scope.account_id, lo=lo, hi=hi,
+                      numbers=sorted(set(invoice_numbers)), named=sorted(set(scope.refs("credit_notes"))))
+    return [CreditNoteRecord.model_validate(dict(row._mapping)) for row in rows]
+
+
+_REFUND_FIELDS = [c for c in RefundRequest.__table__.columns if c.key not in ("id", "account_id")]
 
 
 def fetch_refund_requests(session: Session, scope: CaseScope,
@@ -209,22 +230,33 @@ def fetch_refund_requests(session: Session, scope: CaseScope,
     if scope.account_id is None:
         return []
     lo, hi = scope.money_window
-    wanted: list[Any] = [and_(RefundRequest.requested_date >= lo, RefundRequest.requested_date < hi)]
-    ids = sorted(set(partner_invoice_ids))
-    if ids:
-        wanted.append(RefundRequest.partner_invoice_id.in_(ids))
-    if named := scope.refs("refund_requests"):
-        wanted.append(RefundRequest.request_id.in_(sorted(named)))
-    rows = session.execute(
-        select(RefundRequest, Account.account_key).join(Account, Account.id == RefundRequest.account_id)
-        .where(RefundRequest.account_id == scope.account_id, or_(*wanted))
-        .order_by(RefundRequest.requested_date, RefundRequest.request_id)
-    ).all()
-    return [RefundRequestRecord(request_id=r.request_id, account_key=key, channel=r.channel,  # type: ignore[arg-type]
-                                partner_invoice_id=r.partner_invoice_id, currency=r.currency, amount=r.amount,
-                                status=r.status, requested_date=r.requested_date,  # type: ignore[arg-type]
-                                approved_date=r.approved_date, reason=r.reason)
-            for r, key in rows]
+    stmt = prepared("refund_requests", lambda: (
+        select(*_REFUND_FIELDS, Account.account_key).join(Account, Account.id == RefundRequest.account_id)
+        .where(RefundRequest.account_id == bindparam("account_id"),
+               or_(and_(RefundRequest.requested_date >= bindparam("lo"), RefundRequest.requested_date < bindparam("hi")),
+                   RefundRequest.partner_invoice_id.in_(bindparam("partner_ids", expanding=True)),
+                   RefundRequest.request_id.in_(bindparam("named", expanding=True))))
+        .order_by(RefundRequest.requested_date, RefundRequest.request_id)))
+    rows = fetch_rows(session, stmt, account_id=scope.account_id, lo=lo, hi=hi,
+                      partner_ids=sorted(set(partner_invoice_ids)), named=sorted(set(scope.refs("refund_requests"))))
+    return [RefundRequestRecord.model_validate(dict(row._mapping)) for row in rows]
+
+
+_PAYMENT_FIELDS = [c for c in Payment.__table__.columns if c.key not in ("id", "account_id")]
+
+
+def _payments_stmt(account_scoped: bool) -> Any:
+    unowned = Payment.account_id.is_(None)
+    if account_scoped:
+        own = and_(Payment.account_id == bindparam("account_id"),
+                   or_(and_(Payment.received_date >= bindparam("lo"), Payment.received_date < bindparam("hi")),
+                       Payment.invoice_number.in_(bindparam("numbers", expanding=True))))
+        unowned = or_(unowned, Payment.account_id == bindparam("account_id"))
+    named = and_(or_(Payment.payment_id.in_(bindparam("named", expanding=True)),
+                     Payment.bank_trace_id.in_(bindparam("traces", expanding=True))), unowned)
+    condition = or_(own, named) if account_scoped else named
+    return (select(*_PAYMENT_FIELDS, Account.account_key).outerjoin(Account, Account.id == Payment.account_id)
+            .where(condition).order_by(Payment.received_date, Payment.payment_id))
 
 
 def fetch_payments(session: Session, scope: CaseScope, *, invoice_numbers: Iterable[str] = (),
@@ -235,33 +267,14 @@ def fetch_payments(session: Session, scope: CaseScope, *, invoice_numbers: Itera
     Unidentified cash (no account) is included only when the exception names it or its
     bank trace id matches one of the case's payouts."""
     lo, hi = scope.money_window
-    named = sorted(set(scope.refs("payments")))
-    traces = sorted(set(bank_trace_ids))
-    numbers = sorted(set(invoice_numbers))
-    wanted: list[Any] = []
-    if scope.account_id is not None:
-        own: list[Any] = [and_(Payment.received_date >= lo, Payment.received_date < hi)]
-        if numbers:
-            own.append(Payment.invoice_number.in_(numbers))
-        wanted.append(and_(Payment.account_id == scope.account_id, or_(*own)))
-    # Named payments and bank receipts of the case's payouts: the account's own, or cash nobody owns yet.
-    unowned = Payment.account_id.is_(None) if scope.account_id is None else or_(
-        Payment.account_id.is_(None), Payment.account_id == scope.account_id)
-    if named:
-        wanted.append(and_(Payment.payment_id.in_(named), unowned))
-    if traces:
-        wanted.append(and_(Payment.bank_trace_id.in_(traces), unowned))
-    if not wanted:
+    account_scoped = scope.account_id is not None
+    params: dict[str, Any] = {"named": sorted(set(scope.refs("payments"))), "traces": sorted(set(bank_trace_ids))}
+    if account_scoped:
+        params.update(account_id=scope.account_id, lo=lo, hi=hi, numbers=sorted(set(invoice_numbers)))
+    elif not params["named"] and not params["traces"]:
         return []
-    rows = session.execute(
-        select(Payment, Account.account_key).outerjoin(Account, Account.id == Payment.account_id)
-        .where(or_(*wanted)).order_by(Payment.received_date, Payment.payment_id)
-    ).all()
-    return [PaymentRecord(payment_id=p.payment_id, account_key=key, channel=p.channel, kind=p.kind,  # type: ignore[arg-type]
-                          currency=p.currency, amount=p.amount, received_date=p.received_date,
-                          invoice_number=p.invoice_number, bank_trace_id=p.bank_trace_id, payer=p.payer,
-                          remittance_note=p.remittance_note)
-            for p, key in rows]
+    stmt = prepared(("payments", account_scoped), lambda: _payments_stmt(account_scoped))
+    return [PaymentRecord.model_validate(dict(row._mapping)) for row in fetch_rows(session, stmt, **params)]
 
 
 def fetch_fx_rates(session: Session, currencies: Iterable[str], window: tuple[date, date]) -> list[FxRateRecord]:
@@ -269,9 +282,10 @@ def fetch_fx_rates(session: Session, currencies: Iterable[str], window: tuple[da
     codes = sorted(set(currencies) - {"USD"})
     if not codes:
         return []
-    rows = session.execute(
+    stmt = prepared("fx_rates", lambda: (
         select(FxRate.rate_date, FxRate.currency, FxRate.usd_per_unit)
-        .where(FxRate.currency.in_(codes), FxRate.rate_date >= window[0], FxRate.rate_date < window[1])
-        .order_by(FxRate.currency, FxRate.rate_date)
-    ).all()
+        .where(FxRate.currency.in_(bindparam("codes", expanding=True)), FxRate.rate_date >= bindparam("lo"),
+               FxRate.rate_date < bindparam("hi"))
+        .order_by(FxRate.currency, FxRate.rate_date)))
+    rows = fetch_rows(session, stmt, codes=codes, lo=window[0], hi=window[1])
     return [FxRateRecord(rate_date=d, currency=c, usd_per_unit=r) for d, c, r in rows]

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from billing.bundles.fetch.sql import dialect, fetch_rows, prepared
 from billing.bundles.records import MeteringResultRecord, MeteringStatusCount, PartnerUsageRecord, UsageDay, UsageHour
 from billing.bundles.scope import CaseScope, at_midnight
 from billing.models import MeteringResult, PartnerUsage, UsageRecord
@@ -23,33 +26,46 @@ SUCCESS = "Success"
 _ISO_HOUR = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
-def utc_day(session: Session, column: Any) -> ColumnElement[Any]:
+def utc_day(dialect_name: str, column: Any) -> ColumnElement[Any]:
     """The UTC calendar day of a timestamp column, on SQLite and PostgreSQL alike."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_name == "postgresql":
         return func.date(func.timezone("UTC", column))
-    return func.date(column)  # SQLite keeps UTC timestamps as naive text
+    # SQLite keeps UTC timestamps as naive ISO text: the day is its first ten characters
+    # (cheaper than date(), which parses every row).
+    return func.substr(column, 1, 10)
 
 
 def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def fetch_usage_days(session: Session, account_id: int, product_codes: Iterable[str],
-                     window: tuple[date, date]) -> list[UsageDay]:
-    """Our usage per product × dimension × UTC day within `window` (half-open), zero days included."""
+def _usage_days_stmt(dialect_name: str) -> Any:
+    day = utc_day(dialect_name, UsageRecord.usage_hour).label("day")
+    return (select(UsageRecord.product_code, UsageRecord.dimension_key, day, func.sum(UsageRecord.quantity))
+            .where(UsageRecord.account_id == bindparam("account_id"),
+                   UsageRecord.product_code.in_(bindparam("codes", expanding=True)),
+                   UsageRecord.usage_hour >= bindparam("lo"), UsageRecord.usage_hour < bindparam("hi"))
+            .group_by(UsageRecord.product_code, UsageRecord.dimension_key, day))
+
+
+def fetch_usage_day_sums(session: Session, account_id: int, product_codes: Iterable[str],
+                         window: tuple[date, date]) -> list[tuple[str, str, date, Decimal]]:
+    """Our usage per (product, dimension, UTC day) within `window` (half-open), sorted; zero days included."""
     codes = sorted(set(product_codes))
     if not codes:
         return []
-    day = utc_day(session, UsageRecord.usage_hour).label("day")
-    rows = session.execute(
-        select(UsageRecord.product_code, UsageRecord.dimension_key, day, func.sum(UsageRecord.quantity))
-        .where(UsageRecord.account_id == account_id, UsageRecord.product_code.in_(codes),
-               UsageRecord.usage_hour >= at_midnight(window[0]), UsageRecord.usage_hour < at_midnight(window[1]))
-        .group_by(UsageRecord.product_code, UsageRecord.dimension_key, day)
-    ).all()
-    records = [UsageDay(product_code=p, dimension_key=d, usage_date=_as_date(day_value), quantity=q)
-               for p, d, day_value, q in rows]
-    return sorted(records, key=lambda r: (r.product_code, r.dimension_key, r.usage_date))
+    name = dialect(session)
+    stmt = prepared(("usage_days", name), lambda: _usage_days_stmt(name))
+    rows = fetch_rows(session, stmt, account_id=account_id, codes=codes, lo=at_midnight(window[0]),
+                      hi=at_midnight(window[1]))
+    return sorted((p, d, _as_date(day), q) for p, d, day, q in rows)
+
+
+def fetch_usage_days(session: Session, account_id: int, product_codes: Iterable[str],
+                     window: tuple[date, date]) -> list[UsageDay]:
+    """Our usage per product × dimension × UTC day within `window` (half-open), zero days included."""
+    return [UsageDay.from_db(product_code=p, dimension_key=d, usage_date=day, quantity=q)
+            for p, d, day, q in fetch_usage_day_sums(session, account_id, product_codes, window)]
 
 
 def hours_named_in(details: dict[str, Any], scope: CaseScope) -> list[datetime]:
@@ -88,29 +104,70 @@ def boundary_ranges(scope: CaseScope, hours: int) -> list[tuple[datetime, dateti
     return [(start, start + span), (end - span, end)] if hours > 0 else []
 
 
-def fetch_usage_hours(session: Session, account_id: int, product_codes: Iterable[str], *,
-                      ranges: Iterable[tuple[datetime, datetime]] = (), hours: Iterable[datetime] = (),
-                      dimension_key: str | None = None) -> list[UsageHour]:
-    """Our hourly rows inside the given ranges and at the given hours (one query)."""
-    codes = sorted(set(product_codes))
+#: Hour ranges one hourly query takes (the period's two boundaries); fewer are padded with empty ones.
+MAX_RANGES = 2
+
+
+def _usage_hours_stmt() -> Any:
+    # One SELECT per range, glued with UNION ALL: each branch can use the natural-key index
+    # (account, product, dimension, hour) down to the hour range; an OR of ranges cannot.
+    def branch(condition: Any) -> Any:
+        return select(UsageRecord.source_record_id, UsageRecord.product_code, UsageRecord.dimension_key,
+                      UsageRecord.usage_hour, UsageRecord.quantity).where(
+            UsageRecord.account_id == bindparam("account_id"),
+            UsageRecord.product_code.in_(bindparam("codes", expanding=True)),
+            UsageRecord.dimension_key.in_(bindparam("dims", expanding=True)), condition)
+    branches = [branch(and_(UsageRecord.usage_hour >= bindparam(f"lo{i}"), UsageRecord.usage_hour < bindparam(f"hi{i}")))
+                for i in range(MAX_RANGES)]
+    branches.append(branch(UsageRecord.usage_hour.in_(bindparam("hours", expanding=True))))
+    return union_all(*branches)
+
+
+def fetch_usage_hours(session: Session, account_id: int, product_codes: Iterable[str], dimension_keys: Iterable[str],
+                      *, ranges: Iterable[tuple[datetime, datetime]] = (),
+                      hours: Iterable[datetime] = ()) -> list[UsageHour]:
+    """Our hourly rows of the given dimensions inside the given ranges (at most two) and at the given hours."""
+    codes, dims = sorted(set(product_codes)), sorted(set(dimension_keys))
+    spans = list(ranges)
+    if len(spans) > MAX_RANGES:
+        raise ValueError(f"at most {MAX_RANGES} hour ranges per query")
     hour_list = sorted(set(hours))
-    windows = [and_(UsageRecord.usage_hour >= lo, UsageRecord.usage_hour < hi) for lo, hi in ranges]
-    if hour_list:
-        windows.append(UsageRecord.usage_hour.in_(hour_list))
-    if not codes or not windows:
+    if not codes or not dims or (not spans and not hour_list):
         return []
-    query = select(UsageRecord.source_record_id, UsageRecord.product_code, UsageRecord.dimension_key,
-                   UsageRecord.usage_hour, UsageRecord.quantity).where(
-        UsageRecord.account_id == account_id, UsageRecord.product_code.in_(codes), or_(*windows))
-    if dimension_key is not None:
-        query = query.where(UsageRecord.dimension_key == dimension_key)
-    rows = session.execute(query).all()
-    records = [UsageHour(record_id=rid, product_code=p, dimension_key=d, usage_hour=h, quantity=q)
-               for rid, p, d, h, q in rows]
-    return sorted(records, key=lambda r: (r.product_code, r.dimension_key, r.usage_hour))
+    params: dict[str, Any] = {"account_id": account_id, "codes": codes, "dims": dims, "hours": hour_list}
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    for i in range(MAX_RANGES):
+        params[f"lo{i}"], params[f"hi{i}"] = spans[i] if i < len(spans) else (epoch, epoch)
+    seen: dict[tuple[str, str, datetime], UsageHour] = {}
+    for rid, p, d, h, q in fetch_rows(session, prepared("usage_hours", _usage_hours_stmt), **params):
+        if h.tzinfo is None:  # a UNION loses the column type on SQLite: the text comes back naive
+            h = datetime.fromisoformat(str(h)).replace(tzinfo=UTC)
+        seen.setdefault((p, d, h), UsageHour.from_db(record_id=rid, product_code=p, dimension_key=d, usage_hour=h,
+                                                    quantity=q))
+    return sorted(seen.values(), key=lambda r: (r.product_code, r.dimension_key, r.usage_hour))
 
 
 _PARTNER_COLUMNS = [c for c in PartnerUsage.__table__.columns if c.key not in ("id", "ingest_batch_id")]
+
+
+def fetch_partner_usage_slim(session: Session, aws_account_id: str | None, marketplace_product_ids: Iterable[str],
+                             window: tuple[date, date]) -> list[tuple[str, str, str, date, Decimal, Decimal | None]]:
+    """The partner's daily rows as (id, product_id, dimension_key, usage_date, quantity, rate): what a
+    day-by-day comparison needs, without building full records."""
+    if not aws_account_id:
+        return []
+    stmt = prepared("partner_usage_slim", lambda: select(
+        PartnerUsage.usage_feed_id, PartnerUsage.usage_date, PartnerUsage.product_id, PartnerUsage.end_user_account_id,
+        PartnerUsage.dimension_key, PartnerUsage.region, PartnerUsage.offer_id, PartnerUsage.usage_quantity,
+        PartnerUsage.usage_rate_per_unit_in_pricing_currency).where(
+        PartnerUsage.end_user_account_id == bindparam("aws_id"),
+        PartnerUsage.product_id.in_(bindparam("products", expanding=True)),
+        PartnerUsage.usage_date >= bindparam("lo"), PartnerUsage.usage_date < bindparam("hi")))
+    rows = fetch_rows(session, stmt, aws_id=aws_account_id, products=sorted(set(marketplace_product_ids)),
+                      lo=window[0], hi=window[1])
+    return sorted(
+        (feed_id or f"partner-usage:{day.isoformat()}:{product}:{user}:{dim}:{region}:{offer}", product, dim, day, qty, rate)
+        for feed_id, day, product, user, dim, region, offer, qty, rate in rows)
 
 
 def fetch_partner_usage(session: Session, aws_account_id: str | None, marketplace_product_ids: Iterable[str],
@@ -120,56 +177,74 @@ def fetch_partner_usage(session: Session, aws_account_id: str | None, marketplac
     Rows the exception names by `usage_feed_id` are included when they belong to the account."""
     if not aws_account_id:
         return []
-    products = sorted(set(marketplace_product_ids))
-    named = sorted(set(feed_ids))
-    wanted = []
-    if products:
-        wanted.append(and_(PartnerUsage.product_id.in_(products), PartnerUsage.usage_date >= window[0],
-                           PartnerUsage.usage_date < window[1]))
-    if named:
-        wanted.append(PartnerUsage.usage_feed_id.in_(named))
-    if not wanted:
-        return []
-    rows = session.execute(
-        select(*_PARTNER_COLUMNS).where(PartnerUsage.end_user_account_id == aws_account_id, or_(*wanted))
-    ).mappings().all()
-    records = [PartnerUsageRecord.model_validate(dict(row)) for row in rows]
+    stmt = prepared("partner_usage", lambda: select(*_PARTNER_COLUMNS).where(
+        PartnerUsage.end_user_account_id == bindparam("aws_id"),
+        or_(and_(PartnerUsage.product_id.in_(bindparam("products", expanding=True)),
+                 PartnerUsage.usage_date >= bindparam("lo"), PartnerUsage.usage_date < bindparam("hi")),
+            PartnerUsage.usage_feed_id.in_(bindparam("named", expanding=True)))))
+    rows = fetch_rows(session, stmt, aws_id=aws_account_id, products=sorted(set(marketplace_product_ids)),
+                      lo=window[0], hi=window[1], named=sorted(set(feed_ids)))
+    records = [PartnerUsageRecord.from_db(**row._mapping) for row in rows]
     return sorted(records, key=lambda r: (r.product_id, r.dimension_key, r.usage_date, r.region, r.offer_id))
+
+
+_METERING_COLUMNS = [c for c in MeteringResult.__table__.columns if c.key not in ("id", "ingest_batch_id")]
+
+
+def _metering_scope(by_dimension: bool) -> Any:
+    scope = and_(MeteringResult.customer_ref.in_(bindparam("refs", expanding=True)),
+                 MeteringResult.product_code.in_(bindparam("codes", expanding=True)),
+                 MeteringResult.timestamp >= bindparam("lo"), MeteringResult.timestamp < bindparam("hi"))
+    return and_(scope, MeteringResult.dimension == bindparam("dimension")) if by_dimension else scope
+
+
+@dataclass(frozen=True)
+class MeteringGroup:
+    """One product × dimension × status of the period's metering: its count and quantity, first and last hour."""
+
+    count: MeteringStatusCount
+    first: datetime
+    last: datetime
 
 
 def fetch_metering(session: Session, customer_refs: Iterable[str], product_codes: Iterable[str],
                    period_range: tuple[datetime, datetime], *, dimension_key: str | None = None,
-                   include_success: bool = False) -> tuple[list[MeteringStatusCount], list[MeteringResultRecord]]:
-    """Per-status counts of the metering records of the period, and the records that failed.
-
-    `include_success` adds the Success rows to the list (the counts always cover every status)."""
+                   limit: int | None = None) -> tuple[list[MeteringGroup], list[MeteringResultRecord]]:
+    """Per-status counts of the period's metering records, and the records that were not `Success`
+    (the first `limit` of them by time, or all)."""
     refs, codes = sorted(set(customer_refs)), sorted(set(product_codes))
     if not refs or not codes:
         return [], []
-    scope = and_(MeteringResult.customer_ref.in_(refs), MeteringResult.product_code.in_(codes),
-                 MeteringResult.timestamp >= period_range[0], MeteringResult.timestamp < period_range[1])
-    if dimension_key is not None:
-        scope = and_(scope, MeteringResult.dimension == dimension_key)
-    counts = [
-        MeteringStatusCount(product_code=p, dimension=d, status=s, records=n, quantity=q)
-        for p, d, s, n, q in session.execute(
-            select(MeteringResult.product_code, MeteringResult.dimension, MeteringResult.status,
-                   func.count(), func.sum(MeteringResult.quantity))
-            .where(scope).group_by(MeteringResult.product_code, MeteringResult.dimension, MeteringResult.status)
-        ).all()
-    ]
-    counts.sort(key=lambda c: (c.product_code, c.dimension, c.status))
-    rows_query = select(MeteringResult).where(scope)
-    if not include_success:
-        rows_query = rows_query.where(MeteringResult.status != SUCCESS)
-    results = [
-        MeteringResultRecord(
-            product_code=m.product_code, customer_identifier=m.customer_identifier,
-            customer_aws_account_id=m.customer_aws_account_id, customer_ref=m.customer_ref,
-            license_arn=m.license_arn, dimension=m.dimension, timestamp=m.timestamp, quantity=m.quantity,
-            status=m.status, metering_record_id=m.metering_record_id, submitted_at=m.submitted_at,  # type: ignore[arg-type]
-        )
-        for m in session.scalars(rows_query)
-    ]
+    by_dim = dimension_key is not None
+    params: dict[str, Any] = {"refs": refs, "codes": codes, "lo": period_range[0], "hi": period_range[1]}
+    if by_dim:
+        params["dimension"] = dimension_key
+    counts_stmt = prepared(("metering_counts", by_dim), lambda: (
+        select(MeteringResult.product_code, MeteringResult.dimension, MeteringResult.status,
+               func.count(), func.sum(MeteringResult.quantity), func.min(MeteringResult.timestamp),
+               func.max(MeteringResult.timestamp))
+        .where(_metering_scope(by_dim))
+        .group_by(MeteringResult.product_code, MeteringResult.dimension, MeteringResult.status)))
+    groups = [MeteringGroup(MeteringStatusCount.from_db(product_code=p, dimension=d, status=s, records=n, quantity=q),
+                            _utc(first), _utc(last))
+              for p, d, s, n, q, first, last in fetch_rows(session, counts_stmt, **params)]
+    groups.sort(key=lambda g: (g.count.product_code, g.count.dimension, g.count.status))
+    if all(g.count.status == SUCCESS for g in groups):
+        return groups, []  # nothing to list: skip the second query
+    params["limit"] = limit if limit is not None else -1  # LIMIT -1: no limit (SQLite); None on PostgreSQL
+    if dialect(session) == "postgresql" and limit is None:
+        params["limit"] = None
+    rows_stmt = prepared(("metering_rows", by_dim), lambda: (
+        select(*_METERING_COLUMNS).where(_metering_scope(by_dim), MeteringResult.status != SUCCESS)
+        .order_by(MeteringResult.timestamp, MeteringResult.dimension, MeteringResult.status,
+                  MeteringResult.customer_ref)
+        .limit(bindparam("limit"))))
+    results = [MeteringResultRecord.from_db(**row._mapping) for row in fetch_rows(session, rows_stmt, **params)]
     results.sort(key=lambda r: (r.product_code, r.dimension, r.timestamp, r.status, r.customer_ref))
-    return counts, results
+    return groups, results
+
+
+def _utc(value: Any) -> datetime:
+    # Aggregates (min/max) lose the column type on SQLite: naive text comes back.
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

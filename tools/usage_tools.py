@@ -1,0 +1,133 @@
+"""Tools about usage: ours and the partner's by day and hour, and AWS's metering answers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from billing.bundles.collect import scope_products
+from billing.bundles.fetch.usage import (
+    boundary_ranges,
+    fetch_metering,
+    fetch_partner_usage_slim,
+    fetch_usage_day_sums,
+    fetch_usage_hours,
+    hours_named_in,
+)
+from billing.bundles.records import UsageDay
+from billing.bundles.scope import BOUNDARY_HOURS, CaseScope, at_midnight
+from tools.context import ToolContext
+from tools.contract_tools import case_contracts, case_products
+from tools.registry import tool
+from tools.results import MeteringStatusSpan, MeteringSummary, UsageDayComparison, UsageSummary, UsageTotal
+
+
+@tool
+def get_usage_summary(
+    ctx: ToolContext,
+    product_code: Annotated[str | None, Field(description="Only this product (default: the case's products).")] = None,
+    dimension_key: Annotated[str | None, Field(description="Only this dimension.")] = None,
+    granularity: Annotated[Literal["day", "hour", "both"], Field(
+        description="day: our daily sums against the partner's daily feed; hour: our hourly rows at the "
+                    "period boundaries and at hours the exception names; both.")] = "both",
+    boundary_hours: Annotated[int, Field(ge=1, le=72, description="Hours shown at each end of the period.")]
+    = BOUNDARY_HOURS,
+    all_days: Annotated[bool, Field(description="List every day, not only those that differ or sit at "
+                                                "the boundary.")] = False,
+) -> UsageSummary:
+    """Our metered usage against the partner's daily usage feed for the period: totals per
+    dimension (partner − ours), the days that differ and the boundary days (from the day
+    before the period to the day after), and our hourly rows around 00:00 UTC at both ends
+    of the period (AWS cuts periods at 00:00 UTC)."""
+    scope = ctx.scope()
+    codes = [product_code] if product_code else scope_products(scope, case_contracts(ctx))
+    mp_by_code = {p.product_code: p.marketplace_product_id for p in case_products(ctx)}
+    lo, hi = scope.usage_window
+    named = hours_named_in(scope.details, scope)
+    days: list[tuple[str, str, date, Decimal]] = []
+    partner: list[tuple[str, str, str, date, Decimal, Decimal | None]] = []
+    hours = []
+    if scope.account_id is not None and codes:
+        account_id, window = scope.account_id, scope.usage_window
+        days = ctx.shared_value(("usage_day_sums", account_id, tuple(codes), window),
+                                lambda: fetch_usage_day_sums(ctx.session, account_id, codes, window))
+        mps = tuple(sorted(mp_by_code[c] for c in codes if mp_by_code.get(c)))
+        partner = ctx.shared_value(("partner_usage_slim", scope.aws_account_id, mps, window),
+                                   lambda: fetch_partner_usage_slim(ctx.session, scope.aws_account_id, mps, window))
+        if granularity != "day":
+            dims = tuple(sorted({d for _, d, _, _ in days if dimension_key in (None, d)}))
+            ranges = tuple(boundary_ranges(scope, boundary_hours))
+            hours = ctx.shared_value(
+                ("usage_hours", account_id, tuple(codes), dims, ranges, tuple(named)),
+                lambda: fetch_usage_hours(ctx.session, account_id, codes, dims, ranges=ranges, hours=named))
+    if dimension_key is not None:
+        days = [d for d in days if d[1] == dimension_key]
+        partner = [p for p in partner if p[2] == dimension_key]
+    code_by_mp = {mp: code for code, mp in mp_by_code.items() if mp}
+    ours = {(code, dim, day): qty for code, dim, day, qty in days}
+    theirs: dict[tuple[str, str, date], list[tuple[str, str, str, date, Decimal, Decimal | None]]] = defaultdict(list)
+    for p in partner:
+        theirs[(code_by_mp.get(p[1], p[1]), p[2], p[3])].append(p)
+    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    always = _always_shown(scope, named)
+    shown, compared = [], 0
+    for key in sorted(set(ours) | set(theirs)):
+        mine = ours.get(key, Decimal(0))
+        seen = sum((p[4] for p in theirs.get(key, ())), Decimal(0))
+        code, dim, day = key
+        if scope.start <= day < scope.end:
+            totals[(code, dim)][0] += mine
+            totals[(code, dim)][1] += seen
+        compared += 1
+        if all_days or seen != mine or day in always:
+            shown.append(_comparison(key, mine, seen, theirs.get(key, [])))
+    return UsageSummary(
+        period=scope.period, window_start=lo, window_end=hi - timedelta(days=1),
+        totals=[UsageTotal.model_construct(product_code=code, dimension_key=dim, ours=o, partner=t, difference=t - o)
+                for (code, dim), (o, t) in sorted(totals.items())],
+        daily=shown if granularity != "hour" else [],
+        days_agreeing_omitted=compared - len(shown) if granularity != "hour" else 0,
+        ours_hourly=hours,
+        hours_named_by_exception=named,
+    )
+
+
+def _always_shown(scope: CaseScope, named: list[datetime]) -> set[date]:
+    # The boundary days (where timing differences live) and the days the exception names.
+    lo, hi = scope.usage_window
+    return {lo, scope.start, scope.end - timedelta(days=1), hi - timedelta(days=1)} | {h.date() for h in named}
+
+
+def _comparison(key: tuple[str, str, date], mine: Decimal, seen: Decimal,
+                rows: list[tuple[str, str, str, date, Decimal, Decimal | None]]) -> UsageDayComparison:
+    code, dim, day = key
+    return UsageDayComparison.model_construct(
+        id=UsageDay.model_construct(product_code=code, dimension_key=dim, usage_date=day).derived_id(),
+        usage_date=day, product_code=code, dimension_key=dim, ours=mine, partner=seen, difference=seen - mine,
+        partner_rates=sorted({p[5] for p in rows if p[5] is not None}), partner_row_ids=[p[0] for p in rows])
+
+
+@tool
+def get_metering_results(
+    ctx: ToolContext,
+    dimension_key: Annotated[str | None, Field(description="Only this dimension.")] = None,
+    limit: Annotated[int, Field(ge=1, le=500, description="At most this many records not accepted.")] = 24,
+) -> MeteringSummary:
+    """What AWS answered to our BatchMeterUsage calls for the case's products in the period:
+    per status (Success, CustomerNotSubscribed, DuplicateRecord, Unprocessed) the count,
+    quantity and first/last hour, and the records that were not Success, earliest first."""
+    scope = ctx.scope()
+    codes = scope_products(scope, case_contracts(ctx))
+    refs, span = tuple(scope.customer_refs()), (at_midnight(scope.start), at_midnight(scope.end))
+    groups, failed = ctx.shared_value(
+        ("metering", refs, tuple(codes), span, dimension_key, limit),
+        lambda: fetch_metering(ctx.session, refs, codes, span, dimension_key=dimension_key, limit=limit))
+    not_success = sum(g.count.records for g in groups if g.count.status != "Success")
+    return MeteringSummary(
+        status_counts=[MeteringStatusSpan(**g.count.model_dump(), first_timestamp=g.first, last_timestamp=g.last)
+                       for g in groups],
+        not_accepted=failed, truncated=not_success > len(failed))
