@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Subquery, and_, func, or_, select
+from sqlalchemy import Subquery, and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
 from billing.models import Account, Contract, ContractRate, Product
 from billing.reconcile.periods import period_bounds
@@ -50,11 +51,13 @@ def contracts_in_force(period: str, channels: Sequence[str] | None = None) -> Su
     return select(*columns).where(ranked.c.contract_rank == 1).subquery("contract_in_force")
 
 
-def account_by_aws_id() -> Subquery:
-    """aws_account_id → our account id (the lowest, should two accounts share an AWS id)."""
-    return (select(Account.aws_account_id.label("aws_account_id"), func.min(Account.id).label("account_id"))
-            .where(Account.aws_account_id.is_not(None))
-            .group_by(Account.aws_account_id).subquery("account_by_aws_id"))
+def is_account_of(aws_account_id: Any) -> Any:
+    """Join condition: `Account` is the account with this 12-digit AWS account id (the lowest
+    id, should two share it). A plain join on the indexed column, so the planner can drive
+    the query from the feed's rows and look accounts up, not the other way round."""
+    other = aliased(Account, name="same_aws_account")
+    return and_(Account.aws_account_id == aws_account_id,
+                ~exists().where(other.aws_account_id == Account.aws_account_id, other.id < Account.id))
 
 
 def rate_join(contract_id: Any, dimension_key: Any) -> Any:

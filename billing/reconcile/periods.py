@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select, union
+from sqlalchemy import exists, select, union
 from sqlalchemy.orm import Session
 
 from billing.models import (
@@ -98,3 +98,16 @@ def periods_with_data(session: Session) -> list[str]:
     ]
     found = session.execute(union(*sources)).scalars().all()
     return sorted(p for p in found if p and _PERIOD.match(p))
+
+
+def has_usage(session: Session, period: Period) -> bool:
+    """Whether `usage_records` holds any hour of `period`, asked once per session and month.
+
+    Several usage rules start with this question; on a month without usage it costs a full
+    scan (no index leads with `usage_hour`), so the answer is kept in `session.info` for the
+    other rules of the same run (one run = one session per month; its data does not change)."""
+    cache: dict[str, bool] = session.info.setdefault("reconcile.has_usage", {})
+    if period.name not in cache:
+        found = exists().where(UsageRecord.usage_hour >= period.start, UsageRecord.usage_hour < period.end)
+        cache[period.name] = bool(session.execute(select(found)).scalar())
+    return cache[period.name]

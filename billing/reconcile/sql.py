@@ -8,13 +8,16 @@ the session's time zone, because AWS cuts days and months at 00:00 UTC.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
 from sqlalchemy import Date, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement, GenericFunction
+
+T = TypeVar("T")
 
 
 class utc_day(FunctionElement[Any]):  # noqa: N801 - reads like the SQL function it is
@@ -94,3 +97,9 @@ def rounded_gap(left: ColumnElement[Any], right: ColumnElement[Any], places: int
     from sqlalchemy import func
 
     return func.round(func.abs(left - right), places)
+
+
+def batches(items: list[T], size: int = 1000) -> Iterator[list[T]]:
+    """`items` in slices of `size`: keeps row-value IN lists under the databases' bound-parameter limits."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from billing.models import Contract, ContractRate, PartnerUsage, Product
+from billing.models import Account, Contract, ContractRate, PartnerUsage, Product
 from billing.reconcile.config import current
-from billing.reconcile.contracts_in_force import account_by_aws_id
+from billing.reconcile.contracts_in_force import is_account_of
 from billing.reconcile.evidence import as_date, exact, text
 from billing.reconcile.findings import Finding
 from billing.reconcile.periods import period_bounds
@@ -41,7 +41,6 @@ def find(session: Session, period: str) -> Iterator[Finding]:
     settings = current()
     bounds = period_bounds(period)
     pu = PartnerUsage
-    by_aws = account_by_aws_id()
     later = aliased(Contract, name="later")
     # A later-starting contract valid the same day replaces this one (a renewal at new rates).
     superseded = exists().where(
@@ -52,7 +51,7 @@ def find(session: Session, period: str) -> Iterator[Finding]:
     billed_rate, contract_rate = pu.usage_rate_per_unit_in_pricing_currency, ContractRate.unit_price
     query = (
         select(
-            by_aws.c.account_id, pu.end_user_account_id, Product.product_code, pu.dimension_key,
+            Account.id.label("account_id"), pu.end_user_account_id, Product.product_code, pu.dimension_key,
             Contract.contract_key, Contract.currency, pu.pricing_currency, contract_rate.label("contract_rate"),
             func.sum(pu.usage_quantity).label("quantity"),
             func.sum(pu.usage_quantity * billed_rate).label("billed_value"),
@@ -60,17 +59,18 @@ def find(session: Session, period: str) -> Iterator[Finding]:
             func.count().label("rows"), func.min(pu.usage_date).label("first_day"),
             func.max(pu.usage_date).label("last_day"), id_list(pu.id).label("ids"),
         )
-        .join(by_aws, by_aws.c.aws_account_id == pu.end_user_account_id)
+        .select_from(pu)
+        .join(Account, is_account_of(pu.end_user_account_id))
         .join(Product, Product.marketplace_product_id == pu.product_id)
-        .join(Contract, and_(Contract.account_id == by_aws.c.account_id, Contract.product_id == Product.id,
+        .join(Contract, and_(Contract.account_id == Account.id, Contract.product_id == Product.id,
                              Contract.channel == CHANNEL, _valid_on(Contract, pu.usage_date)))
         .join(ContractRate, and_(ContractRate.contract_id == Contract.id,
                                  ContractRate.dimension_key == pu.dimension_key))
         .where(pu.usage_date >= bounds.first_day, pu.usage_date <= bounds.last_day, billed_rate.is_not(None),
                ~superseded, rounded_gap(billed_rate, contract_rate, 10) > settings.rate_tolerance)
-        .group_by(by_aws.c.account_id, pu.end_user_account_id, Product.product_code, pu.dimension_key,
+        .group_by(Account.id, pu.end_user_account_id, Product.product_code, pu.dimension_key,
                   Contract.contract_key, Contract.currency, pu.pricing_currency, contract_rate)
-        .order_by(by_aws.c.account_id, Product.product_code, pu.dimension_key, Contract.contract_key)
+        .order_by(Account.id, Product.product_code, pu.dimension_key, Contract.contract_key)
     )
     for row in session.execute(query):
         yield _finding(row, period, settings.max_record_refs)

@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from billing.models import BillingEvent, Contract, Invoice, InvoiceLine, Product
+from billing.models import Account, BillingEvent, Contract, Invoice, InvoiceLine, Product
 from billing.reconcile.config import current
-from billing.reconcile.contracts_in_force import AWS_CHANNELS, account_by_aws_id, contracts_in_force
+from billing.reconcile.contracts_in_force import AWS_CHANNELS, contracts_in_force, is_account_of
 from billing.reconcile.evidence import exact, text
 from billing.reconcile.findings import Finding
 from billing.reconcile.periods import period_bounds
@@ -50,16 +50,17 @@ def find(session: Session, period: str) -> Iterator[Finding]:
         .group_by(Invoice.account_id, product_code)
         .subquery("direct")
     )
-    be, by_aws = BillingEvent, account_by_aws_id()
+    be = BillingEvent
     marketplace = (
-        select(by_aws.c.account_id, Product.product_code, func.sum(be.amount).label("amount"),
+        select(Account.id.label("account_id"), Product.product_code, func.sum(be.amount).label("amount"),
                func.min(be.currency).label("currency"), func.count().label("events"),
                id_list(be.billing_event_id).label("event_ids"))
-        .join(by_aws, by_aws.c.aws_account_id == be.end_user_account_id)
+        .select_from(be)
+        .join(Account, is_account_of(be.end_user_account_id))
         .join(Product, Product.marketplace_product_id == be.product_id)
         .where(be.action == "INVOICED", be.transaction_type == "SELLER_REV_SHARE", be.delete_date.is_(None),
                be.usage_period_start_date <= bounds.last_day, be.usage_period_end_date >= bounds.first_day)
-        .group_by(by_aws.c.account_id, Product.product_code)
+        .group_by(Account.id, Product.product_code)
         .subquery("marketplace")
     )
     cif = contracts_in_force(period, AWS_CHANNELS)

@@ -29,7 +29,7 @@ from billing.reconcile.config import ReconcileSettings, current
 from billing.reconcile.contracts_in_force import AWS_CHANNELS, contracts_in_force, rate_join
 from billing.reconcile.evidence import as_date, as_datetime, exact, moment, text, value_of
 from billing.reconcile.findings import Finding
-from billing.reconcile.periods import Period, period_bounds
+from billing.reconcile.periods import Period, has_usage, period_bounds
 from billing.reconcile.sql import id_list, split_ids, utc_day
 
 RULE = "metering_gaps"
@@ -40,6 +40,8 @@ def find(session: Session, period: str) -> Iterator[Finding]:
     """Missing metering hours and missing partner-feed days of `period`."""
     settings = current()
     bounds = period_bounds(period)
+    if not has_usage(session, bounds):
+        return
     yield from _missing_hours(session, bounds, settings)
     yield from _missing_feed_days(session, bounds, settings)
 
@@ -111,8 +113,7 @@ def _missing_feed_days(session: Session, bounds: Period, settings: ReconcileSett
     cif = contracts_in_force(bounds.name, AWS_CHANNELS)
     day = utc_day(u.usage_hour)
     ours = (
-        select(u.product_code, day.label("day"), func.sum(u.quantity).label("quantity"),
-               func.count(func.distinct(u.account_id)).label("accounts"))
+        select(u.product_code, day.label("day"), func.sum(u.quantity).label("quantity"))
         .join(cif, and_(cif.c.account_id == u.account_id, cif.c.product_code == u.product_code))
         .where(u.usage_hour >= bounds.start, u.usage_hour < bounds.end, u.quantity > 0)
         .group_by(u.product_code, day)
@@ -121,29 +122,29 @@ def _missing_feed_days(session: Session, bounds: Period, settings: ReconcileSett
     reported = exists().where(PartnerUsage.product_id == Product.marketplace_product_id,
                               PartnerUsage.usage_date == ours.c.day)
     query = (
-        select(ours.c.product_code, ours.c.day, ours.c.quantity, ours.c.accounts, Product.marketplace_product_id)
+        select(ours.c.product_code, ours.c.day, ours.c.quantity, Product.marketplace_product_id)
         .join(Product, Product.product_code == ours.c.product_code)
         .where(Product.marketplace_product_id.is_not(None), ~reported)
         .order_by(ours.c.product_code, ours.c.day)
     )
-    by_product: dict[tuple[str, str], list[tuple[date, Decimal, int]]] = defaultdict(list)
+    by_product: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(list)
     for row in session.execute(query):
         missing_day = as_date(row.day)
         if missing_day is not None and missing_day <= last_due:
             by_product[(row.product_code, row.marketplace_product_id)].append(
-                (missing_day, exact(row.quantity), row.accounts))
+                (missing_day, exact(row.quantity)))
     for (product_code, marketplace_id), days in sorted(by_product.items()):
-        quantity = sum((q for _, q, _ in days), Decimal(0))
+        quantity = sum((q for _, q in days), Decimal(0))
         yield Finding(
             rule=RULE, kind="partner_feed_missing_day", period=bounds.name, channel="aws_marketplace",
             account_id=None, key_parts=(product_code,),
             description=(f"The partner's daily usage feed has no row for {product_code} ({marketplace_id}) on "
-                         f"{len(days)} day(s) of {bounds.name} with usage: {', '.join(d.isoformat() for d, _, _ in days)}."),
+                         f"{len(days)} day(s) of {bounds.name} with usage: {', '.join(d.isoformat() for d, _ in days)}."),
             product_code=product_code, expected_quantity=quantity, observed_quantity=Decimal(0),
             record_refs={"products": [product_code]},
             details={
-                "marketplace_product_id": marketplace_id, "missing_days": [d.isoformat() for d, _, _ in days],
-                "per_day": [{"day": d.isoformat(), "our_quantity": text(q), "accounts": n} for d, q, n in days],
+                "marketplace_product_id": marketplace_id, "missing_days": [d.isoformat() for d, _ in days],
+                "per_day": [{"day": d.isoformat(), "our_quantity": text(q)} for d, q in days],
                 "feed_lag_days": settings.partner_feed_lag_days,
             },
         )

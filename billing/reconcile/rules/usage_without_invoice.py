@@ -33,7 +33,7 @@ from billing.reconcile.config import ReconcileSettings, current
 from billing.reconcile.contracts_in_force import AWS_CHANNELS, contracts_in_force, rate_join
 from billing.reconcile.evidence import exact, text, value_of
 from billing.reconcile.findings import Finding
-from billing.reconcile.periods import Period, period_bounds
+from billing.reconcile.periods import Period, has_usage, period_bounds
 
 RULE = "usage_without_invoice"
 DIRECT = "direct"
@@ -44,7 +44,7 @@ def find(session: Session, period: str) -> Iterator[Finding]:
     settings = current()
     bounds = period_bounds(period)
     due = bounds.end.date() + timedelta(days=settings.invoice_grace_days)
-    if settings.run_date() < due:
+    if settings.run_date() < due or not has_usage(session, bounds):
         return
     rows_by_key: dict[tuple[int, str], list[Any]] = defaultdict(list)
     for row in session.execute(_uninvoiced_usage(bounds)):
