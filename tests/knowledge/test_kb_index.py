@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,21 @@ def test_searcher_notices_a_reindex(tmp_path: Path, corpus: Path, make_sop) -> N
 def test_chroma_url_is_validated() -> None:
     with pytest.raises(ValueError, match="chroma_url"):
         open_client(KBConfig(chroma_url="chroma:8000"))
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TRIAGE_TEST_CHROMA_URL"),
+    reason="needs a Chroma server: TRIAGE_TEST_CHROMA_URL=http://127.0.0.1:8000 "
+    "(e.g. `chroma run --path /tmp/chroma --host 127.0.0.1 --port 8000`)",
+)
+def test_http_client_round_trip(tmp_path: Path, corpus: Path) -> None:
+    """The same incremental index and search through a Chroma server (loopback only)."""
+    config = KBConfig(
+        chroma_url=os.environ["TRIAGE_TEST_CHROMA_URL"], collection=f"test_{tmp_path.name}"
+    )
+    try:
+        assert build_index([corpus], config=config).added == 4
+        assert build_index([corpus], config=config).unchanged == 4
+        assert KnowledgeBase(config).search("bank details", k=1)[0].sop_id == "alpha"
+    finally:
+        open_client(config).delete_collection(config.collection)
