@@ -11,6 +11,7 @@ This room imports nothing else of ours; the caller passes folders and a :class:`
 
 from pathlib import Path
 
+from knowledge.embedding import MiniLMEmbeddingFunction
 from knowledge.index import IndexReport, KBConfig, build_index
 from knowledge.search import KnowledgeBase, Passage, SearchMode, open_knowledge_base, search
 from knowledge.sop import CATEGORIES, CHANNELS, SOP, Corpus, SOPError, load_corpus
@@ -27,6 +28,7 @@ __all__ = [
     "IndexReport",
     "KBConfig",
     "KnowledgeBase",
+    "MiniLMEmbeddingFunction",
     "Passage",
     "SOPError",
     "SearchMode",
