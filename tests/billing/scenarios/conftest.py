@@ -29,8 +29,23 @@ def small_scenario(tmp_path_factory: pytest.TempPathFactory) -> ScenarioSummary:
 
 
 @pytest.fixture(scope="session")
+def calm_scenario(tmp_path_factory: pytest.TempPathFactory) -> ScenarioSummary:
+    """Few faults, so most records show the normal flow of money."""
+    return generate_scenario(13, 40, 1, "2026-10", tmp_path_factory.mktemp("calm"), fault_rate=0.1)
+
+
+@pytest.fixture(scope="session")
+def calm_files(calm_scenario: ScenarioSummary) -> dict[str, Any]:
+    """The calm scenario's CSV files, parsed once."""
+    return _parse(calm_scenario)
+
+
+def _parse(summary: ScenarioSummary) -> dict[str, Any]:
+    names = ("billing-events", "invoices", "payments", "partner-usage", "agreements", "refunds", "credit-notes")
+    return {name: read_csv(summary.out / f"{name}.csv") for name in names}
+
+
+@pytest.fixture(scope="session")
 def rich_files(rich_scenario: ScenarioSummary) -> dict[str, Any]:
     """The rich scenario's CSV files, parsed once."""
-    out = rich_scenario.out
-    names = ("billing-events", "invoices", "payments", "partner-usage", "agreements", "refunds", "credit-notes")
-    return {name: read_csv(out / f"{name}.csv") for name in names}
+    return _parse(rich_scenario)

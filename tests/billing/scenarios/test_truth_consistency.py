@@ -1,0 +1,112 @@
+"""The ground truth agrees with the data it describes: grains exist, periods are the scenario's,
+rules are real rules, routes follow the policy, and amounts can be recomputed from the files."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from billing.money import quantize
+from billing.reconcile.rules import ALL_RULES
+from billing.scenarios import ScenarioSummary, read_truth
+from billing.scenarios.truth_model import write_truth
+from billing.settings import RoutingSettings
+
+from .conftest import read_csv
+
+ALWAYS_HUMAN = {"refund_discrepancy", "tax_discrepancy", "channel_conflict"}
+
+
+def _contracts(out: Path) -> dict[str, Any]:
+    return yaml.safe_load((out / "contracts.yaml").read_text(encoding="utf-8"))
+
+
+def test_every_line_names_a_real_grain(rich_scenario: ScenarioSummary) -> None:
+    doc = _contracts(rich_scenario.out)
+    accounts = {a["account_key"] for a in doc["accounts"]}
+    products = {p["product_code"]: {d["key"] for d in p["dimensions"]} for p in doc["products"]}
+    rules = {m.RULE for m in ALL_RULES}
+    for t in read_truth(rich_scenario.out / "truth.jsonl"):
+        assert t.period in rich_scenario.periods
+        assert t.account_key is None and t.category == "other" or t.account_key in accounts
+        assert t.product_code is None or t.product_code in products
+        assert t.dimension_key is None or t.dimension_key in products[t.product_code or ""]
+        assert t.expected_rules and set(t.expected_rules) <= rules, t
+        assert t.expected_kinds and t.amount_at_stake > 0
+        assert t.benign == (t.category == "timing_difference")
+
+
+def test_routes_follow_the_policy(rich_scenario: ScenarioSummary) -> None:
+    """Human for always-reviewed categories and two causes; auto never for material USD amounts."""
+    policy = RoutingSettings()
+    for t in read_truth(rich_scenario.out / "truth.jsonl"):
+        if t.category in ALWAYS_HUMAN or t.second_category or t.category == "other":
+            assert t.route == "human", t
+        if t.route == "auto" and t.currency == "USD":
+            assert t.amount_at_stake < policy.materiality_usd, t
+
+
+def test_usage_fault_amounts_match_the_files(rich_scenario: ScenarioSummary) -> None:
+    """Usage faults: |Σ ours − Σ partner's| for the month × the contracted rate is the amount at stake."""
+    out = rich_scenario.out
+    doc = _contracts(out)
+    aws_id = {a["account_key"]: a.get("aws_account_id") for a in doc["accounts"]}
+    rates = {(c["account_key"], c["product_code"], r["dimension_key"]): Decimal(r["unit_price"])
+             for c in doc["contracts"] if c["channel"] != "direct" for r in c["rates"]}
+    ours: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for row in read_csv(out / "usage.csv"):
+        ours[(row["account_key"], row["product_code"], row["dimension_key"], row["usage_hour"][:7])] += int(row["quantity"])
+    prod_code = {p["marketplace_product_id"]: p["product_code"] for p in doc["products"]}
+    theirs: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for row in read_csv(out / "partner-usage.csv"):
+        theirs[(row["end_user_account_id"], prod_code[row["product_id"]], row["dimension_key"],
+                row["usage_date"][:7])] += int(row["usage_quantity"])
+    checked = 0
+    for t in read_truth(out / "truth.jsonl"):
+        if t.category not in ("dropped_metering", "duplicate_metering") or t.second_category:
+            continue
+        key = (t.account_key or "", t.product_code or "", t.dimension_key or "", t.period)
+        gap = abs(ours[key] - theirs[(aws_id[t.account_key or ""], *key[1:])])
+        assert quantize(gap * rates[key[:3]], t.currency) == t.amount_at_stake, t
+        checked += 1
+    assert checked >= 2
+
+
+def test_listing_fee_fault_amounts_match_the_feed(rich_scenario: ScenarioSummary, rich_files: dict[str, Any]) -> None:
+    """Listing fee: |fee charged − gross × contracted rate| (DOMAIN.md fee schedule on the contract)."""
+    doc = _contracts(rich_scenario.out)
+    fee_rate = {(c["account_key"], c["product_code"]): Decimal(c["listing_fee_rate"])
+                for c in doc["contracts"] if c.get("listing_fee_rate")}
+    aws_to_key = {a.get("aws_account_id"): a["account_key"] for a in doc["accounts"]}
+    prod_code = {p["marketplace_product_id"]: p["product_code"] for p in doc["products"]}
+    gross: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    fee: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    for r in rich_files["billing-events"]:
+        if r["action"] != "INVOICED":
+            continue
+        key = (aws_to_key.get(r["end_user_account_id"], ""), prod_code.get(r["product_id"], ""),
+               r["usage_period_start_date"][:7])
+        if r["transaction_type"] == "SELLER_REV_SHARE":
+            gross[key] += Decimal(r["amount"])
+        elif r["transaction_type"] == "AWS_REV_SHARE":
+            fee[key] += -Decimal(r["amount"])
+    checked = 0
+    for t in read_truth(rich_scenario.out / "truth.jsonl"):
+        if t.category != "listing_fee_mismatch" or t.second_category:
+            continue
+        key = (t.account_key or "", t.product_code or "", t.period)
+        expected = abs(fee[key] - gross[key] * fee_rate[key[:2]])
+        assert abs(expected - t.amount_at_stake) <= Decimal("0.01"), t
+        checked += 1
+    assert checked >= 1
+
+
+def test_truth_round_trips(rich_scenario: ScenarioSummary, tmp_path: Path) -> None:
+    truth = read_truth(rich_scenario.out / "truth.jsonl")
+    write_truth(tmp_path / "t.jsonl", truth)
+    assert read_truth(tmp_path / "t.jsonl") == truth
+    assert (tmp_path / "t.jsonl").read_bytes() == (rich_scenario.out / "truth.jsonl").read_bytes()
