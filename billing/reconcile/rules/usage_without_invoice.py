@@ -72,8 +72,9 @@ def _uninvoiced_usage(bounds: Period) -> Any:
         or_(and_(be.end_user_account_id == cif.c.aws_account_id, be.product_id == cif.c.marketplace_product_id),
             and_(cif.c.agreement_id.is_not(None), be.agreement_id == cif.c.agreement_id)),
     )
+    # Nested two levels deep: correlate explicitly, or SQLAlchemy re-selects the contracts inside.
     line_for_product = exists().where(InvoiceLine.invoice_id == Invoice.id,
-                                      InvoiceLine.product_code == cif.c.product_code)
+                                      InvoiceLine.product_code == cif.c.product_code).correlate_except(InvoiceLine)
     direct_invoiced = exists().where(
         Invoice.account_id == cif.c.account_id, Invoice.period == bounds.name, Invoice.status != "void",
         or_(Invoice.contract_id == cif.c.contract_id, line_for_product),

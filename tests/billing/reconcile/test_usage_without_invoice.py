@@ -16,7 +16,17 @@ from billing.db import transaction
 from billing.models import Account, BillingEvent, ContractRate, ExceptionStatus, Product
 from billing.reconcile.rules import usage_without_invoice as rule
 
-from .factories import Line, add_billing_event, add_invoice, add_usage, aws_month, reconcile_once, utc
+from .factories import (
+    Line,
+    add_billing_event,
+    add_invoice,
+    add_usage,
+    aws_month,
+    make_contract,
+    make_product,
+    reconcile_once,
+    utc,
+)
 
 
 def _invoice_on_aws(engine: Engine, **overrides: object) -> None:
@@ -82,6 +92,20 @@ def test_direct_contract_needs_our_invoice(engine: Engine) -> None:
         add_invoice(s, s.query(Account).one(), lines=[Line("7x1k2m9q4w8e3r6t5y0u1i2o3", "api_calls", "250", "0.002")])
     closed = reconcile_once(engine, rule)
     assert closed.stats.closed == 1 and closed.exceptions[0].status == ExceptionStatus.CLOSED
+
+
+def test_an_invoice_for_another_product_does_not_count(engine: Engine) -> None:
+    """Two direct contracts of one customer; the month's invoice bills only the other product."""
+    with transaction(engine) as s:
+        month = aws_month(s, with_metering=False, with_partner_usage=False)
+        month.contract.channel = "direct"
+        other = make_product(s, "othr0000000000000000000000", marketplace_product_id=None, dimensions={"seats": "users"})
+        other_contract = make_contract(s, month.account, other, contract_key="C-ACME-OTHER", channel="direct",
+                                       rates={"seats": "10"}, agreement_id=None, offer_id=None)
+        add_usage(s, month.account, other, "seats", {utc(2026, 10, 3): "4"})
+        add_invoice(s, month.account, contract=other_contract, lines=[Line(other.product_code, "seats", "4", "10")])
+    (exc,) = reconcile_once(engine, rule).exceptions
+    assert exc.product_code == "7x1k2m9q4w8e3r6t5y0u1i2o3" and exc.record_refs == {"contracts": ["C-ACME-0001"]}
 
 
 def test_included_quantity_is_not_billable(engine: Engine) -> None:
