@@ -124,7 +124,7 @@ def write_usage_and_feed(folder: Path, series: list[Series], rows: int, hours: i
     """usage.csv (hourly, ours) and partner-usage.csv (daily, AWS's), streamed series by series.
 
     Faults change only the partner side: dropped hours, hours counted twice, a wrong billed rate,
-    the month's last hours counted in the next month (timing). Returns the fault count and
+    the month's last hours left for the next feed (timing). Returns the fault count and
     the billed amount per (account, month) for the billing events."""
     stamps = [(START + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ") for h in range(hours)]
     factors = [((START + timedelta(hours=h)).weekday(), (START + timedelta(hours=h)).hour) for h in range(hours)]
@@ -164,9 +164,9 @@ def write_usage_and_feed(folder: Path, series: list[Series], rows: int, hours: i
                     daily[day] = daily[day] * 2
                 elif s.fault == "rate":
                     rate = (rate * Decimal("1.10")).quantize(Decimal("0.000001"))
-                else:  # timing: the last day's usage lands in the next month's first day
+                else:  # timing: the last evening's hours land in the next feed (after this window)
                     last = max(daily)
-                    daily[last + timedelta(days=1)] = daily.pop(last)
+                    daily[last] -= max(1, daily[last] // 8)
             agreement, offer = terms[s.account]
             for day, q in sorted(daily.items()):
                 revenue = (rate * q).quantize(CENT, rounding=ROUND_HALF_UP)
