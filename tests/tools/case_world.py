@@ -77,6 +77,7 @@ def build_world(session: Session) -> World:
         **_hours(date(2026, 9, 30), {22: "40", 23: "60"}),
         **_hours(date(2026, 10, 1), {h: str(10 + h) for h in range(24)}),
         **_hours(date(2026, 10, 15), {2: "5", 3: "7", 4: "0"}),
+        **_hours(date(2026, 10, 20), {10: "8"}),
         **_hours(date(2026, 10, 31), {h: "0" if h < 18 else str(h) for h in range(24)}),
         **_hours(date(2026, 11, 1), {0: "9", 1: "4"}),
     }
@@ -86,7 +87,7 @@ def build_world(session: Session) -> World:
     # The partner missed the last hours of October 31st (they land on November 1st).
     add_partner_usage(session, acme, product, "api_calls", {
         date(2026, 9, 30): "100", date(2026, 10, 1): str(sum(10 + h for h in range(24))),
-        date(2026, 10, 15): "12", date(2026, 10, 31): "60", date(2026, 11, 1): "136"})
+        date(2026, 10, 15): "12", date(2026, 10, 20): "8", date(2026, 10, 31): "60", date(2026, 11, 1): "136"})
     add_partner_usage(session, globex, product, "api_calls", {date(2026, 10, 1): "999"},
                       offer_id="offer-globex00aaaaaaaaaaa")
     # Metering: Success for hours with usage, except two hours AWS never processed and one duplicate.

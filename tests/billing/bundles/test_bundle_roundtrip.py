@@ -28,7 +28,7 @@ def test_usage_case_round_trips_to_the_same_document(engine: Engine, world: Worl
     before, after, new_id = _roundtrip(engine, world.case_id)
     assert after == before
     # The document is not trivially empty: the parts the round trip has to rebuild are there.
-    assert len(before["usage"]["daily"]) == 6 and len(before["usage"]["hourly"]) == 15
+    assert len(before["usage"]["daily"]) == 7 and len(before["usage"]["hourly"]) == 15
     assert {c["status"] for c in before["metering"]["status_counts"]} == {"Success", "Unprocessed", "DuplicateRecord"}
     with transaction(engine) as session:
         assert session.get(Discrepancy, new_id).source == "import"
