@@ -1,0 +1,89 @@
+"""A tiny OpenAI-compatible stub for the two answers a real local server never gives.
+
+Started by the recording run only (see `conftest.py`); replay never touches it. Routes:
+
+- `/rate-limit-once/v1/chat/completions`: the first request with a given body gets a 429
+  (`retry-after-ms: 50`, so the SDK's retry is quick); the retry is forwarded unchanged to
+  the real server given by `upstream` and its answer relayed. The 429 is the stub's, the
+  answer is the real model's.
+- `/refuse/v1/chat/completions`: a Chat Completions reply carrying `message.refusal`, the
+  shape OpenAI uses when a model declines a structured-output request. Written by the stub,
+  labelled `"system_fingerprint": "stub-refusal"`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+REFUSAL = "I'm sorry, but I can't help with that request."
+
+
+def refusal_completion(model: str) -> dict[str, Any]:
+    """OpenAI's documented shape of a refusal: no content, `refusal` set, finish_reason stop."""
+    return {
+        "id": "chatcmpl-stub-refusal",
+        "object": "chat.completion",
+        "created": 1764000000,
+        "model": model,
+        "system_fingerprint": "stub-refusal",
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                     "message": {"role": "assistant", "content": None, "refusal": REFUSAL}}],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    }
+
+
+class StubServer:
+    """Serves the routes above on 127.0.0.1:`port` in a background thread."""
+
+    def __init__(self, port: int, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.seen: set[str] = set()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if self.path.startswith("/refuse/"):
+                    model = json.loads(body).get("model", "stub")
+                    return self._reply(200, json.dumps(refusal_completion(model)).encode())
+                if self.path.startswith("/rate-limit-once/"):
+                    digest = hashlib.sha256(body).hexdigest()
+                    if digest not in stub.seen:
+                        stub.seen.add(digest)
+                        error = {"error": {"message": "Rate limit reached (stub)", "type": "rate_limit_error",
+                                           "code": "rate_limit_exceeded"}}
+                        return self._reply(429, json.dumps(error).encode(), {"retry-after-ms": "50"})
+                    rest = self.path.removeprefix("/rate-limit-once/v1")
+                    request = urllib.request.Request(stub.upstream + rest, data=body, method="POST",
+                                                     headers={"content-type": "application/json"})
+                    with urllib.request.urlopen(request, timeout=1800) as response:  # noqa: S310 - loopback
+                        return self._reply(response.status, response.read())
+                return self._reply(404, b'{"error":{"message":"unknown stub route"}}')
+
+            def _reply(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> StubServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
