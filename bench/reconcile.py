@@ -32,18 +32,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select
 
-from billing.db import make_engine, transaction  # noqa: E402
-from billing.ingest import ingest_folder  # noqa: E402
-from billing.migrate import create_engine_and_upgrade, upgrade_engine  # noqa: E402
-from billing.models import Discrepancy, ExceptionStatus  # noqa: E402
-from billing.reconcile.run import reconcile  # noqa: E402
-from billing.scenarios.catalog import PRODUCTS  # noqa: E402
-from billing.scenarios.ids import IdMaker, sub_rng  # noqa: E402
-from billing.scenarios.usage import shape  # noqa: E402
-from billing.scenarios.writers import AGREEMENT_COLUMNS, PARTNER_USAGE_COLUMNS, USAGE_COLUMNS  # noqa: E402
-from billing.scenarios.marketplace import BILLING_EVENT_COLUMNS  # noqa: E402
+from billing.db import make_engine, transaction
+from billing.ingest import ingest_folder
+from billing.migrate import create_engine_and_upgrade, upgrade_engine
+from billing.models import Discrepancy, ExceptionStatus
+from billing.reconcile.run import reconcile
+from billing.scenarios.catalog import PRODUCTS
+from billing.scenarios.ids import IdMaker, sub_rng
+from billing.scenarios.marketplace import BILLING_EVENT_COLUMNS
+from billing.scenarios.usage import shape
+from billing.scenarios.writers import AGREEMENT_COLUMNS, PARTNER_USAGE_COLUMNS, USAGE_COLUMNS
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 SELLER = "995667589487"
@@ -55,14 +55,27 @@ CENT = Decimal("0.01")
 class Series:
     """One account × product × dimension: its contract terms and how much it uses."""
 
-    __slots__ = ("account", "aws_id", "code", "prod_id", "dim", "unit", "rate", "scale", "table", "fault")
+    __slots__ = (
+        "account",
+        "aws_id",
+        "code",
+        "dim",
+        "fault",
+        "prod_id",
+        "rate",
+        "scale",
+        "table",
+        "unit",
+    )
 
     def __init__(self, **kw: object) -> None:
         for k, v in kw.items():
             setattr(self, k, v)
 
 
-def plan_series(rows: int, hours: int, fault_rate: float, rng: random.Random, ids: IdMaker) -> tuple[list, list]:
+def plan_series(
+    rows: int, hours: int, fault_rate: float, rng: random.Random, ids: IdMaker
+) -> tuple[list, list]:
     """Accounts with one product each, in catalog order, until the series cover `rows` hours."""
     products = [(t, ids.product_code(), ids.marketplace_product_id()) for t in PRODUCTS]
     series: list[Series] = []
@@ -81,15 +94,29 @@ def plan_series(rows: int, hours: int, fault_rate: float, rng: random.Random, id
             fault = None
             if rng.random() < fault_rate:
                 fault = rng.choice(("dropped", "duplicate", "rate", "timing"))
-            series.append(Series(account=key, aws_id=aws_id, code=code, prod_id=prod_id, dim=d.key, unit=d.unit,
-                                 rate=d.list_price, scale=d.hourly_scale * size, table=table, fault=fault))
+            series.append(
+                Series(
+                    account=key,
+                    aws_id=aws_id,
+                    code=code,
+                    prod_id=prod_id,
+                    dim=d.key,
+                    unit=d.unit,
+                    rate=d.list_price,
+                    scale=d.hourly_scale * size,
+                    table=table,
+                    fault=fault,
+                )
+            )
             if len(series) == needed:
                 break
         a += 1
     return series, accounts, products
 
 
-def write_contracts(folder: Path, accounts: list, products: list, ids: IdMaker) -> dict[str, tuple[str, str]]:
+def write_contracts(
+    folder: Path, accounts: list, products: list, ids: IdMaker
+) -> dict[str, tuple[str, str]]:
     """contracts.json (accounts, catalog products, one public-offer contract per account) and
     agreements.csv; returns account_key → (agreement_id, offer_id)."""
     offers = {code: ids.offer_id() for _, code, _ in products}
@@ -99,42 +126,82 @@ def write_contracts(folder: Path, accounts: list, products: list, ids: IdMaker) 
         template, code, _ = products[p]
         agreement = ids.agreement_id()
         terms[key] = (agreement, offers[code])
-        contracts.append({
-            "contract_key": f"CT-{key}", "account_key": key, "product_code": code, "channel": "aws_marketplace",
-            "offer_id": offers[code], "agreement_id": agreement, "currency": "USD", "start_date": "2026-01-01",
-            "is_private_offer": False, "is_renewal": False, "listing_fee_rate": str(FEE_RATE), "tax_party": "none",
-            "rates": [{"dimension_key": d.key, "unit_price": str(d.list_price)} for d in template.dimensions]})
-    doc = {"accounts": [{"account_key": k, "name": f"Bench customer {k}", "aws_account_id": i} for k, i, _ in accounts],
-           "products": [{"product_code": code, "marketplace_product_id": pid, "title": t.title,
-                         "dimensions": [{"key": d.key, "unit": d.unit} for d in t.dimensions]}
-                        for t, code, pid in products],
-           "contracts": contracts}
+        contracts.append(
+            {
+                "contract_key": f"CT-{key}",
+                "account_key": key,
+                "product_code": code,
+                "channel": "aws_marketplace",
+                "offer_id": offers[code],
+                "agreement_id": agreement,
+                "currency": "USD",
+                "start_date": "2026-01-01",
+                "is_private_offer": False,
+                "is_renewal": False,
+                "listing_fee_rate": str(FEE_RATE),
+                "tax_party": "none",
+                "rates": [
+                    {"dimension_key": d.key, "unit_price": str(d.list_price)}
+                    for d in template.dimensions
+                ],
+            }
+        )
+    doc = {
+        "accounts": [
+            {"account_key": k, "name": f"Bench customer {k}", "aws_account_id": i}
+            for k, i, _ in accounts
+        ],
+        "products": [
+            {
+                "product_code": code,
+                "marketplace_product_id": pid,
+                "title": t.title,
+                "dimensions": [{"key": d.key, "unit": d.unit} for d in t.dimensions],
+            }
+            for t, code, pid in products
+        ],
+        "contracts": contracts,
+    }
     (folder / "contracts.json").write_text(json.dumps(doc), encoding="utf-8")
     with (folder / "agreements.csv").open("w", encoding="utf-8") as fh:
         fh.write(",".join(AGREEMENT_COLUMNS) + "\n")
         for key, aws_id, _ in accounts:
             agreement, offer = terms[key]
-            fh.write(f"{agreement},{offer},{SELLER},{aws_id},2026-01-01T00:00:00Z,,2025-12-30T10:00:00Z,NEW,,"
-                     f"ACTIVE,USD,\n")
+            fh.write(
+                f"{agreement},{offer},{SELLER},{aws_id},2026-01-01T00:00:00Z,,2025-12-30T10:00:00Z,NEW,,"
+                f"ACTIVE,USD,\n"
+            )
     return terms
 
 
-def write_usage_and_feed(folder: Path, series: list[Series], rows: int, hours: int, rng: random.Random,
-                         terms: dict[str, tuple[str, str]], ids: IdMaker) -> tuple[int, dict]:
+def write_usage_and_feed(
+    folder: Path,
+    series: list[Series],
+    rows: int,
+    hours: int,
+    rng: random.Random,
+    terms: dict[str, tuple[str, str]],
+    ids: IdMaker,
+) -> tuple[int, dict]:
     """usage.csv (hourly, ours) and partner-usage.csv (daily, AWS's), streamed series by series.
 
     Faults change only the partner side: dropped hours, hours counted twice, a wrong billed rate,
     the month's last hours left for the next feed (timing). Returns the fault count and
     the billed amount per (account, month) for the billing events."""
     stamps = [(START + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ") for h in range(hours)]
-    factors = [((START + timedelta(hours=h)).weekday(), (START + timedelta(hours=h)).hour) for h in range(hours)]
+    factors = [
+        ((START + timedelta(hours=h)).weekday(), (START + timedelta(hours=h)).hour)
+        for h in range(hours)
+    ]
     days = [(START + timedelta(hours=h)).date() for h in range(hours)]
     billed: dict[tuple[str, str], Decimal] = {}
     faults = 0
     written = 0
     rand = rng.random
-    with (folder / "usage.csv").open("w", encoding="utf-8") as usage, \
-            (folder / "partner-usage.csv").open("w", encoding="utf-8") as feed:
+    with (
+        (folder / "usage.csv").open("w", encoding="utf-8") as usage,
+        (folder / "partner-usage.csv").open("w", encoding="utf-8") as feed,
+    ):
         usage.write(",".join(USAGE_COLUMNS) + "\n")
         feed.write(",".join(PARTNER_USAGE_COLUMNS) + "\n")
         for s in series:
@@ -172,13 +239,17 @@ def write_usage_and_feed(folder: Path, series: list[Series], rows: int, hours: i
                 revenue = (rate * q).quantize(CENT, rounding=ROUND_HALF_UP)
                 month = f"{day:%Y-%m}"
                 billed[(s.account, month)] = billed.get((s.account, month), Decimal(0)) + revenue
-                feed.write(f"{ids.usage_feed_id()},{day.isoformat()},{s.prod_id},{agreement},{s.aws_id},{s.aws_id},"
-                           f"us-east-1,{s.dim},{s.unit},{q},USD,{rate},{revenue},{offer},{SELLER},{s.dim},"
-                           "AWSMarketplace\n")
+                feed.write(
+                    f"{ids.usage_feed_id()},{day.isoformat()},{s.prod_id},{agreement},{s.aws_id},{s.aws_id},"
+                    f"us-east-1,{s.dim},{s.unit},{q},USD,{rate},{revenue},{offer},{SELLER},{s.dim},"
+                    "AWSMarketplace\n"
+                )
     return faults, billed
 
 
-def write_billing_events(folder: Path, series: list[Series], billed: dict, terms: dict, ids: IdMaker) -> None:
+def write_billing_events(
+    folder: Path, series: list[Series], billed: dict, terms: dict, ids: IdMaker
+) -> None:
     """One INVOICED SELLER_REV_SHARE and its listing-fee row per account and month (invoiced on the 1st)."""
     aws_ids = {s.account: (s.aws_id, s.prod_id) for s in series}
     with (folder / "billing-events.csv").open("w", encoding="utf-8") as fh:
@@ -193,16 +264,37 @@ def write_billing_events(folder: Path, series: list[Series], billed: dict, terms
             last, due = nxt - timedelta(days=1), nxt + timedelta(days=30)
             invoice = ids.aws_invoice_id()
             fee = -(gross * FEE_RATE).quantize(CENT, rounding=ROUND_HALF_UP)
-            for ttype, amount, frm, to in (("SELLER_REV_SHARE", gross, aws_id, SELLER), ("AWS_REV_SHARE", fee, SELLER, AWS)):
+            for ttype, amount, frm, to in (
+                ("SELLER_REV_SHARE", gross, aws_id, SELLER),
+                ("AWS_REV_SHARE", fee, SELLER, AWS),
+            ):
                 row = dict.fromkeys(BILLING_EVENT_COLUMNS, "")
-                row.update(billing_event_id=ids.billing_event_id(), from_account_id=frm, to_account_id=to,
-                           end_user_account_id=aws_id, product_id=prod_id, action="INVOICED", transaction_type=ttype,
-                           amount=str(amount), currency="USD", balance_impacting="1", invoice_date=nxt.isoformat(),
-                           payment_due_date=due.isoformat(), usage_period_start_date=first.isoformat(),
-                           usage_period_end_date=last.isoformat(), invoice_id=invoice, agreement_id=agreement,
-                           offer_id=offer, catalog="AWSMarketplace", action_date=nxt.isoformat(),
-                           buyer_invoice_id=invoice, invoice_variant="PURCHASE", recipient_account_id=SELLER,
-                           valid_from=f"{nxt}T00:00:00Z", update_date=f"{nxt}T00:00:00Z")
+                row.update(
+                    billing_event_id=ids.billing_event_id(),
+                    from_account_id=frm,
+                    to_account_id=to,
+                    end_user_account_id=aws_id,
+                    product_id=prod_id,
+                    action="INVOICED",
+                    transaction_type=ttype,
+                    amount=str(amount),
+                    currency="USD",
+                    balance_impacting="1",
+                    invoice_date=nxt.isoformat(),
+                    payment_due_date=due.isoformat(),
+                    usage_period_start_date=first.isoformat(),
+                    usage_period_end_date=last.isoformat(),
+                    invoice_id=invoice,
+                    agreement_id=agreement,
+                    offer_id=offer,
+                    catalog="AWSMarketplace",
+                    action_date=nxt.isoformat(),
+                    buyer_invoice_id=invoice,
+                    invoice_variant="PURCHASE",
+                    recipient_account_id=SELLER,
+                    valid_from=f"{nxt}T00:00:00Z",
+                    update_date=f"{nxt}T00:00:00Z",
+                )
                 fh.write(",".join(row[c] for c in BILLING_EVENT_COLUMNS) + "\n")
 
 
@@ -214,14 +306,29 @@ def peak_rss_mb() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="internal hourly usage rows")
-    parser.add_argument("--months", type=int, default=1, help="months the series span (hours per series)")
-    parser.add_argument("--fault-rate", type=float, default=0.01, help="share of series with a partner-side fault")
+    parser.add_argument(
+        "--months", type=int, default=1, help="months the series span (hours per series)"
+    )
+    parser.add_argument(
+        "--fault-rate", type=float, default=0.01, help="share of series with a partner-side fault"
+    )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--db-url", default=None, help="database URL (default: a fresh SQLite file)")
-    parser.add_argument("--keep", type=Path, default=None, help="write the files here and keep them")
+    parser.add_argument(
+        "--db-url", default=None, help="database URL (default: a fresh SQLite file)"
+    )
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="write the files here and keep them"
+    )
     args = parser.parse_args()
-    hours = int((datetime(2026 + (9 + args.months) // 12, (9 + args.months) % 12 + 1, 1, tzinfo=UTC) - START)
-                .total_seconds()) // 3600
+    hours = (
+        int(
+            (
+                datetime(2026 + (9 + args.months) // 12, (9 + args.months) % 12 + 1, 1, tzinfo=UTC)
+                - START
+            ).total_seconds()
+        )
+        // 3600
+    )
     rng, ids = sub_rng(args.seed, "bench"), IdMaker(sub_rng(args.seed, "bench-ids"))
     with tempfile.TemporaryDirectory(prefix="bench-reconcile-") as tmp:
         folder = args.keep or Path(tmp)
@@ -248,12 +355,26 @@ def main() -> None:
             opened = sum(s.opened for s in rep.per_rule.values())
             print(f"{rep.period}: {opened} exceptions opened", flush=True)
         with transaction(engine) as session:
-            exceptions = session.scalar(select(func.count()).select_from(Discrepancy)
-                                        .where(Discrepancy.status != ExceptionStatus.CLOSED))
+            exceptions = session.scalar(
+                select(func.count())
+                .select_from(Discrepancy)
+                .where(Discrepancy.status != ExceptionStatus.CLOSED)
+            )
         engine.dispose()
-    print(json.dumps({"rows": args.rows, "generate_s": round(t1 - t0, 2), "ingest_s": round(t2 - t1, 2),
-                      "reconcile_s": round(t3 - t2, 2), "total_s": round(t3 - t0, 2), "peak_rss_mb": peak_rss_mb(),
-                      "exceptions": exceptions, "faults": faults}))
+    print(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "generate_s": round(t1 - t0, 2),
+                "ingest_s": round(t2 - t1, 2),
+                "reconcile_s": round(t3 - t2, 2),
+                "total_s": round(t3 - t0, 2),
+                "peak_rss_mb": peak_rss_mb(),
+                "exceptions": exceptions,
+                "faults": faults,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -13,13 +14,30 @@ from billing.scenarios import DEFAULT_FAULT_RATE, generate_scenario
 
 
 def generate_cmd(
-    out: Path = typer.Option(..., "--out", help="Folder to write the scenario into (created if missing)."),
-    seed: int = typer.Option(7, "--seed", help="Same seed, same parameters: byte-identical files."),
-    accounts: int = typer.Option(40, "--accounts", min=1, max=5000, help="How many customer accounts."),
-    months: int = typer.Option(1, "--months", min=1, max=36, help="How many calendar months of usage."),
-    start: str = typer.Option("2026-10", "--start", help="First month, YYYY-MM (months cut at 00:00 UTC)."),
-    fault_rate: float = typer.Option(DEFAULT_FAULT_RATE, "--fault-rate", min=0.0, max=1.0,
-                                     help="Faults per contract-month (every category appears once before any repeats)."),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder to write the scenario into (created if missing).")
+    ],
+    seed: Annotated[
+        int, typer.Option("--seed", help="Same seed, same parameters: byte-identical files.")
+    ] = 7,
+    accounts: Annotated[
+        int, typer.Option("--accounts", min=1, max=5000, help="Customer accounts.")
+    ] = 40,
+    months: Annotated[
+        int, typer.Option("--months", min=1, max=36, help="Calendar months of usage.")
+    ] = 1,
+    start: Annotated[
+        str, typer.Option("--start", help="First month, YYYY-MM (months cut at 00:00 UTC).")
+    ] = "2026-10",
+    fault_rate: Annotated[
+        float,
+        typer.Option(
+            "--fault-rate",
+            min=0.0,
+            max=1.0,
+            help="Faults per contract-month (every scheme is placed once before any repeats).",
+        ),
+    ] = DEFAULT_FAULT_RATE,
 ) -> None:
     """Generate contracts, usage, metering, partner feeds, invoices, payments and messages with
     injected faults; `truth.jsonl` beside them says what each fault is and how to resolve it."""
@@ -33,13 +51,17 @@ def generate_cmd(
     for name, count in summary.rows.items():
         files.add_row(name, f"{count:,}")
     console.print(files)
-    faults = Table("category", "faults", title=f"{summary.faults} faults in {', '.join(summary.periods)}")
+    faults = Table(
+        "category", "faults", title=f"{summary.faults} faults in {', '.join(summary.periods)}"
+    )
     for category, count in summary.faults_by_category.items():
         faults.add_row(category, str(count))
     console.print(faults)
-    console.print(f"benign {summary.benign} · look-alikes {summary.look_alikes} · two causes {summary.two_causes} · "
-                  f"messages {summary.messages} ({summary.suspicious_messages} suspicious) · "
-                  f"reconcile as of {summary.as_of}")
+    console.print(
+        f"benign {summary.benign} · look-alikes {summary.look_alikes} · two causes {summary.two_causes} · "
+        f"messages {summary.messages} ({summary.suspicious_messages} suspicious) · "
+        f"reconcile as of {summary.as_of}"
+    )
     if summary.skipped:
         console.print(f"not placed (no eligible contract): {', '.join(summary.skipped)}")
 

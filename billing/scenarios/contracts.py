@@ -35,7 +35,9 @@ def discounted(price: Decimal, discount: Decimal) -> Decimal:
 
 def monthly_estimate_usd(account: Account, product: Product) -> Decimal:
     """What the customer should spend in a month at list price (sizes the contract value)."""
-    total = sum(Decimal(repr(d.hourly_scale * account.size)) * d.list_price for d in product.dimensions)
+    total = sum(
+        Decimal(repr(d.hourly_scale * account.size)) * d.list_price for d in product.dimensions
+    )
     return (total * _HOURS_PER_MONTH).quantize(Decimal(1))
 
 
@@ -45,13 +47,17 @@ def _add_months(day: date, months: int) -> date:
     return shifted.replace(day=min(day.day, 28))
 
 
-def _dates(rng: random.Random, periods: list[str], term_months: int | None, newcomer: bool) -> tuple[date, date | None]:
+def _dates(
+    rng: random.Random, periods: list[str], term_months: int | None, newcomer: bool
+) -> tuple[date, date | None]:
     """Start and end of a contract that covers the scenario (or begins inside it, for newcomers)."""
     if newcomer and len(periods) > 1:
         start_period = periods[rng.randrange(1, len(periods))]
         start = first_day(start_period).replace(day=rng.choice((1, 1, 1, 8, 15)))
     else:
-        start = _add_months(first_day(periods[0]), -rng.randint(1, 18)).replace(day=rng.choice((1, 1, 5, 12, 20)))
+        start = _add_months(first_day(periods[0]), -rng.randint(1, 18)).replace(
+            day=rng.choice((1, 1, 5, 12, 20))
+        )
     if term_months is None:
         return start, None
     end = _add_months(start, term_months) - timedelta(days=1)
@@ -60,27 +66,46 @@ def _dates(rng: random.Random, periods: list[str], term_months: int | None, newc
     return start, end
 
 
-def build_contract(  # noqa: PLR0913 - one place decides every commercial term of a contract
-    *, index: int, account: Account, product: Product, channel: str, rng: random.Random, ids: IdMaker,
-    periods: list[str], shared_ids: dict[str, str],
+def build_contract(
+    *,
+    index: int,
+    account: Account,
+    product: Product,
+    channel: str,
+    rng: random.Random,
+    ids: IdMaker,
+    periods: list[str],
+    shared_ids: dict[str, str],
 ) -> Contract:
     """A contract for `account` on `product` through `channel` (`aws_marketplace:public`/`:private`...)."""
     public = channel == "aws_marketplace:public"
     base_channel = channel.split(":")[0]
     private = channel in ("aws_marketplace:private", "reseller")
-    if base_channel == "direct":
-        currency = account.country.currency
-    elif channel == "aws_marketplace:private" and account.country.currency != "USD" and rng.random() < 0.7:
+    if (
+        base_channel == "direct"
+        or channel == "aws_marketplace:private"
+        and account.country.currency != "USD"
+        and rng.random() < 0.7
+    ):
         currency = account.country.currency
     else:
         currency = "USD"  # public offers, CPPO and the other marketplaces bill in USD here
     discount: Decimal | None = None
     if private or base_channel == "direct":
-        discount = Decimal(rng.choice(("0.05", "0.08", "0.10", "0.12", "0.15", "0.18", "0.20", "0.25")))
+        discount = Decimal(
+            rng.choice(("0.05", "0.08", "0.10", "0.12", "0.15", "0.18", "0.20", "0.25"))
+        )
     if base_channel == "reseller":
         discount = None  # the reseller gets the wholesale discount instead
-    rates = {d.key: discounted(local_price(d.list_price, currency), discount or Decimal(0)) for d in product.dimensions}
-    term = None if public or base_channel in ("azure_marketplace", "gcp_marketplace") else rng.choice((12, 12, 24, 36))
+    rates = {
+        d.key: discounted(local_price(d.list_price, currency), discount or Decimal(0))
+        for d in product.dimensions
+    }
+    term = (
+        None
+        if public or base_channel in ("azure_marketplace", "gcp_marketplace")
+        else rng.choice((12, 12, 24, 36))
+    )
     newcomer = rng.random() < 0.1
     start, end = _dates(rng, periods, term, newcomer)
     is_renewal = (private or base_channel == "direct") and not newcomer and rng.random() < 0.25
@@ -88,9 +113,17 @@ def build_contract(  # noqa: PLR0913 - one place decides every commercial term o
     tcv: Decimal | None = None
     commitment: Decimal | None = None
     if term is not None:
-        tcv_usd = (monthly_estimate_usd(account, product) * term * Decimal(repr(round(rng.uniform(0.9, 1.3), 2))))
+        tcv_usd = (
+            monthly_estimate_usd(account, product)
+            * term
+            * Decimal(repr(round(rng.uniform(0.9, 1.3), 2)))
+        )
         tcv_usd = tcv_usd.quantize(Decimal(1000))
-        tcv = (tcv_usd / (BASE_USD_PER_UNIT.get(currency, Decimal(1)))).quantize(Decimal(1000)) if currency != "USD" else tcv_usd
+        tcv = (
+            (tcv_usd / (BASE_USD_PER_UNIT.get(currency, Decimal(1)))).quantize(Decimal(1000))
+            if currency != "USD"
+            else tcv_usd
+        )
         if rng.random() < 0.3:
             commitment = (tcv * Decimal("0.75")).quantize(Decimal(1000))
     contract = Contract(
@@ -115,23 +148,36 @@ def build_contract(  # noqa: PLR0913 - one place decides every commercial term o
     return contract
 
 
-def _set_channel_terms(contract: Contract, channel: str, rng: random.Random, ids: IdMaker,
-                       shared_ids: dict[str, str], tcv_usd: Decimal | None) -> None:
+def _set_channel_terms(
+    contract: Contract,
+    channel: str,
+    rng: random.Random,
+    ids: IdMaker,
+    shared_ids: dict[str, str],
+    tcv_usd: Decimal | None,
+) -> None:
     base = contract.channel
     if base in ("aws_marketplace", "reseller"):
         if channel == "aws_marketplace:public":
-            contract.offer_id = _shared(shared_ids, f"offer:{contract.product.product_code}", ids.offer_id)
+            contract.offer_id = _shared(
+                shared_ids, f"offer:{contract.product.product_code}", ids.offer_id
+            )
         else:
             contract.offer_id = ids.offer_id()
         contract.agreement_id = ids.agreement_id()
         if base == "reseller":
             name, wholesale = RESELLERS[rng.randrange(len(RESELLERS))]
             contract.reseller_name = name
-            contract.reseller_account_id = _shared(shared_ids, f"reseller:{name}", ids.aws_account_id)
+            contract.reseller_account_id = _shared(
+                shared_ids, f"reseller:{name}", ids.aws_account_id
+            )
             contract.wholesale_discount_pct = wholesale
         contract.listing_fee_rate = expected_listing_fee_rate(
-            is_private_offer=contract.is_private_offer, total_contract_value=tcv_usd,
-            is_renewal=contract.is_renewal, is_cppo=base == "reseller")
+            is_private_offer=contract.is_private_offer,
+            total_contract_value=tcv_usd,
+            is_renewal=contract.is_renewal,
+            is_cppo=base == "reseller",
+        )
         # AWS is the marketplace facilitator for most buyers; some sellers collect tax themselves.
         if contract.tax_rate == 0:
             contract.tax_party = "none"
@@ -155,29 +201,58 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def build_agreements(contracts: list[Contract], seller_account_id: str, rng: random.Random,
-                     ids: IdMaker) -> list[AgreementRow]:
+def build_agreements(
+    contracts: list[Contract], seller_account_id: str, rng: random.Random, ids: IdMaker
+) -> list[AgreementRow]:
     """The AWS agreement rows of the AWS-billed contracts (renewals also show the expired predecessor)."""
     rows: list[AgreementRow] = []
     for c in contracts:
-        if not c.is_aws or c.agreement_id is None or c.offer_id is None or c.account.aws_account_id is None:
+        if (
+            not c.is_aws
+            or c.agreement_id is None
+            or c.offer_id is None
+            or c.account.aws_account_id is None
+        ):
             continue
-        proposer = c.reseller_account_id if c.is_cppo and c.reseller_account_id else seller_account_id
+        proposer = (
+            c.reseller_account_id if c.is_cppo and c.reseller_account_id else seller_account_id
+        )
         start = _midnight(c.start_date)
         preceding = None
         if c.is_renewal:
             preceding = ids.agreement_id()
-            rows.append(AgreementRow(
-                agreement_id=preceding, offer_id=ids.offer_id(), proposer_account_id=proposer,
-                acceptor_account_id=c.account.aws_account_id, start_time=_midnight(_add_months(c.start_date, -12)),
-                end_time=start, acceptance_time=_midnight(_add_months(c.start_date, -12)) - timedelta(hours=rng.randint(2, 90)),
-                intent="NEW", preceding_agreement_id=None, status="EXPIRED", currency_code=c.currency,
-                estimated_agreement_value=c.total_contract_value))
-        rows.append(AgreementRow(
-            agreement_id=c.agreement_id, offer_id=c.offer_id, proposer_account_id=proposer,
-            acceptor_account_id=c.account.aws_account_id, start_time=start,
-            end_time=_midnight(c.end_date + timedelta(days=1)) if c.end_date else None,
-            acceptance_time=start - timedelta(hours=rng.randint(1, 72), minutes=rng.randint(0, 59)),
-            intent="RENEW" if c.is_renewal else "NEW", preceding_agreement_id=preceding, status="ACTIVE",
-            currency_code=c.currency, estimated_agreement_value=c.total_contract_value))
+            rows.append(
+                AgreementRow(
+                    agreement_id=preceding,
+                    offer_id=ids.offer_id(),
+                    proposer_account_id=proposer,
+                    acceptor_account_id=c.account.aws_account_id,
+                    start_time=_midnight(_add_months(c.start_date, -12)),
+                    end_time=start,
+                    acceptance_time=_midnight(_add_months(c.start_date, -12))
+                    - timedelta(hours=rng.randint(2, 90)),
+                    intent="NEW",
+                    preceding_agreement_id=None,
+                    status="EXPIRED",
+                    currency_code=c.currency,
+                    estimated_agreement_value=c.total_contract_value,
+                )
+            )
+        rows.append(
+            AgreementRow(
+                agreement_id=c.agreement_id,
+                offer_id=c.offer_id,
+                proposer_account_id=proposer,
+                acceptor_account_id=c.account.aws_account_id,
+                start_time=start,
+                end_time=_midnight(c.end_date + timedelta(days=1)) if c.end_date else None,
+                acceptance_time=start
+                - timedelta(hours=rng.randint(1, 72), minutes=rng.randint(0, 59)),
+                intent="RENEW" if c.is_renewal else "NEW",
+                preceding_agreement_id=preceding,
+                status="ACTIVE",
+                currency_code=c.currency,
+                estimated_agreement_value=c.total_contract_value,
+            )
+        )
     return rows

@@ -24,10 +24,12 @@ def our_usage(world: World, contract: Contract, dimension: str, period: str) -> 
     if hours is None:
         return 0
     rng = world.timeline.hour_range(period)
-    return sum(hours[rng.start:rng.stop])
+    return sum(hours[rng.start : rng.stop])
 
 
-def bill_from_usage(world: World, contract: Contract, period: str, number: str) -> LedgerInvoice | None:
+def bill_from_usage(
+    world: World, contract: Contract, period: str, number: str
+) -> LedgerInvoice | None:
     """An invoice of our usage at the contracted rates (None when nothing was used)."""
     lines = []
     for dim in contract.product.dimensions:
@@ -39,8 +41,17 @@ def bill_from_usage(world: World, contract: Contract, period: str, number: str) 
     for n, line in enumerate(lines, start=1):
         line.line_item_id = str(n)
     issue = first_day(add_months(period, 1))
-    return LedgerInvoice(number, contract.account, contract, contract.channel, period, contract.currency,
-                         issue, issue + timedelta(days=contract.payment_terms_days), lines)
+    return LedgerInvoice(
+        number,
+        contract.account,
+        contract,
+        contract.channel,
+        period,
+        contract.currency,
+        issue,
+        issue + timedelta(days=contract.payment_terms_days),
+        lines,
+    )
 
 
 def build_ledger(world: World) -> None:
@@ -65,9 +76,20 @@ def mirror_marketplace(world: World) -> None:
     for inv in world.marketplace_invoices:
         if not inv.issued:
             continue
-        world.ledger.append(LedgerInvoice(
-            inv.ledger_number, inv.contract.account, inv.contract, inv.contract.channel, inv.period,
-            inv.contract.currency, inv.invoice_date, inv.due_date, inv.lines, partner_invoice_id=inv.invoice_id))
+        world.ledger.append(
+            LedgerInvoice(
+                inv.ledger_number,
+                inv.contract.account,
+                inv.contract,
+                inv.contract.channel,
+                inv.period,
+                inv.contract.currency,
+                inv.invoice_date,
+                inv.due_date,
+                inv.lines,
+                partner_invoice_id=inv.invoice_id,
+            )
+        )
 
 
 def ledger_payment(world: World, invoice: LedgerInvoice) -> dict[str, Any] | None:
@@ -82,10 +104,21 @@ def ledger_payment(world: World, invoice: LedgerInvoice) -> dict[str, Any] | Non
     else:
         fee = MARKETPLACE_FEE.get(c.channel, Decimal(0))
         amount = quantize(invoice.total * (1 - fee) * cash.paid_fraction, invoice.currency)
-        kind, payer, note = "disbursement", PAYERS.get(c.channel, ""), f"Marketplace payout for {invoice.invoice_number}"
+        kind, payer, note = (
+            "disbursement",
+            PAYERS.get(c.channel, ""),
+            f"Marketplace payout for {invoice.invoice_number}",
+        )
     return {
-        "payment_id": "", "account_key": c.account.account_key, "channel": c.channel, "kind": kind,
-        "currency": invoice.currency, "amount": format(amount, "f"), "received_date": cash.pay_date.isoformat(),
-        "invoice_number": invoice.invoice_number, "bank_trace_id": world.ids.bank_trace_id(), "payer": payer,
+        "payment_id": "",
+        "account_key": c.account.account_key,
+        "channel": c.channel,
+        "kind": kind,
+        "currency": invoice.currency,
+        "amount": format(amount, "f"),
+        "received_date": cash.pay_date.isoformat(),
+        "invoice_number": invoice.invoice_number,
+        "bank_trace_id": world.ids.bank_trace_id(),
+        "payer": payer,
         "remittance_note": note,
     }

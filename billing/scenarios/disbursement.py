@@ -35,7 +35,9 @@ def expected_net(inv: MarketplaceInvoice) -> Decimal:
     return sum((Decimal(r["amount"]) for r in disbursable_rows(inv)), Decimal(0))
 
 
-def disbursement_rows(world: World, inv: MarketplaceInvoice) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def disbursement_rows(
+    world: World, inv: MarketplaceInvoice
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The DISBURSED rows, the payout row (and a failure row) of `inv`, and our bank receipt."""
     cash = inv.cash
     if cash is None or not inv.issued or inv.forgiven or not cash.disburse:
@@ -48,36 +50,62 @@ def disbursement_rows(world: World, inv: MarketplaceInvoice) -> tuple[list[dict[
         if parent["line_item_id"] in cash.undisbursed_lines:
             continue
         row = dict(parent)
-        row.update(billing_event_id=world.ids.billing_event_id(), action="DISBURSED",
-                   amount=money_text(-Decimal(parent["amount"]), c.currency),
-                   parent_billing_event_id=parent["billing_event_id"], disbursement_billing_event_id=payout_id,
-                   action_date=pay_day, valid_from=stamp(cash.pay_date), update_date=stamp(cash.pay_date))
+        row.update(
+            billing_event_id=world.ids.billing_event_id(),
+            action="DISBURSED",
+            amount=money_text(-Decimal(parent["amount"]), c.currency),
+            parent_billing_event_id=parent["billing_event_id"],
+            disbursement_billing_event_id=payout_id,
+            action_date=pay_day,
+            valid_from=stamp(cash.pay_date),
+            update_date=stamp(cash.pay_date),
+        )
         rows.append(row)
     total = sum((Decimal(r["amount"]) for r in rows), Decimal(0)) + cash.payout_delta
     trace = world.ids.bank_trace_id()
     payout: dict[str, Any] = dict.fromkeys(BILLING_EVENT_COLUMNS, "")
-    payout.update(billing_event_id=payout_id, from_account_id=world.aws_billing_account_id,
-                  to_account_id=world.seller_account_id, action="DISBURSED", transaction_type="DISBURSEMENT",
-                  amount=money_text(total, c.currency), currency=c.currency, balance_impacting="1",
-                  bank_trace_id=trace, catalog="AWSMarketplace", action_date=pay_day,
-                  recipient_account_id=world.seller_account_id,
-                  disbursement_reference_number=world.ids.reference("DISB"),
-                  valid_from=stamp(cash.pay_date), update_date=stamp(cash.pay_date))
+    payout.update(
+        billing_event_id=payout_id,
+        from_account_id=world.aws_billing_account_id,
+        to_account_id=world.seller_account_id,
+        action="DISBURSED",
+        transaction_type="DISBURSEMENT",
+        amount=money_text(total, c.currency),
+        currency=c.currency,
+        balance_impacting="1",
+        bank_trace_id=trace,
+        catalog="AWSMarketplace",
+        action_date=pay_day,
+        recipient_account_id=world.seller_account_id,
+        disbursement_reference_number=world.ids.reference("DISB"),
+        valid_from=stamp(cash.pay_date),
+        update_date=stamp(cash.pay_date),
+    )
     received = total
     currency = c.currency
     if c.currency != DISBURSEMENT_CURRENCY:
-        converted = quantize(total * world.fx.usd_per_unit(c.currency, cash.pay_date) * cash.fx_factor,
-                             DISBURSEMENT_CURRENCY)
-        payout.update(disbursement_amount=format(converted, "f"), disbursement_currency=DISBURSEMENT_CURRENCY)
+        converted = quantize(
+            total * world.fx.usd_per_unit(c.currency, cash.pay_date) * cash.fx_factor,
+            DISBURSEMENT_CURRENCY,
+        )
+        payout.update(
+            disbursement_amount=format(converted, "f"), disbursement_currency=DISBURSEMENT_CURRENCY
+        )
         received, currency = converted, DISBURSEMENT_CURRENCY
     rows.append(payout)
     if cash.failed:
         failed_on = cash.pay_date + timedelta(days=3)
         failure = dict(payout)
-        failure.update(billing_event_id=world.ids.billing_event_id(), transaction_type="DISBURSEMENT_FAILURE",
-                       amount=money_text(-total, c.currency), parent_billing_event_id=payout_id,
-                       disbursement_billing_event_id=payout_id, action_date=failed_on.isoformat(),
-                       valid_from=stamp(failed_on), update_date=stamp(failed_on))
+        failure.update(
+            billing_event_id=world.ids.billing_event_id(),
+            transaction_type="DISBURSEMENT_FAILURE",
+            amount=money_text(-total, c.currency),
+            parent_billing_event_id=payout_id,
+            disbursement_billing_event_id=payout_id,
+            action_date=failed_on.isoformat(),
+            valid_from=stamp(failed_on),
+            update_date=stamp(failed_on),
+        )
         if payout["disbursement_amount"]:
             failure["disbursement_amount"] = format(-Decimal(payout["disbursement_amount"]), "f")
         rows.append(failure)
@@ -85,9 +113,16 @@ def disbursement_rows(world: World, inv: MarketplaceInvoice) -> tuple[list[dict[
     if not cash.receipt or received >= 0:  # payouts are negative; nothing to receive otherwise
         return rows, None
     receipt = {
-        "payment_id": "", "account_key": c.account.account_key, "channel": c.channel, "kind": "disbursement",
-        "currency": currency, "amount": format(-received, "f"), "received_date": pay_day,
-        "invoice_number": inv.ledger_number, "bank_trace_id": trace, "payer": AWS_PAYER,
+        "payment_id": "",
+        "account_key": c.account.account_key,
+        "channel": c.channel,
+        "kind": "disbursement",
+        "currency": currency,
+        "amount": format(-received, "f"),
+        "received_date": pay_day,
+        "invoice_number": inv.ledger_number,
+        "bank_trace_id": trace,
+        "payer": AWS_PAYER,
         "remittance_note": f"AWS Marketplace disbursement {payout['disbursement_reference_number']}",
     }
     return rows, receipt

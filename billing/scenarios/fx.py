@@ -11,7 +11,10 @@ from billing.money import quantize
 
 # USD per unit, roughly where these currencies traded in the mid 2020s.
 BASE_USD_PER_UNIT: dict[str, Decimal] = {
-    "EUR": Decimal("1.0850"), "GBP": Decimal("1.2700"), "JPY": Decimal("0.006700"), "AUD": Decimal("0.6600"),
+    "EUR": Decimal("1.0850"),
+    "GBP": Decimal("1.2700"),
+    "JPY": Decimal("0.006700"),
+    "AUD": Decimal("0.6600"),
 }
 _PLACES = Decimal("0.00000001")
 

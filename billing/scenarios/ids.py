@@ -33,7 +33,9 @@ class IdMaker:
             if value not in self._used:
                 self._used.add(value)
                 return value
-        raise RuntimeError("identifier space exhausted")  # pragma: no cover - 1000 collisions in a row
+        raise RuntimeError(
+            "identifier space exhausted"
+        )  # pragma: no cover - 1000 collisions in a row
 
     def _chars(self, alphabet: str, n: int) -> str:
         return "".join(self._rng.choices(alphabet, k=n))
@@ -91,17 +93,21 @@ class IdMaker:
 
     def metering_record_id(self) -> str:
         """A `MeteringRecordId` (UUID-shaped, from the seeded stream)."""
+
         def make() -> str:
             h = f"{self._rng.getrandbits(128):032x}"
             return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
         return self._unique(make)
 
     def license_arn(self, seller_account: str) -> str:
         """A License Manager ARN for `CustomerAWSAccountId` metering."""
         return self._unique(
-            lambda: f"arn:aws:license-manager::{seller_account}:license:l-{self._rng.getrandbits(128):032x}")
+            lambda: (
+                f"arn:aws:license-manager::{seller_account}:license:l-{self._rng.getrandbits(128):032x}"
+            )
+        )
 
     def message_id(self, domain: str) -> str:
         """An RFC 5322-style message id."""
         return self._unique(lambda: f"<{self._chars(_LOWER_ALNUM, 16)}@{domain}>")
-

@@ -15,14 +15,43 @@ from billing.scenarios.partner_usage import Daily, billed_quantity
 from billing.scenarios.world import World
 
 BILLING_EVENT_COLUMNS: tuple[str, ...] = (
-    "billing_event_id", "from_account_id", "to_account_id", "end_user_account_id", "product_id",
-    "action", "transaction_type", "parent_billing_event_id", "disbursement_billing_event_id", "amount",
-    "currency", "balance_impacting", "invoice_date", "payment_due_date", "usage_period_start_date",
-    "usage_period_end_date", "invoice_id", "billing_address_id", "transaction_reference_id",
-    "bank_trace_id", "broker_id", "agreement_id", "offer_id", "catalog", "action_date",
-    "buyer_invoice_id", "line_item_id", "invoice_variant", "charge_variant", "charge_side",
-    "recipient_account_id", "disbursement_amount", "disbursement_currency",
-    "disbursement_reference_number", "valid_from", "update_date", "delete_date",
+    "billing_event_id",
+    "from_account_id",
+    "to_account_id",
+    "end_user_account_id",
+    "product_id",
+    "action",
+    "transaction_type",
+    "parent_billing_event_id",
+    "disbursement_billing_event_id",
+    "amount",
+    "currency",
+    "balance_impacting",
+    "invoice_date",
+    "payment_due_date",
+    "usage_period_start_date",
+    "usage_period_end_date",
+    "invoice_id",
+    "billing_address_id",
+    "transaction_reference_id",
+    "bank_trace_id",
+    "broker_id",
+    "agreement_id",
+    "offer_id",
+    "catalog",
+    "action_date",
+    "buyer_invoice_id",
+    "line_item_id",
+    "invoice_variant",
+    "charge_variant",
+    "charge_side",
+    "recipient_account_id",
+    "disbursement_amount",
+    "disbursement_currency",
+    "disbursement_reference_number",
+    "valid_from",
+    "update_date",
+    "delete_date",
 )
 
 
@@ -44,10 +73,16 @@ def unit_price(world: World, contract: Contract, dimension: str, period: str) ->
     return rate
 
 
-def price_line(contract: Contract, dimension: str, quantity: int, price: Decimal, line_item_id: str) -> Line:
+def price_line(
+    contract: Contract, dimension: str, quantity: int, price: Decimal, line_item_id: str
+) -> Line:
     """A line with its amount and the tax the contract's tax rate puts on it."""
     amount = quantize(Decimal(quantity) * price, contract.currency)
-    tax = quantize(amount * contract.tax_rate, contract.currency) if contract.tax_party != "none" else Decimal(0)
+    tax = (
+        quantize(amount * contract.tax_rate, contract.currency)
+        if contract.tax_party != "none"
+        else Decimal(0)
+    )
     dim = contract.product.dimension(dimension)
     return Line(dimension, Decimal(quantity), price, amount, tax, line_item_id, dim.description)
 
@@ -63,22 +98,33 @@ def build_marketplace_invoices(world: World, daily: Daily) -> None:
                 quantity = billed_quantity(daily, (contract.contract_key, dim.key), period)
                 if quantity:
                     price = unit_price(world, contract, dim.key, period)
-                    lines.append(price_line(contract, dim.key, quantity, price, world.ids.line_item_id()))
+                    lines.append(
+                        price_line(contract, dim.key, quantity, price, world.ids.line_item_id())
+                    )
             if not lines:
                 continue
             invoice_date = first_day(add_months(period, 1))
-            world.marketplace_invoices.append(MarketplaceInvoice(
-                contract=contract, period=period, invoice_id=world.ids.aws_invoice_id(),
-                fee_invoice_id=world.ids.aws_invoice_id(), ledger_number=world.invoice_numbers(period),
-                invoice_date=invoice_date,
-                due_date=invoice_date + timedelta(days=contract.payment_terms_days), lines=lines,
-                fee_rate=contract.listing_fee_rate or Decimal(0)))
+            world.marketplace_invoices.append(
+                MarketplaceInvoice(
+                    contract=contract,
+                    period=period,
+                    invoice_id=world.ids.aws_invoice_id(),
+                    fee_invoice_id=world.ids.aws_invoice_id(),
+                    ledger_number=world.invoice_numbers(period),
+                    invoice_date=invoice_date,
+                    due_date=invoice_date + timedelta(days=contract.payment_terms_days),
+                    lines=lines,
+                    fee_rate=contract.listing_fee_rate or Decimal(0),
+                )
+            )
 
 
 def find_invoice(world: World, contract: Contract, period: str) -> MarketplaceInvoice | None:
     """The marketplace invoice of a contract for a month, if AWS billed one."""
-    return next((i for i in world.marketplace_invoices
-                 if i.contract is contract and i.period == period), None)
+    return next(
+        (i for i in world.marketplace_invoices if i.contract is contract and i.period == period),
+        None,
+    )
 
 
 def base_event(world: World, inv: MarketplaceInvoice, **columns: str) -> dict[str, Any]:
@@ -86,20 +132,33 @@ def base_event(world: World, inv: MarketplaceInvoice, **columns: str) -> dict[st
     c = inv.contract
     row: dict[str, Any] = dict.fromkeys(BILLING_EVENT_COLUMNS, "")
     row.update(
-        billing_event_id=world.ids.billing_event_id(), end_user_account_id=c.account.aws_account_id or "",
-        product_id=c.product.marketplace_product_id, currency=c.currency,
-        invoice_date=inv.invoice_date.isoformat(), payment_due_date=inv.due_date.isoformat(),
+        billing_event_id=world.ids.billing_event_id(),
+        end_user_account_id=c.account.aws_account_id or "",
+        product_id=c.product.marketplace_product_id,
+        currency=c.currency,
+        invoice_date=inv.invoice_date.isoformat(),
+        payment_due_date=inv.due_date.isoformat(),
         usage_period_start_date=first_day(inv.period).isoformat(),
-        usage_period_end_date=last_day(inv.period).isoformat(), invoice_id=inv.invoice_id,
+        usage_period_end_date=last_day(inv.period).isoformat(),
+        invoice_id=inv.invoice_id,
         billing_address_id=f"addr-{c.account.account_key.lower()}",
-        transaction_reference_id=world.ids.reference("TXN"), agreement_id=c.agreement_id or "",
-        offer_id=c.offer_id or "", catalog="AWSMarketplace", action_date=inv.invoice_date.isoformat(),
-        buyer_invoice_id=inv.invoice_id, recipient_account_id=world.seller_account_id,
-        valid_from=stamp(inv.invoice_date), update_date=stamp(inv.invoice_date),
+        transaction_reference_id=world.ids.reference("TXN"),
+        agreement_id=c.agreement_id or "",
+        offer_id=c.offer_id or "",
+        catalog="AWSMarketplace",
+        action_date=inv.invoice_date.isoformat(),
+        buyer_invoice_id=inv.invoice_id,
+        recipient_account_id=world.seller_account_id,
+        valid_from=stamp(inv.invoice_date),
+        update_date=stamp(inv.invoice_date),
     )
     if c.is_cppo:
-        row.update(broker_id=c.reseller_account_id or "", invoice_variant="RESALE",
-                   charge_variant="RESALE", charge_side="BUYING")
+        row.update(
+            broker_id=c.reseller_account_id or "",
+            invoice_variant="RESALE",
+            charge_variant="RESALE",
+            charge_side="BUYING",
+        )
     else:
         row["invoice_variant"] = "PURCHASE"
     row.update(columns)
@@ -111,33 +170,65 @@ def tax_transaction_type(contract: Contract) -> str | None:
     return {"aws": "AWS_TAX_SHARE", "seller": "SELLER_TAX_SHARE"}.get(contract.tax_party)
 
 
-def invoiced_events(world: World, inv: MarketplaceInvoice, tax_type: str | None,
-                    tax_amounts: dict[str, Decimal] | None = None) -> list[dict[str, Any]]:
+def invoiced_events(
+    world: World,
+    inv: MarketplaceInvoice,
+    tax_type: str | None,
+    tax_amounts: dict[str, Decimal] | None = None,
+) -> list[dict[str, Any]]:
     """The INVOICED rows of `inv`: gross per line, tax per line, one listing-fee row."""
     c = inv.contract
     buyer = c.account.aws_account_id or ""
     rows: list[dict[str, Any]] = []
     for line in inv.lines:
-        rows.append(base_event(world, inv, from_account_id=buyer, to_account_id=world.seller_account_id,
-                               action="INVOICED", transaction_type="SELLER_REV_SHARE",
-                               amount=money_text(line.amount, c.currency), balance_impacting="1",
-                               line_item_id=line.line_item_id))
+        rows.append(
+            base_event(
+                world,
+                inv,
+                from_account_id=buyer,
+                to_account_id=world.seller_account_id,
+                action="INVOICED",
+                transaction_type="SELLER_REV_SHARE",
+                amount=money_text(line.amount, c.currency),
+                balance_impacting="1",
+                line_item_id=line.line_item_id,
+            )
+        )
         tax = (tax_amounts or {}).get(line.line_item_id, line.tax_amount)
         if tax_type and tax:
-            rows.append(base_event(world, inv, from_account_id=buyer, to_account_id=world.seller_account_id,
-                                   action="INVOICED", transaction_type=tax_type,
-                                   amount=money_text(tax, c.currency),
-                                   balance_impacting="1" if tax_type == "SELLER_TAX_SHARE" else "0",
-                                   line_item_id=line.line_item_id,
-                                   invoice_variant="TAX_VAT" if c.account.country.code != "US" else "PURCHASE"))
+            rows.append(
+                base_event(
+                    world,
+                    inv,
+                    from_account_id=buyer,
+                    to_account_id=world.seller_account_id,
+                    action="INVOICED",
+                    transaction_type=tax_type,
+                    amount=money_text(tax, c.currency),
+                    balance_impacting="1" if tax_type == "SELLER_TAX_SHARE" else "0",
+                    line_item_id=line.line_item_id,
+                    invoice_variant="TAX_VAT" if c.account.country.code != "US" else "PURCHASE",
+                )
+            )
     fee = quantize(inv.gross * inv.fee_rate, c.currency)
     if fee:
-        rows.append(base_event(world, inv, from_account_id=world.seller_account_id,
-                               to_account_id=world.aws_billing_account_id, action="INVOICED",
-                               transaction_type="AWS_REV_SHARE", amount=money_text(-fee, c.currency),
-                               balance_impacting="1", invoice_id=inv.fee_invoice_id,
-                               line_item_id=world.ids.line_item_id(), invoice_variant="LISTING_FEE",
-                               charge_variant="", charge_side=""))
+        rows.append(
+            base_event(
+                world,
+                inv,
+                from_account_id=world.seller_account_id,
+                to_account_id=world.aws_billing_account_id,
+                action="INVOICED",
+                transaction_type="AWS_REV_SHARE",
+                amount=money_text(-fee, c.currency),
+                balance_impacting="1",
+                invoice_id=inv.fee_invoice_id,
+                line_item_id=world.ids.line_item_id(),
+                invoice_variant="LISTING_FEE",
+                charge_variant="",
+                charge_side="",
+            )
+        )
     return rows
 
 
@@ -147,10 +238,17 @@ def issue_events(world: World) -> None:
         reissue(world, inv)
 
 
-def reissue(world: World, inv: MarketplaceInvoice, *, tax_type: str | None | bool = True,
-            tax_amounts: dict[str, Decimal] | None = None) -> None:
+def reissue(
+    world: World,
+    inv: MarketplaceInvoice,
+    *,
+    tax_type: str | None | bool = True,
+    tax_amounts: dict[str, Decimal] | None = None,
+) -> None:
     """Rebuild the INVOICED rows of `inv` from its lines and fee rate (after a fault changed them).
 
     `tax_type=True` keeps the contract's tax treatment; a string or None forces another."""
     chosen = tax_transaction_type(inv.contract) if tax_type is True else tax_type
-    inv.events = invoiced_events(world, inv, chosen if isinstance(chosen, str) else None, tax_amounts)
+    inv.events = invoiced_events(
+        world, inv, chosen if isinstance(chosen, str) else None, tax_amounts
+    )

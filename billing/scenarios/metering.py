@@ -14,7 +14,9 @@ from billing.scenarios.world import World
 MAX_RECORDS_PER_CALL = 25  # BatchMeterUsage accepts up to 25 UsageRecords
 
 
-def usage_record(world: World, account: Account, dimension: str, hour: int, quantity: int) -> dict[str, Any]:
+def usage_record(
+    world: World, account: Account, dimension: str, hour: int, quantity: int
+) -> dict[str, Any]:
     """The `UsageRecord` as sent: CustomerIdentifier, or CustomerAWSAccountId + LicenseArn."""
     record: dict[str, Any] = {"Timestamp": world.timeline.stamps[hour]}
     if account.meters_by_account_id:
@@ -27,14 +29,22 @@ def usage_record(world: World, account: Account, dimension: str, hour: int, quan
     return record
 
 
-def _calls(world: World, product_code: str, submitted: str, results: list[dict[str, Any]],
-           unprocessed: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def _calls(
+    world: World,
+    product_code: str,
+    submitted: str,
+    results: list[dict[str, Any]],
+    unprocessed: list[dict[str, Any]],
+) -> Iterator[dict[str, Any]]:
     entries = [("r", r) for r in results] + [("u", u) for u in unprocessed]
     for start in range(0, len(entries), MAX_RECORDS_PER_CALL):
-        chunk = entries[start:start + MAX_RECORDS_PER_CALL]
-        yield {"ProductCode": product_code, "SubmittedAt": submitted,
-               "Results": [e for tag, e in chunk if tag == "r"],
-               "UnprocessedRecords": [e for tag, e in chunk if tag == "u"]}
+        chunk = entries[start : start + MAX_RECORDS_PER_CALL]
+        yield {
+            "ProductCode": product_code,
+            "SubmittedAt": submitted,
+            "Results": [e for tag, e in chunk if tag == "r"],
+            "UnprocessedRecords": [e for tag, e in chunk if tag == "u"],
+        }
 
 
 def metering_calls(world: World) -> Iterator[dict[str, Any]]:
@@ -60,8 +70,14 @@ def metering_calls(world: World) -> Iterator[dict[str, Any]]:
     yield from _retry_calls(world, world.extra_meter)
 
 
-def _add_record(world: World, c: Contract, dimension: str, hour: int,
-                results: list[dict[str, Any]], unprocessed: list[dict[str, Any]]) -> None:
+def _add_record(
+    world: World,
+    c: Contract,
+    dimension: str,
+    hour: int,
+    results: list[dict[str, Any]],
+    unprocessed: list[dict[str, Any]],
+) -> None:
     key = (c.contract_key, dimension, hour)
     override = world.meter_overrides.get(key)
     if override is not None and override.status == "Omitted":
@@ -73,7 +89,13 @@ def _add_record(world: World, c: Contract, dimension: str, hour: int,
     elif override is not None:
         results.append({"UsageRecord": record, "Status": override.status})
     else:
-        results.append({"UsageRecord": record, "MeteringRecordId": world.ids.metering_record_id(), "Status": "Success"})
+        results.append(
+            {
+                "UsageRecord": record,
+                "MeteringRecordId": world.ids.metering_record_id(),
+                "Status": "Success",
+            }
+        )
 
 
 def _retry_calls(world: World, extras: list[ExtraMeterRecord]) -> Iterator[dict[str, Any]]:
@@ -84,5 +106,9 @@ def _retry_calls(world: World, extras: list[ExtraMeterRecord]) -> Iterator[dict[
         result: dict[str, Any] = {"UsageRecord": record, "Status": extra.status}
         if extra.status == "Success":
             result["MeteringRecordId"] = world.ids.metering_record_id()
-        yield {"ProductCode": c.product.product_code, "SubmittedAt": submitted, "Results": [result],
-               "UnprocessedRecords": []}
+        yield {
+            "ProductCode": c.product.product_code,
+            "SubmittedAt": submitted,
+            "Results": [result],
+            "UnprocessedRecords": [],
+        }

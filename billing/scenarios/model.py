@@ -81,7 +81,9 @@ class Contract:
         return self.start_date <= day and (self.end_date is None or day <= self.end_date)
 
     def active_in(self, period: str) -> bool:
-        return self.start_date <= last_day(period) and (self.end_date is None or self.end_date >= first_day(period))
+        return self.start_date <= last_day(period) and (
+            self.end_date is None or self.end_date >= first_day(period)
+        )
 
 
 @dataclass
@@ -140,7 +142,9 @@ class CashPlan:
 
     pay_date: date
     paid_fraction: Decimal = Decimal(1)  # direct: share of the total the customer paid
-    undisbursed_lines: set[str] = field(default_factory=set)  # marketplace: line ids AWS did not disburse
+    undisbursed_lines: set[str] = field(
+        default_factory=set
+    )  # marketplace: line ids AWS did not disburse
     disburse: bool = True
     failed: bool = False
     payout_delta: Decimal = Decimal(0)  # payout amount minus Σ of its rows (0 when sound)
@@ -160,7 +164,9 @@ class MarketplaceInvoice:
     due_date: date
     lines: list[Line]
     fee_rate: Decimal
-    events: list[dict[str, Any]] = field(default_factory=list)  # INVOICED/FORGIVEN rows, feed columns
+    events: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # INVOICED/FORGIVEN rows, feed columns
     ledger_number: str = ""  # our invoice number mirroring it
     cash: CashPlan | None = None
     issued: bool = True  # False: AWS never invoiced it (missing_invoice)
@@ -211,7 +217,9 @@ class Timeline:
         self.n_hours = sum(hours_in(p) for p in self.periods)
         self._moments = [self.origin + timedelta(hours=h) for h in range(self.n_hours)]
         self._days = [m.date() for m in self._moments]
-        self.stamps = [m.strftime("%Y-%m-%dT%H:%M:%SZ") for m in self._moments]  # iso_hour of each hour
+        self.stamps = [
+            m.strftime("%Y-%m-%dT%H:%M:%SZ") for m in self._moments
+        ]  # iso_hour of each hour
         self._ranges: dict[str, range] = {}
         start = 0
         for p in self.periods:

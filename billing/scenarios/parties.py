@@ -18,8 +18,22 @@ CHANNEL_MIX: tuple[tuple[str, float], ...] = (
     ("gcp_marketplace", 0.06),
 )
 # (share, low, high) multipliers of a dimension's hourly scale: small to enterprise customers.
-SIZES: tuple[tuple[float, float, float], ...] = ((0.35, 0.15, 0.5), (0.40, 0.6, 2.5), (0.20, 3.0, 10.0), (0.05, 15.0, 45.0))
-_COUNTRY_WEIGHTS = (20, 14, 10, 10, 6, 5, 12, 8)  # per COUNTRIES entry: US-heavy, a fair European share
+SIZES: tuple[tuple[float, float, float], ...] = (
+    (0.35, 0.15, 0.5),
+    (0.40, 0.6, 2.5),
+    (0.20, 3.0, 10.0),
+    (0.05, 15.0, 45.0),
+)
+_COUNTRY_WEIGHTS = (
+    20,
+    14,
+    10,
+    10,
+    6,
+    5,
+    12,
+    8,
+)  # per COUNTRIES entry: US-heavy, a fair European share
 
 
 def build_products(ids: IdMaker) -> list[Product]:
@@ -35,8 +49,7 @@ def allocate_channels(n: int, rng: random.Random) -> list[str]:
     raw = [(name, share * n) for name, share in CHANNEL_MIX]
     counts = {name: int(x) for name, x in raw}
     if n >= len(CHANNEL_MIX):
-        for name in counts:
-            counts[name] = max(counts[name], 1)
+        counts = {name: max(count, 1) for name, count in counts.items()}
     by_remainder = sorted(raw, key=lambda item: item[1] - int(item[1]), reverse=True)
     i = 0
     while sum(counts.values()) < n:
@@ -65,8 +78,14 @@ def _name(index: int, rng: random.Random, stems: list[str]) -> tuple[str, str]:
     return stem, f"{stem} {sector}"
 
 
-def build_account(index: int, channel: str, rng: random.Random, ids: IdMaker, stems: list[str],
-                  country: Country | None = None) -> Account:
+def build_account(
+    index: int,
+    channel: str,
+    rng: random.Random,
+    ids: IdMaker,
+    stems: list[str],
+    country: Country | None = None,
+) -> Account:
     """One customer with the partner-side ids its channel needs."""
     stem, base_name = _name(index, rng, stems)
     country = country or rng.choices(COUNTRIES, weights=_COUNTRY_WEIGHTS)[0]

@@ -46,19 +46,27 @@ def feed_rows(world: World, daily: Daily) -> list[dict[str, str]]:
             rate = world.billed_rate(c, dimension, period_of(day))
             revenue = quantize(Decimal(quantity) * rate, c.currency)
             row = {
-                "usage_feed_id": "", "usage_date": day.isoformat(),
-                "product_id": c.product.marketplace_product_id, "agreement_id": c.agreement_id or "",
+                "usage_feed_id": "",
+                "usage_date": day.isoformat(),
+                "product_id": c.product.marketplace_product_id,
+                "agreement_id": c.agreement_id or "",
                 "end_user_account_id": c.account.aws_account_id or "",
-                "payer_account_id": c.account.aws_account_id or "", "region": c.account.country.region,
-                "dimension_key": dimension, "usage_unit": dim.unit, "usage_quantity": str(quantity),
+                "payer_account_id": c.account.aws_account_id or "",
+                "region": c.account.country.region,
+                "dimension_key": dimension,
+                "usage_unit": dim.unit,
+                "usage_quantity": str(quantity),
                 "pricing_currency": c.currency,
                 "usage_rate_per_unit_in_pricing_currency": format(rate, "f"),
                 "estimated_revenue_in_pricing_currency": format(revenue, "f"),
-                "offer_id": c.offer_id or "", "recipient_account_id": world.seller_account_id,
+                "offer_id": c.offer_id or "",
+                "recipient_account_id": world.seller_account_id,
                 "charge_item_description": f"{c.product.title} - {dim.description}",
                 "catalog": "AWSMarketplace",
             }
-            rows.append(((day.isoformat(), c.product.product_code, c.account.account_key, dimension), row))
+            rows.append(
+                ((day.isoformat(), c.product.product_code, c.account.account_key, dimension), row)
+            )
     rows.sort(key=lambda item: item[0])
     for _, row in rows:
         row["usage_feed_id"] = world.ids.usage_feed_id()

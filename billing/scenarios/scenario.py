@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from billing.scenarios import writers as w
 from billing.scenarios.calendar import add_months, first_day, parse_period, periods_from
 from billing.scenarios.contracts import build_agreements, build_contract
 from billing.scenarios.direct import build_ledger, ledger_payment, mirror_marketplace
@@ -23,7 +24,11 @@ from billing.scenarios.faults.plan import FaultPlan, inject_stage, plan_faults
 from billing.scenarios.fx import simulate_fx
 from billing.scenarios.ground_truth import build_truth
 from billing.scenarios.ids import IdMaker, sub_rng
-from billing.scenarios.marketplace import BILLING_EVENT_COLUMNS, build_marketplace_invoices, issue_events
+from billing.scenarios.marketplace import (
+    BILLING_EVENT_COLUMNS,
+    build_marketplace_invoices,
+    issue_events,
+)
 from billing.scenarios.messages import background_messages
 from billing.scenarios.metering import metering_calls
 from billing.scenarios.model import Timeline
@@ -32,13 +37,25 @@ from billing.scenarios.partner_usage import feed_rows, partner_daily
 from billing.scenarios.truth_model import TruthEntry, write_truth
 from billing.scenarios.usage import simulate_usage
 from billing.scenarios.world import World
-from billing.scenarios import writers as w
 
 DEFAULT_FAULT_RATE = 0.5
 GENERATOR_VERSION = "1"
-FILES = ("contracts.yaml", "agreements.csv", "fx-rates.csv", "usage.csv", "metering.jsonl", "partner-usage.csv",
-         "billing-events.csv", "invoices.csv", "credit-notes.csv", "refunds.csv", "payments.csv", "messages.jsonl",
-         "truth.jsonl", "scenario.json")
+FILES = (
+    "contracts.yaml",
+    "agreements.csv",
+    "fx-rates.csv",
+    "usage.csv",
+    "metering.jsonl",
+    "partner-usage.csv",
+    "billing-events.csv",
+    "invoices.csv",
+    "credit-notes.csv",
+    "refunds.csv",
+    "payments.csv",
+    "messages.jsonl",
+    "truth.jsonl",
+    "scenario.json",
+)
 
 
 class ScenarioParams(BaseModel):
@@ -90,8 +107,15 @@ def build_world(params: ScenarioParams) -> World:
     as_of = first_day(add_months(periods[-1], 4))
     ids = IdMaker(sub_rng(params.seed, "ids"))
     fx = simulate_fx(sub_rng(params.seed, "fx"), first_day(periods[0]) - timedelta(days=31), as_of)
-    world = World(seed=params.seed, timeline=Timeline(periods), as_of=as_of, ids=ids,
-                  seller_account_id=ids.aws_account_id(), aws_billing_account_id=ids.aws_account_id(), fx=fx)
+    world = World(
+        seed=params.seed,
+        timeline=Timeline(periods),
+        as_of=as_of,
+        ids=ids,
+        seller_account_id=ids.aws_account_id(),
+        aws_billing_account_id=ids.aws_account_id(),
+        fx=fx,
+    )
     world.products = build_products(ids)
     rng = sub_rng(params.seed, "parties")
     shared: dict[str, str] = {}
@@ -101,8 +125,18 @@ def build_world(params: ScenarioParams) -> World:
             account.license_arn = ids.license_arn(world.seller_account_id)
         several = not channel.endswith("marketplace") and rng.random() < 0.2
         for product in rng.sample(world.products, 2 if several else 1):
-            world.contracts.append(build_contract(index=index, account=account, product=product, channel=channel,
-                                                  rng=rng, ids=ids, periods=periods, shared_ids=shared))
+            world.contracts.append(
+                build_contract(
+                    index=index,
+                    account=account,
+                    product=product,
+                    channel=channel,
+                    rng=rng,
+                    ids=ids,
+                    periods=periods,
+                    shared_ids=shared,
+                )
+            )
     world.agreements = build_agreements(world.contracts, world.seller_account_id, rng, ids)
     return world
 
@@ -138,8 +172,9 @@ def _events_and_receipts(world: World) -> tuple[list[dict[str, Any]], list[dict[
     return events, receipts
 
 
-def write_folder(folder: Path, world: World, truth: list[TruthEntry], params: ScenarioParams,
-                 plan: FaultPlan) -> dict[str, int]:
+def write_folder(
+    folder: Path, world: World, truth: list[TruthEntry], params: ScenarioParams, plan: FaultPlan
+) -> dict[str, int]:
     """Write every file of the scenario into `folder`; returns rows per file."""
     rows: dict[str, int] = {}
     rows["contracts.yaml"] = w.write_contracts(folder / "contracts.yaml", world)
@@ -147,36 +182,70 @@ def write_folder(folder: Path, world: World, truth: list[TruthEntry], params: Sc
     rows["fx-rates.csv"] = w.write_fx(folder / "fx-rates.csv", world)
     rows["usage.csv"] = w.write_csv(folder / "usage.csv", w.USAGE_COLUMNS, w.usage_rows(world))
     rows["metering.jsonl"] = w.write_jsonl(folder / "metering.jsonl", metering_calls(world))
-    rows["partner-usage.csv"] = w.write_csv(folder / "partner-usage.csv", w.PARTNER_USAGE_COLUMNS,
-                                            feed_rows(world, partner_daily(world)))
+    rows["partner-usage.csv"] = w.write_csv(
+        folder / "partner-usage.csv",
+        w.PARTNER_USAGE_COLUMNS,
+        feed_rows(world, partner_daily(world)),
+    )
     events, receipts = _events_and_receipts(world)
-    rows["billing-events.csv"] = w.write_csv(folder / "billing-events.csv", BILLING_EVENT_COLUMNS, events)
-    rows["invoices.csv"] = w.write_csv(folder / "invoices.csv", w.INVOICE_COLUMNS, w.invoice_rows(world))
-    rows["credit-notes.csv"] = w.write_csv(folder / "credit-notes.csv", w.CREDIT_NOTE_COLUMNS,
-                                           w.numbered(world.credit_notes, "credit_note_number", "CN-", "issue_date"))
-    rows["refunds.csv"] = w.write_csv(folder / "refunds.csv", w.REFUND_COLUMNS,
-                                      w.numbered(world.refunds, "request_id", "RR-", "requested_date"))
-    ledger_payments = [p for p in (ledger_payment(world, i) for i in world.ledger if not i.partner_invoice_id) if p]
-    payments = w.numbered(ledger_payments + receipts + world.extra_payments, "payment_id", "PAY-", "received_date")
+    rows["billing-events.csv"] = w.write_csv(
+        folder / "billing-events.csv", BILLING_EVENT_COLUMNS, events
+    )
+    rows["invoices.csv"] = w.write_csv(
+        folder / "invoices.csv", w.INVOICE_COLUMNS, w.invoice_rows(world)
+    )
+    rows["credit-notes.csv"] = w.write_csv(
+        folder / "credit-notes.csv",
+        w.CREDIT_NOTE_COLUMNS,
+        w.numbered(world.credit_notes, "credit_note_number", "CN-", "issue_date"),
+    )
+    rows["refunds.csv"] = w.write_csv(
+        folder / "refunds.csv",
+        w.REFUND_COLUMNS,
+        w.numbered(world.refunds, "request_id", "RR-", "requested_date"),
+    )
+    ledger_payments = [
+        p for p in (ledger_payment(world, i) for i in world.ledger if not i.partner_invoice_id) if p
+    ]
+    payments = w.numbered(
+        ledger_payments + receipts + world.extra_payments, "payment_id", "PAY-", "received_date"
+    )
     rows["payments.csv"] = w.write_csv(folder / "payments.csv", w.PAYMENT_COLUMNS, payments)
     messages = sorted(world.messages, key=lambda m: (m["received_at"], m["message_id"]))
     rows["messages.jsonl"] = w.write_jsonl(folder / "messages.jsonl", messages)
     rows["truth.jsonl"] = write_truth(folder / "truth.jsonl", truth)
-    meta = {"generator_version": GENERATOR_VERSION, "seed": params.seed, "accounts": params.accounts,
-            "months": params.months, "start": params.start, "periods": world.timeline.periods,
-            "as_of": world.as_of.isoformat(), "fault_rate": params.fault_rate, "files": rows,
-            "skipped_faults": plan.skipped}
+    meta = {
+        "generator_version": GENERATOR_VERSION,
+        "seed": params.seed,
+        "accounts": params.accounts,
+        "months": params.months,
+        "start": params.start,
+        "periods": world.timeline.periods,
+        "as_of": world.as_of.isoformat(),
+        "fault_rate": params.fault_rate,
+        "files": rows,
+        "skipped_faults": plan.skipped,
+    }
     (folder / "scenario.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return rows
 
 
-def generate_scenario(seed: int, accounts: int, months: int, start: str, out: str | Path, *,
-                      fault_rate: float = DEFAULT_FAULT_RATE) -> ScenarioSummary:
+def generate_scenario(
+    seed: int,
+    accounts: int,
+    months: int,
+    start: str,
+    out: str | Path,
+    *,
+    fault_rate: float = DEFAULT_FAULT_RATE,
+) -> ScenarioSummary:
     """Generate a scenario folder at `out` (created if missing; our files in it are replaced).
 
     Same arguments → byte-identical files. The files are written to a temporary folder first and
     moved into `out` only when all of them are complete, so a failure leaves `out` as it was."""
-    params = ScenarioParams(seed=seed, accounts=accounts, months=months, start=start, fault_rate=fault_rate)
+    params = ScenarioParams(
+        seed=seed, accounts=accounts, months=months, start=start, fault_rate=fault_rate
+    )
     world, plan, truth = simulate(params)
     target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
@@ -188,12 +257,28 @@ def generate_scenario(seed: int, accounts: int, months: int, start: str, out: st
     by_category: dict[str, int] = {}
     for entry in primary:
         by_category[entry.category] = by_category.get(entry.category, 0) + 1
-    injected = [m for m in world.messages if any(m["message_id"] in t.message_ids and "instruct" in t.note
-                                                 for t in primary)]
+    injected = [
+        m
+        for m in world.messages
+        if any(m["message_id"] in t.message_ids and "instruct" in t.note for t in primary)
+    ]
     return ScenarioSummary(
-        seed=seed, accounts=accounts, months=months, start=start, periods=world.timeline.periods,
-        as_of=world.as_of, fault_rate=fault_rate, out=target, rows=rows, faults=len(primary),
-        truth_lines=len(truth), faults_by_category=dict(sorted(by_category.items())),
-        benign=sum(t.benign for t in primary), look_alikes=sum(t.look_alike_of is not None for t in primary),
-        two_causes=sum(t.second_category is not None for t in primary), messages=len(world.messages),
-        suspicious_messages=len(injected), skipped=plan.skipped)
+        seed=seed,
+        accounts=accounts,
+        months=months,
+        start=start,
+        periods=world.timeline.periods,
+        as_of=world.as_of,
+        fault_rate=fault_rate,
+        out=target,
+        rows=rows,
+        faults=len(primary),
+        truth_lines=len(truth),
+        faults_by_category=dict(sorted(by_category.items())),
+        benign=sum(t.benign for t in primary),
+        look_alikes=sum(t.look_alike_of is not None for t in primary),
+        two_causes=sum(t.second_category is not None for t in primary),
+        messages=len(world.messages),
+        suspicious_messages=len(injected),
+        skipped=plan.skipped,
+    )

@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from billing.models import Account, Discrepancy, ExceptionStatus
 from billing.scenarios.truth_model import TruthEntry, read_truth, write_truth
 
-__all__ = ["MatchedException", "TruthMatch", "TruthEntry", "match_truth", "read_truth", "write_truth"]
+__all__ = [
+    "MatchedException",
+    "TruthEntry",
+    "TruthMatch",
+    "match_truth",
+    "read_truth",
+    "write_truth",
+]
 
 
 @dataclass(frozen=True)
@@ -39,8 +46,13 @@ class MatchedException:
 class TruthMatch(dict[int, TruthEntry]):
     """exception id → the fault that explains it; plus what matched nothing on either side."""
 
-    def __init__(self, links: dict[int, TruthEntry], misses: list[TruthEntry],
-                 false_alarms: list[MatchedException], exceptions: dict[int, MatchedException]) -> None:
+    def __init__(
+        self,
+        links: dict[int, TruthEntry],
+        misses: list[TruthEntry],
+        false_alarms: list[MatchedException],
+        exceptions: dict[int, MatchedException],
+    ) -> None:
         super().__init__(links)
         self.misses = misses  # faults no exception revealed
         self.false_alarms = false_alarms  # exceptions no fault explains
@@ -53,9 +65,14 @@ class TruthMatch(dict[int, TruthEntry]):
 
     def summary(self) -> dict[str, int]:
         """Counts for reports: exceptions, linked, false alarms, faults found and missed."""
-        return {"exceptions": len(self.exceptions), "linked": len(self), "false_alarms": len(self.false_alarms),
-                "faults_found": len(self.found()), "misses": len(self.misses),
-                "non_benign_misses": sum(not m.benign for m in self.misses)}
+        return {
+            "exceptions": len(self.exceptions),
+            "linked": len(self),
+            "false_alarms": len(self.false_alarms),
+            "faults_found": len(self.found()),
+            "misses": len(self.misses),
+            "non_benign_misses": sum(not m.benign for m in self.misses),
+        }
 
 
 def _same(a: str | None, b: str | None) -> bool:
@@ -64,23 +81,41 @@ def _same(a: str | None, b: str | None) -> bool:
 
 def explains(entry: TruthEntry, exc: MatchedException) -> bool:
     """Whether `entry` is a cause of `exc` (see the module docstring)."""
-    return (entry.account_key == exc.account_key and entry.period == exc.period
-            and exc.rule in entry.expected_rules and _same(entry.product_code, exc.product_code)
-            and _same(entry.dimension_key, exc.dimension_key))
+    return (
+        entry.account_key == exc.account_key
+        and entry.period == exc.period
+        and exc.rule in entry.expected_rules
+        and _same(entry.product_code, exc.product_code)
+        and _same(entry.dimension_key, exc.dimension_key)
+    )
 
 
 def load_exceptions(session: Session, *, include_closed: bool = False) -> list[MatchedException]:
     """The raised exceptions with their account keys (closed ones only when asked)."""
-    query = (select(Discrepancy.id, Discrepancy.rule, Discrepancy.kind, Account.account_key, Discrepancy.period,
-                    Discrepancy.product_code, Discrepancy.dimension_key, Discrepancy.channel, Discrepancy.currency,
-                    Discrepancy.delta_amount)
-             .outerjoin(Account, Account.id == Discrepancy.account_id).order_by(Discrepancy.id))
+    query = (
+        select(
+            Discrepancy.id,
+            Discrepancy.rule,
+            Discrepancy.kind,
+            Account.account_key,
+            Discrepancy.period,
+            Discrepancy.product_code,
+            Discrepancy.dimension_key,
+            Discrepancy.channel,
+            Discrepancy.currency,
+            Discrepancy.delta_amount,
+        )
+        .outerjoin(Account, Account.id == Discrepancy.account_id)
+        .order_by(Discrepancy.id)
+    )
     if not include_closed:
         query = query.where(Discrepancy.status != ExceptionStatus.CLOSED)
     return [MatchedException(*row) for row in session.execute(query)]
 
 
-def match_exceptions(exceptions: Sequence[MatchedException], truth_entries: Iterable[TruthEntry]) -> TruthMatch:
+def match_exceptions(
+    exceptions: Sequence[MatchedException], truth_entries: Iterable[TruthEntry]
+) -> TruthMatch:
     """Match in memory (the pure core of `match_truth`).
 
     When several faults could explain an exception, prefer the one expecting its kind, then one
@@ -97,9 +132,17 @@ def match_exceptions(exceptions: Sequence[MatchedException], truth_entries: Iter
         if not candidates:
             false_alarms.append(exc)
             continue
-        best = min(candidates, key=lambda e: (exc.kind not in e.expected_kinds, linked.get(e.fault_id, 0),
-                                              _amount_gap(e, exc), e.product_code is None,
-                                              e.dimension_key is None, order[e.fault_id]))
+        best = min(
+            candidates,
+            key=lambda e: (
+                exc.kind not in e.expected_kinds,
+                linked.get(e.fault_id, 0),
+                _amount_gap(e, exc),
+                e.product_code is None,
+                e.dimension_key is None,
+                order[e.fault_id],
+            ),
+        )
         links[exc.id] = best
         linked[best.fault_id] = linked.get(best.fault_id, 0) + 1
     misses = [e for e in entries if e.fault_id not in linked]
@@ -113,7 +156,9 @@ def _amount_gap(entry: TruthEntry, exc: MatchedException) -> Decimal:
     return abs(abs(Decimal(exc.delta_amount)) - entry.amount_at_stake)
 
 
-def match_truth(session: Session, truth_entries: Iterable[TruthEntry], *, include_closed: bool = False) -> TruthMatch:
+def match_truth(
+    session: Session, truth_entries: Iterable[TruthEntry], *, include_closed: bool = False
+) -> TruthMatch:
     """Link the open exceptions in the database to `truth_entries`.
 
     Returns a dict of exception id → TruthEntry; `.misses` lists faults no exception matched

@@ -12,8 +12,32 @@ from billing.scenarios.ids import sub_rng
 from billing.scenarios.model import Account, Contract, zeros
 from billing.scenarios.world import World
 
-_BUSINESS_DAY = (0.15, 0.1, 0.1, 0.1, 0.1, 0.15, 0.3, 0.6, 1.2, 1.7, 1.8, 1.8,
-                 1.6, 1.8, 1.8, 1.7, 1.5, 1.2, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2)
+_BUSINESS_DAY = (
+    0.15,
+    0.1,
+    0.1,
+    0.1,
+    0.1,
+    0.15,
+    0.3,
+    0.6,
+    1.2,
+    1.7,
+    1.8,
+    1.8,
+    1.6,
+    1.8,
+    1.8,
+    1.7,
+    1.5,
+    1.2,
+    0.8,
+    0.6,
+    0.5,
+    0.4,
+    0.3,
+    0.2,
+)
 
 
 def shape(pattern: str, local_hour: int, weekday: int, night_idle: bool) -> float:
@@ -32,7 +56,9 @@ def _factor_table(dim: DimensionTemplate, account: Account) -> list[list[float]]
     return [[shape(dim.pattern, h, wd, account.night_idle) for h in range(24)] for wd in range(7)]
 
 
-def simulate_dimension(world: World, contract: Contract, dim: DimensionTemplate, rng: random.Random) -> array[int]:
+def simulate_dimension(
+    world: World, contract: Contract, dim: DimensionTemplate, rng: random.Random
+) -> array[int]:
     """Integer quantities per hour (metering quantities are whole numbers), 0 outside the contract."""
     timeline = world.timeline
     out = zeros(timeline.n_hours)

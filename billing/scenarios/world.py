@@ -11,8 +11,16 @@ from typing import Any
 from billing.scenarios.fx import FxTable
 from billing.scenarios.ids import IdMaker
 from billing.scenarios.model import (
-    Account, AgreementRow, Contract, ExtraMeterRecord, InvoiceNumbers, LedgerInvoice,
-    MarketplaceInvoice, MeterOverride, Product, Timeline,
+    Account,
+    AgreementRow,
+    Contract,
+    ExtraMeterRecord,
+    InvoiceNumbers,
+    LedgerInvoice,
+    MarketplaceInvoice,
+    MeterOverride,
+    Product,
+    Timeline,
 )
 from billing.scenarios.truth_model import TruthEntry
 
@@ -56,9 +64,15 @@ class World:
         return next(c for c in self.contracts if c.contract_key == key)
 
     def active_contracts(self, period: str) -> list[Contract]:
-        return [c for c in self.contracts if c.active_in(period) and any(
-            (c.contract_key, d.key) in self.usage for d in c.product.dimensions)]
+        return [
+            c
+            for c in self.contracts
+            if c.active_in(period)
+            and any((c.contract_key, d.key) in self.usage for d in c.product.dimensions)
+        ]
 
     def billed_rate(self, contract: Contract, dimension: str, period: str) -> Decimal:
         """The rate the partner bills: the contract's, unless a fault changed it."""
-        return self.billed_rates.get((contract.contract_key, dimension, period), contract.rates[dimension])
+        return self.billed_rates.get(
+            (contract.contract_key, dimension, period), contract.rates[dimension]
+        )

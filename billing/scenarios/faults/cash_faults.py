@@ -15,14 +15,24 @@ from billing.scenarios.marketplace import find_invoice
 from billing.scenarios.model import MarketplaceInvoice
 from billing.scenarios.world import World
 
-
 # How a bank statement names a remitter it cannot tie to a customer.
-UNKNOWN_PAYERS = ("J. SMITH HOLDINGS", "ACCT 4471 TRANSFER", "NORDIC TRADE SERVICES AB", "REF 88213 WIRE IN")
+UNKNOWN_PAYERS = (
+    "J. SMITH HOLDINGS",
+    "ACCT 4471 TRANSFER",
+    "NORDIC TRADE SERVICES AB",
+    "REF 88213 WIRE IN",
+)
 
 
 def _payable(world: World, t: Target) -> MarketplaceInvoice | None:
     inv = find_invoice(world, t.contract, t.period)
-    ok = inv is not None and inv.issued and not inv.forgiven and inv.cash is not None and inv.cash.disburse
+    ok = (
+        inv is not None
+        and inv.issued
+        and not inv.forgiven
+        and inv.cash is not None
+        and inv.cash.disburse
+    )
     return inv if ok and expected_net(inv) > 0 else None
 
 
@@ -32,39 +42,73 @@ def inject_short_payment(world: World, t: Target, *, partial_only: bool = False)
     `partial_only` keeps some of the payout (so a second fault on the same payout stays visible)."""
     c, rng = t.contract, t.rng
     if c.channel == "direct":
-        invoice = next((i for i in world.ledger if i.contract is c and i.period == t.period and i.cash), None)
+        invoice = next(
+            (i for i in world.ledger if i.contract is c and i.period == t.period and i.cash), None
+        )
         if invoice is None or invoice.cash is None:
             return None
         unpaid = rng.random() < 0.3
-        invoice.cash.paid_fraction = Decimal(0) if unpaid else Decimal(rng.choice(("0.5", "0.9", "0.95")))
+        invoice.cash.paid_fraction = (
+            Decimal(0) if unpaid else Decimal(rng.choice(("0.5", "0.9", "0.95")))
+        )
         paid = quantize(invoice.total * invoice.cash.paid_fraction, c.currency)
         return Effect(
-            "short_payment", t.period, ["direct_payments"], ["unpaid" if unpaid else "short_paid"],
-            money(invoice.total - paid, c.currency), c.currency,
+            "short_payment",
+            t.period,
+            ["direct_payments"],
+            ["unpaid" if unpaid else "short_paid"],
+            money(invoice.total - paid, c.currency),
+            c.currency,
             f"Invoice {invoice.invoice_number} ({invoice.total} {c.currency}) "
-            + ("is unpaid past its due date." if unpaid else f"was paid {paid} only; the customer deducted the rest."))
+            + (
+                "is unpaid past its due date."
+                if unpaid
+                else f"was paid {paid} only; the customer deducted the rest."
+            ),
+        )
     inv = _payable(world, t)
     if inv is None or inv.cash is None:
         return None
     if not partial_only and rng.random() < 0.4:
         inv.cash.disburse = False
         return Effect(
-            "short_payment", t.period, ["disbursed_vs_invoiced"], ["undisbursed"], money(expected_net(inv), c.currency),
-            c.currency, f"Invoice {inv.invoice_id} is past due and uncollected: nothing disbursed.")
+            "short_payment",
+            t.period,
+            ["disbursed_vs_invoiced"],
+            ["undisbursed"],
+            money(expected_net(inv), c.currency),
+            c.currency,
+            f"Invoice {inv.invoice_id} is past due and uncollected: nothing disbursed.",
+        )
     sellers = [r for r in disbursable_rows(inv) if r["transaction_type"] == "SELLER_REV_SHARE"]
     if len(sellers) < 2:
         if partial_only:
             return None
         inv.cash.disburse = False
         return Effect(
-            "short_payment", t.period, ["disbursed_vs_invoiced"], ["undisbursed"], money(expected_net(inv), c.currency),
-            c.currency, f"Invoice {inv.invoice_id} is past due and uncollected: nothing disbursed.")
+            "short_payment",
+            t.period,
+            ["disbursed_vs_invoiced"],
+            ["undisbursed"],
+            money(expected_net(inv), c.currency),
+            c.currency,
+            f"Invoice {inv.invoice_id} is past due and uncollected: nothing disbursed.",
+        )
     line = rng.choice(sellers)["line_item_id"]
     inv.cash.undisbursed_lines.add(line)
-    short = sum((Decimal(r["amount"]) for r in disbursable_rows(inv) if r["line_item_id"] == line), Decimal(0))
+    short = sum(
+        (Decimal(r["amount"]) for r in disbursable_rows(inv) if r["line_item_id"] == line),
+        Decimal(0),
+    )
     return Effect(
-        "short_payment", t.period, ["disbursed_vs_invoiced"], ["short_disbursed"], money(short, c.currency), c.currency,
-        f"Invoice {inv.invoice_id}: the buyer paid only part; line {line} ({short} {c.currency}) was not disbursed.")
+        "short_payment",
+        t.period,
+        ["disbursed_vs_invoiced"],
+        ["short_disbursed"],
+        money(short, c.currency),
+        c.currency,
+        f"Invoice {inv.invoice_id}: the buyer paid only part; line {line} ({short} {c.currency}) was not disbursed.",
+    )
 
 
 def inject_disbursement_failure(world: World, t: Target) -> Effect | None:
@@ -78,21 +122,37 @@ def inject_disbursement_failure(world: World, t: Target) -> Effect | None:
     if pick < 0.4:
         inv.cash.failed = True
         return Effect(
-            "disbursement_failure", t.period, ["disbursement_integrity", "disbursed_vs_invoiced"],
-            ["disbursement_failed", "undisbursed"], money(net, c.currency), c.currency,
+            "disbursement_failure",
+            t.period,
+            ["disbursement_integrity", "disbursed_vs_invoiced"],
+            ["disbursement_failed", "undisbursed"],
+            money(net, c.currency),
+            c.currency,
             f"The payout for invoice {inv.invoice_id} was returned by the bank (closed account); update the bank "
-            "details with AWS.")
+            "details with AWS.",
+        )
     if pick < 0.7:
         delta = quantize(net * Decimal(rng.choice(("0.02", "0.05", "0.1"))), c.currency)
         inv.cash.payout_delta = delta  # payouts are negative: a positive delta pays out less
         return Effect(
-            "disbursement_failure", t.period, ["disbursement_integrity"], ["disbursement_sum_mismatch"],
-            money(delta, c.currency), c.currency,
-            f"The payout for invoice {inv.invoice_id} is {delta} {c.currency} smaller than the sum of its rows.")
+            "disbursement_failure",
+            t.period,
+            ["disbursement_integrity"],
+            ["disbursement_sum_mismatch"],
+            money(delta, c.currency),
+            c.currency,
+            f"The payout for invoice {inv.invoice_id} is {delta} {c.currency} smaller than the sum of its rows.",
+        )
     inv.cash.receipt = False
     return Effect(
-        "disbursement_failure", t.period, ["disbursement_integrity"], ["bank_receipt_missing"], money(net, c.currency),
-        c.currency, f"The payout for invoice {inv.invoice_id} has a bank trace id that never reached our bank account.")
+        "disbursement_failure",
+        t.period,
+        ["disbursement_integrity"],
+        ["bank_receipt_missing"],
+        money(net, c.currency),
+        c.currency,
+        f"The payout for invoice {inv.invoice_id} has a bank trace id that never reached our bank account.",
+    )
 
 
 def inject_fx_variance(world: World, t: Target) -> Effect | None:
@@ -108,9 +168,15 @@ def inject_fx_variance(world: World, t: Target) -> Effect | None:
     at_rate = quantize(net * rate, DISBURSEMENT_CURRENCY)
     converted = quantize(net * rate * inv.cash.fx_factor, DISBURSEMENT_CURRENCY)
     return Effect(
-        "fx_variance", t.period, ["fx_conversion"], ["fx_difference"], money(at_rate - converted, "USD"), "USD",
+        "fx_variance",
+        t.period,
+        ["fx_conversion"],
+        ["fx_difference"],
+        money(at_rate - converted, "USD"),
+        "USD",
         f"Payout of invoice {inv.invoice_id} converted {net} {c.currency} to {converted} USD; at the day's rate "
-        f"it is {at_rate} USD.")
+        f"it is {at_rate} USD.",
+    )
 
 
 def inject_other(world: World, t: Target) -> Effect | None:
@@ -120,16 +186,34 @@ def inject_other(world: World, t: Target) -> Effect | None:
     usd_amount = Decimal(rng.randint(800, 24000)) + Decimal(rng.randint(0, 99)) / 100
     amount = quantize(usd_amount / BASE_USD_PER_UNIT.get(c.currency, Decimal(1)), c.currency)
     unknown = rng.random() < 0.5
-    world.extra_payments.append({
-        "payment_id": "", "account_key": "" if unknown else c.account.account_key, "channel": "direct",
-        "kind": "bank_receipt" if unknown else "customer_payment", "currency": c.currency,
-        "amount": format(amount, "f"), "received_date": received.isoformat(), "invoice_number": "",
-        "bank_trace_id": world.ids.bank_trace_id(),
-        "payer": rng.choice(UNKNOWN_PAYERS) if unknown else c.account.name,
-        "remittance_note": "INV PAYMENT" if unknown else "Prepayment for upcoming services",
-    })
+    world.extra_payments.append(
+        {
+            "payment_id": "",
+            "account_key": "" if unknown else c.account.account_key,
+            "channel": "direct",
+            "kind": "bank_receipt" if unknown else "customer_payment",
+            "currency": c.currency,
+            "amount": format(amount, "f"),
+            "received_date": received.isoformat(),
+            "invoice_number": "",
+            "bank_trace_id": world.ids.bank_trace_id(),
+            "payer": rng.choice(UNKNOWN_PAYERS) if unknown else c.account.name,
+            "remittance_note": "INV PAYMENT" if unknown else "Prepayment for upcoming services",
+        }
+    )
     return Effect(
-        "other", t.period, ["direct_payments"], ["unapplied_cash"], amount, c.currency,
+        "other",
+        t.period,
+        ["direct_payments"],
+        ["unapplied_cash"],
+        amount,
+        c.currency,
         f"{amount} {c.currency} received on {received} matches no invoice"
-        + (" and the payer is not a known customer." if unknown else f"; {c.account.name} sent a prepayment."),
-        escalate_to="internal" if unknown else "customer", unknown_account=unknown)
+        + (
+            " and the payer is not a known customer."
+            if unknown
+            else f"; {c.account.name} sent a prepayment."
+        ),
+        escalate_to="internal" if unknown else "customer",
+        unknown_account=unknown,
+    )

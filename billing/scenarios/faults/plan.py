@@ -32,8 +32,9 @@ class FaultPlan:
     skipped: list[str]  # schemes no contract could take (e.g. no CPPO customer in a tiny scenario)
 
 
-def plan_faults(world: World, fault_rate: float, rng: random.Random,
-                schemes: tuple[Scheme, ...] = SCHEMES) -> FaultPlan:
+def plan_faults(
+    world: World, fault_rate: float, rng: random.Random, schemes: tuple[Scheme, ...] = SCHEMES
+) -> FaultPlan:
     """Place round(fault_rate × contract-months) faults; deterministic for a seed."""
     slots = [(c, p) for p in world.timeline.periods for c in world.active_contracts(p)]
     total = round(fault_rate * len(slots))
@@ -51,15 +52,22 @@ def plan_faults(world: World, fault_rate: float, rng: random.Random,
     planned: list[PlannedFault] = []
     skipped: list[str] = []
     for scheme in sequence:
-        candidates = [(c, p) for c, p in slots
-                      if not taken & _held(world, scheme, c.contract_key, p) and scheme.eligible(world, c, p)]
+        candidates = [
+            (c, p)
+            for c, p in slots
+            if not taken & _held(world, scheme, c.contract_key, p) and scheme.eligible(world, c, p)
+        ]
         if not candidates:
             skipped.append(scheme.name)
             continue
         contract, period = rng.choice(candidates)
         fault_id = f"F{len(planned) + 1:04d}"
         taken |= _held(world, scheme, contract.contract_key, period)
-        planned.append(PlannedFault(fault_id, scheme, Target(contract, period, sub_rng(world.seed, "fault", fault_id))))
+        planned.append(
+            PlannedFault(
+                fault_id, scheme, Target(contract, period, sub_rng(world.seed, "fault", fault_id))
+            )
+        )
     return FaultPlan(planned, skipped)
 
 

@@ -20,7 +20,7 @@ def period_usage(world: World, c: Contract, dimension: str, period: str) -> int:
     if hours is None:
         return 0
     r = world.timeline.hour_range(period)
-    return sum(hours[r.start:r.stop])
+    return sum(hours[r.start : r.stop])
 
 
 def used_dimensions(world: World, c: Contract, period: str) -> list[str]:
@@ -28,13 +28,17 @@ def used_dimensions(world: World, c: Contract, period: str) -> list[str]:
     return [d.key for d in c.product.dimensions if period_usage(world, c, d.key, period) > 0]
 
 
-def pick_run(world: World, c: Contract, dimensions: list[str], period: str, rng: random.Random,
-             length: int) -> list[int] | None:
+def pick_run(
+    world: World, c: Contract, dimensions: list[str], period: str, rng: random.Random, length: int
+) -> list[int] | None:
     """A run of `length` consecutive hours inside the month (away from its edges) with usage > 0."""
     r = world.timeline.hour_range(period)
     lo, hi = r.start + EDGE_HOURS, r.stop - EDGE_HOURS - length
-    candidates = [h for h in range(lo, max(lo, hi))
-                  if c.active_on(world.timeline.day_of(h)) and c.active_on(world.timeline.day_of(h + length))]
+    candidates = [
+        h
+        for h in range(lo, max(lo, hi))
+        if c.active_on(world.timeline.day_of(h)) and c.active_on(world.timeline.day_of(h + length))
+    ]
     rng.shuffle(candidates)
     for start in candidates[:200]:
         run = list(range(start, start + length))
@@ -65,21 +69,32 @@ def inject_dropped_metering(world: World, t: Target) -> Effect | None:
     key = (c.contract_key, dim)
     quantity = sum(world.usage[key][h] for h in run)
     for h in run:
-        world.meter_overrides[(c.contract_key, dim, h)] = MeterOverride("Unprocessed" if unprocessed else "Omitted")
+        world.meter_overrides[(c.contract_key, dim, h)] = MeterOverride(
+            "Unprocessed" if unprocessed else "Omitted"
+        )
         world.partner[key][h] = 0
     amount = money(Decimal(quantity) * c.rates[dim], c.currency)
     # Found at month-end, the hours are far past AWS's 6-hour window: they cannot be resent.
     action = "write_off" if usd(world, amount, c.currency, t.period) < 250 else "rebill"
-    how = ("came back in UnprocessedRecords and were never retried" if unprocessed
-           else "were never sent: the metering job failed")
+    how = (
+        "came back in UnprocessedRecords and were never retried"
+        if unprocessed
+        else "were never sent: the metering job failed"
+    )
     return Effect(
-        "dropped_metering", t.period,
-        ["usage_vs_partner_usage", "metering_gaps"] + (["metering_not_accepted"] if unprocessed else []),
-        ["usage_shortfall", "metering_missing_hours"] + (["metering_unprocessed"] if unprocessed else []),
-        amount, c.currency,
+        "dropped_metering",
+        t.period,
+        ["usage_vs_partner_usage", "metering_gaps"]
+        + (["metering_not_accepted"] if unprocessed else []),
+        ["usage_shortfall", "metering_missing_hours"]
+        + (["metering_unprocessed"] if unprocessed else []),
+        amount,
+        c.currency,
         f"{len(run)} hourly records of {dim} ({quantity} units, {run_text(world, run)}) {how}; "
         f"older than the 6 h metering window, so {action.replace('_', ' ')} instead of resending.",
-        action=action, dimension_key=dim)
+        action=action,
+        dimension_key=dim,
+    )
 
 
 def inject_duplicate_metering(world: World, t: Target) -> Effect | None:
@@ -103,10 +118,16 @@ def inject_duplicate_metering(world: World, t: Target) -> Effect | None:
     rate = world.billed_rate(c, dim, t.period)
     amount = money(Decimal(quantity) * rate, c.currency)
     return Effect(
-        "duplicate_metering", t.period, ["usage_vs_partner_usage", "metering_not_accepted"],
-        ["usage_excess", "metering_duplicate_record"], amount, c.currency,
+        "duplicate_metering",
+        t.period,
+        ["usage_vs_partner_usage", "metering_not_accepted"],
+        ["usage_excess", "metering_duplicate_record"],
+        amount,
+        c.currency,
         f"{dim}: {quantity} units of {run_text(world, run)} were billed twice by AWS after a retry storm; "
-        "the customer was overcharged and is owed a refund.", dimension_key=dim)
+        "the customer was overcharged and is owed a refund.",
+        dimension_key=dim,
+    )
 
 
 def inject_rejected_metering(world: World, t: Target) -> Effect | None:
@@ -126,15 +147,21 @@ def inject_rejected_metering(world: World, t: Target) -> Effect | None:
             world.meter_overrides[(c.contract_key, dim, h)] = MeterOverride("CustomerNotSubscribed")
             amount += Decimal(world.usage[key][h]) * c.rates[dim]
             world.partner[key][h] = 0
-    why = ("the customer's subscription lapsed during a payment-method change; they must re-subscribe"
-           if customer_side else "our customer mapping sent a stale CustomerIdentifier after the buyer re-subscribed")
+    why = (
+        "the customer's subscription lapsed during a payment-method change; they must re-subscribe"
+        if customer_side
+        else "our customer mapping sent a stale CustomerIdentifier after the buyer re-subscribed"
+    )
     return Effect(
-        "rejected_metering", t.period,
+        "rejected_metering",
+        t.period,
         ["metering_not_accepted", "usage_vs_partner_usage", "metering_gaps"],
         ["metering_customer_not_subscribed", "usage_shortfall", "metering_missing_hours"],
-        money(amount, c.currency), c.currency,
+        money(amount, c.currency),
+        c.currency,
         f"{len(run)} hours ({run_text(world, run)}) rejected as CustomerNotSubscribed: {why}.",
-        escalate_to="customer" if customer_side else "internal")
+        escalate_to="customer" if customer_side else "internal",
+    )
 
 
 def inject_wrong_dimension(world: World, t: Target, *, cheap_target: bool = False) -> Effect | None:
@@ -164,10 +191,15 @@ def inject_wrong_dimension(world: World, t: Target, *, cheap_target: bool = Fals
         world.meter_quantity[(c.contract_key, target, h)] = world.usage[dst][h] + q
     amount = money(Decimal(moved) * c.rates[source], c.currency)
     return Effect(
-        "wrong_dimension", t.period, ["usage_vs_partner_usage", "metering_gaps"],
-        ["usage_shortfall", "usage_excess", "metering_missing_hours"], amount, c.currency,
+        "wrong_dimension",
+        t.period,
+        ["usage_vs_partner_usage", "metering_gaps"],
+        ["usage_shortfall", "usage_excess", "metering_missing_hours"],
+        amount,
+        c.currency,
         f"{moved} units of {source} were metered as {target} ({run_text(world, run)}) after a release changed "
-        f"the dimension mapping; the account's total units agree, the mix does not.")
+        f"the dimension mapping; the account's total units agree, the mix does not.",
+    )
 
 
 def inject_timing_difference(world: World, t: Target) -> Effect | None:
@@ -192,14 +224,30 @@ def inject_timing_difference(world: World, t: Target) -> Effect | None:
     amount = money(amount, c.currency)
     following = world.timeline.next_period(t.period)
     effect = Effect(
-        "timing_difference", t.period, ["usage_vs_partner_usage"], ["usage_shortfall"], amount, c.currency,
+        "timing_difference",
+        t.period,
+        ["usage_vs_partner_usage"],
+        ["usage_shortfall"],
+        amount,
+        c.currency,
         f"The last {k} hour(s) of {t.period} ({quantity} units, before 00:00 UTC) appear in the partner's "
-        f"feed on {next_day}; the difference nets out in the next period.", benign=True)
+        f"feed on {next_day}; the difference nets out in the next period.",
+        benign=True,
+    )
     if following:
-        effect.counterparts.append(Effect(
-            "timing_difference", following, ["usage_vs_partner_usage"], ["usage_excess"], amount, c.currency,
-            f"Counterpart of the {t.period} timing difference: {quantity} units of the last hour(s) of "
-            f"{t.period} counted by the partner on {next_day}.", benign=True))
+        effect.counterparts.append(
+            Effect(
+                "timing_difference",
+                following,
+                ["usage_vs_partner_usage"],
+                ["usage_excess"],
+                amount,
+                c.currency,
+                f"Counterpart of the {t.period} timing difference: {quantity} units of the last hour(s) of "
+                f"{t.period} counted by the partner on {next_day}.",
+                benign=True,
+            )
+        )
     return effect
 
 
@@ -213,18 +261,29 @@ def inject_price_mismatch(world: World, t: Target) -> Effect | None:
     contracted = c.rates[dim]
     public = c.product.dimension(dim).list_price
     if c.currency == "USD" and public != contracted and rng.random() < 0.6:
-        billed, why = public, "the buyer was billed on the public offer instead of its private offer"
+        billed, why = (
+            public,
+            "the buyer was billed on the public offer instead of its private offer",
+        )
     else:
-        billed = (contracted * Decimal(repr(round(rng.uniform(1.05, 1.12), 3)))).quantize(Decimal("0.000001"))
+        billed = (contracted * Decimal(repr(round(rng.uniform(1.05, 1.12), 3)))).quantize(
+            Decimal("0.000001")
+        )
         why = "the private offer's previous-year price was billed after the price step"
     world.billed_rates[(c.contract_key, dim, t.period)] = billed
     r = world.timeline.hour_range(t.period)
-    quantity = sum(world.partner[(c.contract_key, dim)][r.start:r.stop])
+    quantity = sum(world.partner[(c.contract_key, dim)][r.start : r.stop])
     amount = money(Decimal(quantity) * (billed - contracted), c.currency)
     return Effect(
-        "price_mismatch", t.period, ["billed_rate_vs_contract"], ["rate_mismatch"], amount, c.currency,
+        "price_mismatch",
+        t.period,
+        ["billed_rate_vs_contract"],
+        ["rate_mismatch"],
+        amount,
+        c.currency,
         f"{dim} billed at {billed} {c.currency}/unit instead of the contracted {contracted}: {why}.",
-        dimension_key=dim)
+        dimension_key=dim,
+    )
 
 
 def inject_entitlement_mismatch(world: World, t: Target) -> Effect | None:
@@ -244,24 +303,50 @@ def inject_entitlement_mismatch(world: World, t: Target) -> Effect | None:
         for h in range(first_hour, world.timeline.n_hours):
             if not c.active_on(world.timeline.day_of(h)):
                 continue
-            world.meter_overrides[(c.contract_key, d.key, h)] = MeterOverride("CustomerNotSubscribed")
+            world.meter_overrides[(c.contract_key, d.key, h)] = MeterOverride(
+                "CustomerNotSubscribed"
+            )
             world.partner[key][h] = 0
             p = f"{world.timeline.moment(h):%Y-%m}"
-            per_period[p] = per_period.get(p, Decimal(0)) + Decimal(world.usage[key][h]) * c.rates[d.key]
+            per_period[p] = (
+                per_period.get(p, Decimal(0)) + Decimal(world.usage[key][h]) * c.rates[d.key]
+            )
     if not per_period.get(t.period):
         return None
     what = "cancelled by the customer" if cancelled else "expired without the renewal being signed"
-    rules = ["usage_without_agreement", "metering_not_accepted", "usage_vs_partner_usage", "metering_gaps"]
-    kinds = ["usage_without_active_agreement", "metering_customer_not_subscribed", "usage_shortfall",
-             "metering_missing_hours"]
+    rules = [
+        "usage_without_agreement",
+        "metering_not_accepted",
+        "usage_vs_partner_usage",
+        "metering_gaps",
+    ]
+    kinds = [
+        "usage_without_active_agreement",
+        "metering_customer_not_subscribed",
+        "usage_shortfall",
+        "metering_missing_hours",
+    ]
     effect = Effect(
-        "entitlement_mismatch", t.period, rules, kinds, money(per_period[t.period], c.currency), c.currency,
+        "entitlement_mismatch",
+        t.period,
+        rules,
+        kinds,
+        money(per_period[t.period], c.currency),
+        c.currency,
         f"Agreement {c.agreement_id} was {what} on {iso_hour(ended)}, but the service kept running and "
-        "metering; AWS rejects the usage, so it must be billed to the customer another way.")
+        "metering; AWS rejects the usage, so it must be billed to the customer another way.",
+    )
     for p, value in per_period.items():
         if p != t.period and value:
-            effect.counterparts.append(Effect(
-                "entitlement_mismatch", p, rules + ["usage_without_invoice"], kinds + ["not_invoiced"],
-                money(value, c.currency), c.currency,
-                f"Continuation: usage under agreement {c.agreement_id}, {what} on {iso_hour(ended)}."))
+            effect.counterparts.append(
+                Effect(
+                    "entitlement_mismatch",
+                    p,
+                    rules + ["usage_without_invoice"],
+                    kinds + ["not_invoiced"],
+                    money(value, c.currency),
+                    c.currency,
+                    f"Continuation: usage under agreement {c.agreement_id}, {what} on {iso_hour(ended)}.",
+                )
+            )
     return effect

@@ -41,7 +41,15 @@ def calm_files(calm_scenario: ScenarioSummary) -> dict[str, Any]:
 
 
 def _parse(summary: ScenarioSummary) -> dict[str, Any]:
-    names = ("billing-events", "invoices", "payments", "partner-usage", "agreements", "refunds", "credit-notes")
+    names = (
+        "billing-events",
+        "invoices",
+        "payments",
+        "partner-usage",
+        "agreements",
+        "refunds",
+        "credit-notes",
+    )
     return {name: read_csv(summary.out / f"{name}.csv") for name in names}
 
 

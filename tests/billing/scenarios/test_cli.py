@@ -23,8 +23,24 @@ def app() -> typer.Typer:
 
 def test_generate_writes_the_folder(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = CliRunner().invoke(app(), ["generate", "--seed", "2", "--accounts", "8", "--months", "1",
-                                        "--start", "2026-10", "--out", str(out), "--fault-rate", "0.5"])
+    result = CliRunner().invoke(
+        app(),
+        [
+            "generate",
+            "--seed",
+            "2",
+            "--accounts",
+            "8",
+            "--months",
+            "1",
+            "--start",
+            "2026-10",
+            "--out",
+            str(out),
+            "--fault-rate",
+            "0.5",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (out / "truth.jsonl").is_file() and (out / "usage.csv").is_file()
     assert "faults in 2026-10" in result.output

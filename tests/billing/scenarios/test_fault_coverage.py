@@ -26,7 +26,9 @@ def test_benign_look_alike_and_two_cause_cases(rich_scenario: ScenarioSummary) -
     """DOMAIN.md: a timing difference is "right amount, wrong period ... nets out next period"."""
     truth = read_truth(rich_scenario.out / "truth.jsonl")
     benign = [t for t in truth if t.benign]
-    assert benign and all(t.category == "timing_difference" and t.action == "no_action_timing" for t in benign)
+    assert benign and all(
+        t.category == "timing_difference" and t.action == "no_action_timing" for t in benign
+    )
     # The next month of a timing difference carries the counterpart (partner saw more there).
     counterparts = [t for t in benign if "." in t.fault_id]
     assert counterparts and all(t.expected_kinds == ["usage_excess"] for t in counterparts)
@@ -45,7 +47,9 @@ def test_messages_vary_and_some_try_to_instruct_the_model(rich_scenario: Scenari
     assert {m["sender_role"] for m in messages} >= {"partner", "customer", "internal"}
     openings = {m["body"].split("\n", 1)[0][:12] for m in messages}
     assert len(openings) >= 3  # formal, casual, terse, annoyed...
-    suspicious = [t for t in truth if any(i in by_id[m]["body"] for m in t.message_ids for i in INJECTIONS)]
+    suspicious = [
+        t for t in truth if any(i in by_id[m]["body"] for m in t.message_ids for i in INJECTIONS)
+    ]
     assert suspicious and all(t.route == "human" for t in suspicious)
     assert rich_scenario.suspicious_messages == len(suspicious)
     linked = {m for t in truth for m in t.message_ids}

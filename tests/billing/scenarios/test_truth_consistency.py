@@ -55,16 +55,28 @@ def test_usage_fault_amounts_match_the_files(rich_scenario: ScenarioSummary) -> 
     out = rich_scenario.out
     doc = _contracts(out)
     aws_id = {a["account_key"]: a.get("aws_account_id") for a in doc["accounts"]}
-    rates = {(c["account_key"], c["product_code"], r["dimension_key"]): Decimal(r["unit_price"])
-             for c in doc["contracts"] if c["channel"] != "direct" for r in c["rates"]}
+    rates = {
+        (c["account_key"], c["product_code"], r["dimension_key"]): Decimal(r["unit_price"])
+        for c in doc["contracts"]
+        if c["channel"] != "direct"
+        for r in c["rates"]
+    }
     ours: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for row in read_csv(out / "usage.csv"):
-        ours[(row["account_key"], row["product_code"], row["dimension_key"], row["usage_hour"][:7])] += int(row["quantity"])
+        ours[
+            (row["account_key"], row["product_code"], row["dimension_key"], row["usage_hour"][:7])
+        ] += int(row["quantity"])
     prod_code = {p["marketplace_product_id"]: p["product_code"] for p in doc["products"]}
     theirs: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for row in read_csv(out / "partner-usage.csv"):
-        theirs[(row["end_user_account_id"], prod_code[row["product_id"]], row["dimension_key"],
-                row["usage_date"][:7])] += int(row["usage_quantity"])
+        theirs[
+            (
+                row["end_user_account_id"],
+                prod_code[row["product_id"]],
+                row["dimension_key"],
+                row["usage_date"][:7],
+            )
+        ] += int(row["usage_quantity"])
     checked = 0
     for t in read_truth(out / "truth.jsonl"):
         if t.category not in ("dropped_metering", "duplicate_metering") or t.second_category:
@@ -76,11 +88,16 @@ def test_usage_fault_amounts_match_the_files(rich_scenario: ScenarioSummary) -> 
     assert checked >= 2
 
 
-def test_listing_fee_fault_amounts_match_the_feed(rich_scenario: ScenarioSummary, rich_files: dict[str, Any]) -> None:
+def test_listing_fee_fault_amounts_match_the_feed(
+    rich_scenario: ScenarioSummary, rich_files: dict[str, Any]
+) -> None:
     """Listing fee: |fee charged − gross × contracted rate| (DOMAIN.md fee schedule on the contract)."""
     doc = _contracts(rich_scenario.out)
-    fee_rate = {(c["account_key"], c["product_code"]): Decimal(c["listing_fee_rate"])
-                for c in doc["contracts"] if c.get("listing_fee_rate")}
+    fee_rate = {
+        (c["account_key"], c["product_code"]): Decimal(c["listing_fee_rate"])
+        for c in doc["contracts"]
+        if c.get("listing_fee_rate")
+    }
     aws_to_key = {a.get("aws_account_id"): a["account_key"] for a in doc["accounts"]}
     prod_code = {p["marketplace_product_id"]: p["product_code"] for p in doc["products"]}
     gross: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
@@ -88,8 +105,11 @@ def test_listing_fee_fault_amounts_match_the_feed(rich_scenario: ScenarioSummary
     for r in rich_files["billing-events"]:
         if r["action"] != "INVOICED":
             continue
-        key = (aws_to_key.get(r["end_user_account_id"], ""), prod_code.get(r["product_id"], ""),
-               r["usage_period_start_date"][:7])
+        key = (
+            aws_to_key.get(r["end_user_account_id"], ""),
+            prod_code.get(r["product_id"], ""),
+            r["usage_period_start_date"][:7],
+        )
         if r["transaction_type"] == "SELLER_REV_SHARE":
             gross[key] += Decimal(r["amount"])
         elif r["transaction_type"] == "AWS_REV_SHARE":
