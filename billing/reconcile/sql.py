@@ -20,7 +20,7 @@ from sqlalchemy.sql.functions import FunctionElement, GenericFunction
 T = TypeVar("T")
 
 
-class utc_day(FunctionElement[Any]):  # noqa: N801 - reads like the SQL function it is
+class utc_day(FunctionElement[Any]):
     """The UTC calendar day of a timestamp column, as a DATE."""
 
     type = Date()
@@ -38,7 +38,7 @@ def _utc_day_pg(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC' AS DATE)"
 
 
-class month_of(FunctionElement[Any]):  # noqa: N801
+class month_of(FunctionElement[Any]):
     """``YYYY-MM`` of a timestamp (taken in UTC) or date column."""
 
     type = String()
@@ -61,7 +61,7 @@ def _month_pg(element: month_of, compiler: SQLCompiler, **kw: Any) -> str:
     return f"to_char({source}, 'YYYY-MM')"
 
 
-class id_list(GenericFunction[str]):  # noqa: N801
+class id_list(GenericFunction[str]):
     """Aggregate: the group's values as one comma-separated text (split with `split_ids`)."""
 
     type = String()

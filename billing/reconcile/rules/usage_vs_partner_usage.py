@@ -24,12 +24,28 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, and_, case, cast, exists, func, literal_column, select, tuple_, union_all
+from sqlalchemy import (
+    Numeric,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from billing.models import Account, ContractRate, PartnerUsage, Product, UsageRecord
 from billing.reconcile.config import ReconcileSettings, current
-from billing.reconcile.contracts_in_force import AWS_CHANNELS, contracts_in_force, is_account_of, rate_join
+from billing.reconcile.contracts_in_force import (
+    AWS_CHANNELS,
+    contracts_in_force,
+    is_account_of,
+    rate_join,
+)
 from billing.reconcile.evidence import as_date, exact, text, value_of
 from billing.reconcile.findings import Finding
 from billing.reconcile.periods import Period, has_usage, period_bounds

@@ -14,7 +14,14 @@ from billing.db import transaction
 from billing.models import ExceptionStatus, Invoice, InvoiceLine
 from billing.reconcile.rules import channel_overlap as rule
 
-from .factories import Line, add_billing_event, add_invoice, aws_month, make_contract, reconcile_once
+from .factories import (
+    Line,
+    add_billing_event,
+    add_invoice,
+    aws_month,
+    make_contract,
+    reconcile_once,
+)
 
 EVENT_ID = "be-" + "2" * 37
 CODE = "7x1k2m9q4w8e3r6t5y0u1i2o3"

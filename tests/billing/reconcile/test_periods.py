@@ -10,7 +10,14 @@ from sqlalchemy import Engine
 from billing.db import transaction
 from billing.reconcile.periods import PeriodError, period_bounds, period_of, periods_with_data
 
-from .factories import add_billing_event, add_partner_usage, add_usage, make_account, make_product, utc
+from .factories import (
+    add_billing_event,
+    add_partner_usage,
+    add_usage,
+    make_account,
+    make_product,
+    utc,
+)
 
 
 def test_bounds_are_utc_midnights_end_exclusive() -> None:
