@@ -12,7 +12,7 @@ from api import context
 from billing.bundles import BundleError, BundleFileErrors, export_cases, import_cases
 from billing.bundles.truth_labels import labels_from_truth
 
-console = Console()
+console = Console(soft_wrap=True)  # paths and error lines stay whole, to copy and grep
 
 
 def export_cases_cmd(
