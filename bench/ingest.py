@@ -5,8 +5,9 @@
 Writes a contracts document and the two CSV files into a temporary folder, ingests them with
 `billing.ingest.ingest_file` into a fresh SQLite database (the embedded default), prints one
 line per file and finally one JSON line:
-{"rows": N, "rows_per_s": …, "usage_rows_per_s": …, "partner_usage_rows_per_s": …, "peak_rss_mb": …}
-(`rows_per_s` is over both files together; peak RSS is of this whole process).
+{"rows": N, "rows_per_s": …, "rows_per_cpu_s": …, "usage_rows_per_s": …, "partner_usage_rows_per_s": …,
+"peak_rss_mb": …} (`rows_per_s` is over both files together, wall clock; `rows_per_cpu_s` the same
+over this process's CPU time; peak RSS is of this whole process).
 """
 
 from __future__ import annotations
@@ -109,19 +110,22 @@ def main() -> None:
         engine = create_engine_and_upgrade(f"sqlite:///{folder / 'bench.db'}")
         ingest_file(engine, "contracts", folder / "contracts.json")
         rates: dict[str, float] = {}
-        total = 0.0
+        total = cpu_total = 0.0
         for kind in ("usage", "partner-usage"):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             report = ingest_file(engine, kind, folder / f"{kind}.csv")
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
             total += elapsed
+            cpu_total += cpu
             rates[kind] = report.rows_loaded / elapsed
-            print(f"{report.summary()} in {elapsed:.2f} s = {rates[kind]:,.0f} rows/s", flush=True)
+            print(f"{report.summary()} in {elapsed:.2f} s (CPU {cpu:.2f} s) = {rates[kind]:,.0f} rows/s", flush=True)
         engine.dispose()
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
     print(json.dumps({
         "rows": args.rows,
         "rows_per_s": round(2 * args.rows / total),
+        # Wall-clock figures suffer when other processes share the 2 cores; CPU time does not.
+        "rows_per_cpu_s": round(2 * args.rows / cpu_total),
         "usage_rows_per_s": round(rates["usage"]),
         "partner_usage_rows_per_s": round(rates["partner-usage"]),
         "peak_rss_mb": round(peak_rss_mb, 1),

@@ -23,6 +23,9 @@ def ingest(
     if kind not in KINDS:
         typer.echo(f"unknown kind {kind!r}; known: {', '.join(KINDS)}", err=True)
         raise typer.Exit(2)
+    if rejects is not None and not skip_bad_rows:
+        typer.echo("--rejects only applies with --skip-bad-rows (without it a bad file loads nothing)", err=True)
+        raise typer.Exit(2)
     try:
         report = ingest_file(context.engine(), kind, file, skip_bad_rows=skip_bad_rows, rejects_path=rejects)
     except IngestError as exc:

@@ -36,3 +36,12 @@ def close_batch(conn: Connection, batch_id: int, report: IngestReport) -> None:
             rows_read=report.rows_read, rows_loaded=report.rows_loaded, rows_rejected=report.rows_rejected
         )
     )
+
+
+
+def loaded_meanwhile(conn: Connection, kind: str, sha256: str, filename: str) -> IngestReport | None:
+    """After an IntegrityError (the load's transaction already rolled back): the report of the
+    other process that loaded the same bytes meanwhile — `ingest_batches` holds kind + sha256
+    once — or None if that was not the cause."""
+    with conn.begin():
+        return already_loaded(conn, kind, sha256, filename)

@@ -12,16 +12,18 @@ _SHOWN = 50
 class RowError:
     """One problem with one field of one row.
 
-    `row` is the 1-based line of the file where the row starts (the CSV header is line 1);
-    `field` names the column (or the JSON path) at fault, `(file)` / `(row)` when no single
-    field is; `reason` says what is wrong in words a person can act on."""
+    `row` is the 1-based line of the file where the row starts (the CSV header is line 1), or
+    0 for a problem with the file as a whole (wrong kind, no such file); `field` names the
+    column (or the JSON path) at fault, `(file)` / `(row)` when no single field is; `reason`
+    says what is wrong in words a person can act on."""
 
     row: int
     field: str
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.row}, {self.field}: {self.reason}"
+        where = f"line {self.row}" if self.row else "file"
+        return f"{where}, {self.field}: {self.reason}"
 
 
 class IngestError(Exception):

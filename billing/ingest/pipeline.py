@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from billing.ingest.adapter import Record, RowAdapter
-from billing.ingest.batches import already_loaded, close_batch, open_batch
+from billing.ingest.batches import already_loaded, close_batch, loaded_meanwhile, open_batch
 from billing.ingest.errors import IngestError, RowError
 from billing.ingest.inserts import count_rows
 from billing.ingest.reading import CsvSource, JsonlSource, RawRow, scalar_text, sha256_of, sniff_problems
@@ -50,11 +51,19 @@ class RowPipeline:
         sha256 = sha256_of(self.path)
         target = rejects_path or default_rejects_path(self.path)
         with engine.connect() as conn, RejectsWriter(target, None) as rejects:
-            with conn.begin():
-                done = already_loaded(conn, self.kind, sha256, self.path.name)
-                if done is not None:
-                    return done
-                report = self._run_in(conn, sha256, skip_bad_rows, rejects)
+            try:
+                with conn.begin():
+                    done = already_loaded(conn, self.kind, sha256, self.path.name)
+                    if done is not None:
+                        return done
+                    report = self._run_in(conn, sha256, skip_bad_rows, rejects)
+            except IntegrityError:
+                rejects.discard()
+                # Another process may have loaded the same bytes meanwhile: then its load stands.
+                done = loaded_meanwhile(conn, self.kind, sha256, self.path.name)
+                if done is None:
+                    raise
+                return done
             # Committed: only now does the rejects file appear (a failed load leaves none).
             report.rejects_path = rejects.publish()
         return report
@@ -96,10 +105,12 @@ class RowPipeline:
         seen: list[set[int]] = [set() for _ in labels]
         suspects: list[set[int]] = [set() for _ in labels]
         rows_read = 0
+        observes = type(adapter).observe is not RowAdapter.observe  # skip a no-op call per row
         for raw in self.source.rows(self.tolerant):
             rows_read += 1
             records, row_errors = self._convert(adapter, raw)
-            adapter.observe(raw.line, raw.values, records)
+            if observes:
+                adapter.observe(raw.line, raw.values, records)
             if row_errors:
                 errors[raw.line] = row_errors
                 continue
@@ -163,7 +174,7 @@ class RowPipeline:
             return [], list(raw.problems)
         errors: list[RowError] = []
         values = raw.values
-        if adapter.flat:
+        if adapter.flat and (self._missing_optional or not self.is_csv):
             values = self._flat_values(adapter, raw, errors)
             if errors:
                 return [], errors
@@ -171,7 +182,7 @@ class RowPipeline:
         return (records, errors) if not errors else ([], errors)
 
     def _flat_values(self, adapter: RowAdapter, raw: RawRow, errors: list[RowError]) -> dict[str, str]:
-        if self.is_csv:
+        if self.is_csv:  # only called when optional columns are missing from the header
             values: dict[str, str] = raw.values
             for name in self._missing_optional:
                 values[name] = ""

@@ -91,11 +91,12 @@ class CsvSource:
             header = [name.strip() for name in next(reader, [])]
             width = len(header)
             start = reader.line_num + 1
+            new = tuple.__new__  # RawRow(...) goes through a Python-level __new__: too slow per row
             try:
                 for row in reader:
                     line, start = start, reader.line_num + 1
                     if len(row) == width and not tolerant:  # the common case, kept short
-                        yield RawRow(line, dict(zip(header, row)), row)
+                        yield new(RawRow, (line, dict(zip(header, row)), row, _NO_PROBLEMS))
                     elif row:  # (an empty list is a blank line)
                         yield self._checked(line, header, row, tolerant)
             except csv.Error as exc:

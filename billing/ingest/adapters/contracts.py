@@ -16,14 +16,15 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, delete, select, tuple_
+from sqlalchemy.exc import IntegrityError
 
 from billing.ingest import lookups
 from billing.ingest.adapters.contracts_schema import SECTIONS, AccountIn, ContractIn, Item, ProductIn
-from billing.ingest.batches import already_loaded, close_batch, open_batch
+from billing.ingest.batches import already_loaded, close_batch, loaded_meanwhile, open_batch
 from billing.ingest.documents import Document, DocumentError, load_document
 from billing.ingest.errors import IngestError, RowError
 from billing.ingest.inserts import count_rows, upsert
-from billing.ingest.reading import RawRow, sha256_of
+from billing.ingest.reading import RawRow, sha256_of, sniff_problems
 from billing.ingest.rejects import RejectsWriter, default_rejects_path
 from billing.ingest.report import IngestReport
 from billing.models import Account, Contract, ContractRate, Dimension, Product
@@ -55,33 +56,60 @@ def ingest_contracts(
     """Validate the whole document, then upsert its items in one transaction."""
     sha256 = sha256_of(path)
     with engine.connect() as conn, RejectsWriter(rejects_path or default_rejects_path(path), None) as rejects:
-        with conn.begin():
-            done = already_loaded(conn, KIND, sha256, path.name)
-            if done is not None:
-                return done
-            try:
-                document = load_document(path)
-            except DocumentError as exc:
-                raise IngestError(path.name, KIND, exc.errors) from None
-            entries = _validate(conn, document)
-            bad = [e for e in entries if e.errors]
-            if bad and not skip_bad_rows:
-                raise IngestError(path.name, KIND, [err for e in bad for err in e.errors], len(entries))
-            report = IngestReport(kind=KIND, filename=path.name, sha256=sha256, rows_read=len(entries))
-            report.batch_id = open_batch(conn, KIND, path, sha256)
-            before = sum(count_rows(conn, t) for t in _TABLES)
-            good = [e for e in entries if not e.errors]
-            removed = _store(conn, good)
-            for entry in bad:
-                rejects.write(RawRow(entry.line, None, json.dumps(entry.raw, default=str)), entry.errors)
-            report.rows_loaded, report.rows_rejected = len(good), len(bad)
-            report.records_new = sum(count_rows(conn, t) for t in _TABLES) - before + removed
-            close_batch(conn, report.batch_id, report)
+        try:
+            with conn.begin():
+                done = already_loaded(conn, KIND, sha256, path.name)
+                if done is not None:
+                    return done
+                report = _load(conn, path, sha256, skip_bad_rows, rejects)
+        except IntegrityError:
+            rejects.discard()
+            # Another process may have loaded the same bytes meanwhile: then its load stands.
+            done = loaded_meanwhile(conn, KIND, sha256, path.name)
+            if done is None:
+                raise
+            return done
         report.rejects_path = rejects.publish()
     return report
 
 
+def _load(conn: Connection, path: Path, sha256: str, skip_bad_rows: bool, rejects: RejectsWriter) -> IngestReport:
+    problems = sniff_problems(path)
+    if problems:
+        raise IngestError(path.name, KIND, problems)
+    try:
+        document = load_document(path)
+    except DocumentError as exc:
+        raise IngestError(path.name, KIND, exc.errors) from None
+    try:
+        entries = _validate(conn, document)
+    except _DocumentShapeError as exc:
+        raise IngestError(path.name, KIND, exc.errors) from None
+    bad = [e for e in entries if e.errors]
+    if bad and not skip_bad_rows:
+        raise IngestError(path.name, KIND, [err for e in bad for err in e.errors], len(entries))
+    report = IngestReport(kind=KIND, filename=path.name, sha256=sha256, rows_read=len(entries))
+    report.batch_id = open_batch(conn, KIND, path, sha256)
+    before = sum(count_rows(conn, t) for t in _TABLES)
+    good = [e for e in entries if not e.errors]
+    removed = _store(conn, good)
+    for entry in bad:
+        rejects.write(RawRow(entry.line, None, json.dumps(entry.raw, default=str)), entry.errors)
+    report.rows_loaded, report.rows_rejected = len(good), len(bad)
+    report.records_new = sum(count_rows(conn, t) for t in _TABLES) - before + removed
+    close_batch(conn, report.batch_id, report)
+    return report
+
+
 # -- validation ----------------------------------------------------------------------------
+
+
+class _DocumentShapeError(Exception):
+    """The document is not the three lists this format is made of."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(map(str, errors)))
 
 
 def _validate(conn: Connection, document: Document) -> list[Entry]:
@@ -89,7 +117,7 @@ def _validate(conn: Connection, document: Document) -> list[Entry]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise IngestError("", KIND, [RowError(1, "(file)", "must be a mapping with lists accounts, products, contracts")])
+        raise _DocumentShapeError([RowError(1, "(file)", "must be a mapping with lists accounts, products, contracts")])
     unknown = [k for k in data if k not in SECTIONS]
     top_errors = [RowError(document.line_of((k,)), str(k), f"unknown section (expected: {', '.join(SECTIONS)})")
                   for k in unknown]
@@ -107,7 +135,7 @@ def _validate(conn: Connection, document: Document) -> list[Entry]:
                 entry.errors = [_row_error(document, entry, e) for e in exc.errors()]
             entries.append(entry)
     if top_errors:
-        raise IngestError("", KIND, top_errors)
+        raise _DocumentShapeError(top_errors)
     _check_unique_and_references(conn, document, entries)
     return entries
 

@@ -6,6 +6,8 @@ reported with its row number, field and reason; a file with bad rows loads nothi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine, Table
 
@@ -87,6 +89,21 @@ def test_contracts_document_errors_carry_lines_and_paths(engine: Engine) -> None
     }
     assert "which has errors" in str(caught.value)
     assert rows_in(engine, Contract.__table__) == 0
+
+
+def test_an_empty_or_shapeless_contracts_document_is_refused(engine: Engine, tmp_path: Path) -> None:
+    empty = tmp_path / "contracts.yaml"
+    empty.write_bytes(b"")
+    with pytest.raises(IngestError, match="the file is empty"):
+        ingest_file(engine, "contracts", empty)
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- account_key: A\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="must be a mapping"):
+        ingest_file(engine, "contracts", listing)
+    unknown = tmp_path / "sections.json"
+    unknown.write_text('{"accounts": [], "customers": []}', encoding="utf-8")
+    with pytest.raises(IngestError, match="customers: unknown section"):
+        ingest_file(engine, "contracts", unknown)
 
 
 @pytest.mark.parametrize(

@@ -57,3 +57,8 @@ def test_skip_bad_rows_with_a_rejects_path(cli: typer.Typer, tmp_path: Path) -> 
 def test_unknown_kind_is_a_usage_error(cli: typer.Typer) -> None:
     result = CliRunner().invoke(cli, ["ingest", "usages", str(SCENARIO / "usage.csv")])
     assert result.exit_code == 2 and "unknown kind 'usages'" in result.output
+
+
+def test_rejects_without_skip_is_a_usage_error(cli: typer.Typer, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["ingest", "usage", str(SCENARIO / "usage.csv"), "--rejects", str(tmp_path / "r.csv")])
+    assert result.exit_code == 2 and "--skip-bad-rows" in result.output

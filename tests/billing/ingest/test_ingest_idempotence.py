@@ -6,9 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 
 from billing.ingest import ingest_file
+from billing.ingest import pipeline
 from billing.models import Account, Agreement, BillingEvent, Contract, ContractRate, UsageRecord
 
 from .conftest import SCENARIO, copy_to, rows_in
@@ -89,3 +91,16 @@ def test_an_older_billing_event_version_never_overwrites_a_newer_one(priced: Eng
     with priced.connect() as conn:
         amount = conn.execute(select(BillingEvent.amount)).scalar_one()
     assert amount == Decimal("-12.00")
+
+
+def test_a_concurrent_load_of_the_same_bytes_is_a_no_op(
+    priced: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes loading one file at once: the second one's batch row violates the unique
+    (kind, sha256) of ingest_batches; its load is rolled back and reported as already loaded."""
+    first = ingest_file(priced, "usage", SCENARIO / "usage.csv")
+    # Make the second load miss the first one's batch at its start, as a concurrent process would.
+    monkeypatch.setattr(pipeline, "already_loaded", lambda *args: None)
+    second = ingest_file(priced, "usage", SCENARIO / "usage.csv")
+    assert second.already_loaded and second.batch_id == first.batch_id
+    assert rows_in(priced, UsageRecord.__table__) == 6
