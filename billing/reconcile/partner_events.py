@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, join, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import KeyedColumnElement
 
@@ -88,11 +88,6 @@ def product_code_for(marketplace_product_id: ColumnElement[str]) -> Any:
             .limit(1).scalar_subquery())
 
 
-# Contracts with the ids the partner knows their account and product by.
-_CONTRACT_VIEW = join(join(Contract, Account, Account.id == Contract.account_id), Product,
-                      Product.id == Contract.product_id)
-
-
 def best_contract(source: Any, keys: Sequence[str], *, end_user: str = "end_user",
                   product_id: str = "product_id", agreement_id: str = "agreement_id",
                   on: str = "billed_on") -> Any:
@@ -102,26 +97,33 @@ def best_contract(source: Any, keys: Sequence[str], *, end_user: str = "end_user
     id) and product (by marketplace product id) with a non-direct contract valid on the date
     `on`. Ties go to the agreement match, then the latest start, then the lowest id, so the
     answer is deterministic. Returns a subquery with the key columns and `contract_id`;
-    outer-join it on the keys (rows without a contract are absent)."""
-    src = source.c
-    by_agreement = and_(Contract.agreement_id.is_not(None), Contract.agreement_id == src[agreement_id])
-    by_account = and_(
-        Account.aws_account_id == src[end_user],
-        Product.marketplace_product_id == src[product_id],
-        Contract.channel != "direct",
-        or_(src[on].is_(None), Contract.start_date <= src[on]),
-        or_(src[on].is_(None), Contract.end_date.is_(None), Contract.end_date >= src[on]),
+    outer-join it on the keys (rows without a contract are absent). Each way of matching is an
+    indexed equi-join (an OR of both in one join condition made a nested loop over contracts)."""
+    wanted = list(dict.fromkeys([*keys, end_user, product_id, agreement_id, on]))
+    src = select(*[source.c[k] for k in wanted]).cte(f"contract_src_{len(keys)}_{'_'.join(keys)}"[:60])
+    key_cols = [src.c[k] for k in keys]
+    valid = and_(or_(src.c[on].is_(None), Contract.start_date <= src.c[on]),
+                 or_(src.c[on].is_(None), Contract.end_date.is_(None), Contract.end_date >= src.c[on]))
+    by_agreement = (
+        select(*key_cols, Contract.id.label("contract_id"), literal(0).label("priority"),
+               Contract.start_date.label("start_date"))
+        .join(Contract, and_(Contract.agreement_id.is_not(None), Contract.agreement_id == src.c[agreement_id]))
     )
+    by_account = (
+        select(*key_cols, Contract.id.label("contract_id"), literal(1).label("priority"),
+               Contract.start_date.label("start_date"))
+        .join(Account, Account.aws_account_id == src.c[end_user])
+        .join(Contract, Contract.account_id == Account.id)
+        .join(Product, and_(Product.id == Contract.product_id, Product.marketplace_product_id == src.c[product_id]))
+        .where(Contract.channel != "direct", valid)
+    )
+    candidates = union_all(by_agreement, by_account).subquery("contract_candidates")
     rank = func.row_number().over(
-        partition_by=[src[k] for k in keys],
-        order_by=[case((by_agreement, 0), else_=1), Contract.start_date.desc(), Contract.id],
+        partition_by=[candidates.c[k] for k in keys],
+        order_by=[candidates.c.priority, candidates.c.start_date.desc(), candidates.c.contract_id],
     )
-    ranked = (
-        select(*[src[k] for k in keys], Contract.id.label("contract_id"), rank.label("contract_rank"))
-        .select_from(source)
-        .join(_CONTRACT_VIEW, or_(by_agreement, by_account))
-        .subquery("ranked_contracts")
-    )
+    ranked = (select(*[candidates.c[k] for k in keys], candidates.c.contract_id, rank.label("contract_rank"))
+              .subquery("ranked_contracts"))
     return (select(*[ranked.c[k] for k in keys], ranked.c.contract_id)
             .where(ranked.c.contract_rank == 1).subquery("best_contract"))
 
