@@ -120,7 +120,7 @@ def build_truth(world: World, plan: FaultPlan, rng: random.Random) -> list[Truth
             suspicious = written % INJECTION_EVERY == 3  # the 3rd, 8th, 13th... message
             c = fault.target.contract
             inv = find_invoice(world, c, effect.period)
-            invoice = inv.invoice_id if inv is not None and inv.issued else ""
+            invoice = effect.reference or (inv.invoice_id if inv is not None and inv.issued else "")
             message = write_message(
                 world, effect, c, fault.target.rng, inject=suspicious, invoice=invoice
             )

@@ -326,7 +326,7 @@ def write_message(
     role, subject, body = rng.choice(TEMPLATES[effect.category])
     fields = {
         "period_name": period_name(effect.period),
-        "customer": c.account.name,
+        "customer": c.account.name.rstrip("."),
         "product": c.product.title,
         "dimension": effect.dimension_key or c.product.dimensions[0].key,
         "amount": fmt(effect.amount, effect.currency),

@@ -45,6 +45,7 @@ class Effect:
     dimension_key: str | None = None
     benign: bool = False
     unknown_account: bool = False
+    reference: str = ""  # the invoice a message about it would quote (default: AWS's invoice id)
     counterparts: list[Effect] = field(default_factory=list)  # the same fault seen in other months
 
 

@@ -358,4 +358,5 @@ def inject_channel_conflict(world: World, t: Target) -> Effect | None:
         c.currency,
         f"{t.period} usage was billed through AWS and again on direct invoice {number} from the legacy "
         f"contract {legacy.contract_key}; the customer paid both.",
+        reference=number,
     )

@@ -65,6 +65,7 @@ def inject_short_payment(world: World, t: Target, *, partial_only: bool = False)
                 if unpaid
                 else f"was paid {paid} only; the customer deducted the rest."
             ),
+            reference=invoice.invoice_number,
         )
     inv = _payable(world, t)
     if inv is None or inv.cash is None:

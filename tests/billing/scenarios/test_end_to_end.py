@@ -50,7 +50,7 @@ def test_every_fault_is_found_and_every_exception_explained(
 
 def test_a_scenario_without_faults_raises_nothing(engine: Engine, tmp_path: Path) -> None:
     """Clean data across every channel: usage, metering, partner feed, fees, tax, payouts, FX all agree."""
-    summary = generate_scenario(31, 16, 2, "2026-10", tmp_path / "clean", fault_rate=0.0)
+    summary = generate_scenario(31, 10, 2, "2026-10", tmp_path / "clean", fault_rate=0.0)
     result = _run(engine, summary)
     assert result.summary()["exceptions"] == 0, [
         f"{e.rule}/{e.kind} {e.account_key}" for e in result.false_alarms
