@@ -1,4 +1,5 @@
-"""AWS Marketplace listing-fee schedule (from 5 January 2024), as a fraction of pre-tax contract value.
+"""AWS Marketplace listing-fee schedule (from 5 January 2024), as a fraction of pre-tax
+contract value.
 
 Source: DOMAIN.md "Fees, payouts, tax, refunds": public SaaS 3 %, server products 20 %;
 private offers < $1M 3 %, $1M–<$10M 2 %, ≥ $10M 1.5 %; all renewals 1.5 %; Channel
@@ -46,7 +47,9 @@ def expected_listing_fee_rate(
     0.5 percentage points to whatever rate applies.
     """
     if product_type not in PRODUCT_TYPES:
-        raise FeeScheduleError(f"unknown product_type {product_type!r}; expected one of {PRODUCT_TYPES}")
+        raise FeeScheduleError(
+            f"unknown product_type {product_type!r}; expected one of {PRODUCT_TYPES}"
+        )
     base = _base_rate(
         is_private_offer=is_private_offer or is_cppo,
         total_contract_value=total_contract_value,
@@ -57,7 +60,11 @@ def expected_listing_fee_rate(
 
 
 def _base_rate(
-    *, is_private_offer: bool, total_contract_value: Decimal | None, is_renewal: bool, product_type: str
+    *,
+    is_private_offer: bool,
+    total_contract_value: Decimal | None,
+    is_renewal: bool,
+    product_type: str,
 ) -> Decimal:
     # Professional services have one flat rate; the schedule lists no tier or renewal rate for them.
     if product_type == "professional_services":
@@ -72,9 +79,15 @@ def _base_rate(
 def private_offer_tier_rate(total_contract_value: Decimal | None) -> Decimal:
     """The private-offer tier rate for a pre-tax total contract value in USD."""
     if total_contract_value is None:
-        raise FeeScheduleError("a private offer needs total_contract_value to find its listing-fee tier")
-    if isinstance(total_contract_value, float):  # a float has already lost the exact value at a tier edge
-        raise FeeScheduleError(f"total_contract_value {total_contract_value!r} is a float; pass a Decimal")
+        raise FeeScheduleError(
+            "a private offer needs total_contract_value to find its listing-fee tier"
+        )
+    if isinstance(
+        total_contract_value, float
+    ):  # a float has already lost the exact value at a tier edge
+        raise FeeScheduleError(
+            f"total_contract_value {total_contract_value!r} is a float; pass a Decimal"
+        )
     value = Decimal(total_contract_value)
     if value < 0:
         raise FeeScheduleError(f"total_contract_value {value} is negative")

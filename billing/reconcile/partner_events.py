@@ -51,8 +51,13 @@ def billed_date(ev: Any, parent: Any | None = None) -> ColumnElement[date]:
     """The date whose month the row's money belongs to (see the module docstring)."""
     if parent is None:
         return func.coalesce(ev.usage_period_start_date, ev.invoice_date, ev.action_date)
-    return func.coalesce(ev.usage_period_start_date, parent.usage_period_start_date,
-                         ev.invoice_date, parent.invoice_date, ev.action_date)
+    return func.coalesce(
+        ev.usage_period_start_date,
+        parent.usage_period_start_date,
+        ev.invoice_date,
+        parent.invoice_date,
+        ev.action_date,
+    )
 
 
 def natural_sign(transaction_type: ColumnElement[str]) -> ColumnElement[int]:
@@ -78,19 +83,34 @@ def invoice_key(ev: Any) -> ColumnElement[str]:
 
 def account_id_for(aws_account_id: ColumnElement[str]) -> Any:
     """Our account id for a 12-digit AWS account id (correlated scalar subquery)."""
-    return (select(Account.id).where(Account.aws_account_id == aws_account_id)
-            .order_by(Account.id).limit(1).scalar_subquery())
+    return (
+        select(Account.id)
+        .where(Account.aws_account_id == aws_account_id)
+        .order_by(Account.id)
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def product_code_for(marketplace_product_id: ColumnElement[str]) -> Any:
     """Our product code for a marketplace product id (correlated scalar subquery)."""
-    return (select(Product.product_code).where(Product.marketplace_product_id == marketplace_product_id)
-            .limit(1).scalar_subquery())
+    return (
+        select(Product.product_code)
+        .where(Product.marketplace_product_id == marketplace_product_id)
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
-def best_contract(source: Any, keys: Sequence[str], *, end_user: str = "end_user",
-                  product_id: str = "product_id", agreement_id: str = "agreement_id",
-                  on: str = "billed_on") -> Any:
+def best_contract(
+    source: Any,
+    keys: Sequence[str],
+    *,
+    end_user: str = "end_user",
+    product_id: str = "product_id",
+    agreement_id: str = "agreement_id",
+    on: str = "billed_on",
+) -> Any:
     """Per row of `source` (identified by its `keys` columns): the marketplace contract behind it.
 
     The agreement id decides when a contract names it; otherwise the account (by AWS account
@@ -100,21 +120,39 @@ def best_contract(source: Any, keys: Sequence[str], *, end_user: str = "end_user
     outer-join it on the keys (rows without a contract are absent). Each way of matching is an
     indexed equi-join (an OR of both in one join condition made a nested loop over contracts)."""
     wanted = list(dict.fromkeys([*keys, end_user, product_id, agreement_id, on]))
-    src = select(*[source.c[k] for k in wanted]).cte(f"contract_src_{len(keys)}_{'_'.join(keys)}"[:60])
+    src = select(*[source.c[k] for k in wanted]).cte(
+        f"contract_src_{len(keys)}_{'_'.join(keys)}"[:60]
+    )
     key_cols = [src.c[k] for k in keys]
-    valid = and_(or_(src.c[on].is_(None), Contract.start_date <= src.c[on]),
-                 or_(src.c[on].is_(None), Contract.end_date.is_(None), Contract.end_date >= src.c[on]))
-    by_agreement = (
-        select(*key_cols, Contract.id.label("contract_id"), literal(0).label("priority"),
-               Contract.start_date.label("start_date"))
-        .join(Contract, and_(Contract.agreement_id.is_not(None), Contract.agreement_id == src.c[agreement_id]))
+    valid = and_(
+        or_(src.c[on].is_(None), Contract.start_date <= src.c[on]),
+        or_(src.c[on].is_(None), Contract.end_date.is_(None), Contract.end_date >= src.c[on]),
+    )
+    by_agreement = select(
+        *key_cols,
+        Contract.id.label("contract_id"),
+        literal(0).label("priority"),
+        Contract.start_date.label("start_date"),
+    ).join(
+        Contract,
+        and_(Contract.agreement_id.is_not(None), Contract.agreement_id == src.c[agreement_id]),
     )
     by_account = (
-        select(*key_cols, Contract.id.label("contract_id"), literal(1).label("priority"),
-               Contract.start_date.label("start_date"))
+        select(
+            *key_cols,
+            Contract.id.label("contract_id"),
+            literal(1).label("priority"),
+            Contract.start_date.label("start_date"),
+        )
         .join(Account, Account.aws_account_id == src.c[end_user])
         .join(Contract, Contract.account_id == Account.id)
-        .join(Product, and_(Product.id == Contract.product_id, Product.marketplace_product_id == src.c[product_id]))
+        .join(
+            Product,
+            and_(
+                Product.id == Contract.product_id,
+                Product.marketplace_product_id == src.c[product_id],
+            ),
+        )
         .where(Contract.channel != "direct", valid)
     )
     candidates = union_all(by_agreement, by_account).subquery("contract_candidates")
@@ -122,10 +160,14 @@ def best_contract(source: Any, keys: Sequence[str], *, end_user: str = "end_user
         partition_by=[candidates.c[k] for k in keys],
         order_by=[candidates.c.priority, candidates.c.start_date.desc(), candidates.c.contract_id],
     )
-    ranked = (select(*[candidates.c[k] for k in keys], candidates.c.contract_id, rank.label("contract_rank"))
-              .subquery("ranked_contracts"))
-    return (select(*[ranked.c[k] for k in keys], ranked.c.contract_id)
-            .where(ranked.c.contract_rank == 1).subquery("best_contract"))
+    ranked = select(
+        *[candidates.c[k] for k in keys], candidates.c.contract_id, rank.label("contract_rank")
+    ).subquery("ranked_contracts")
+    return (
+        select(*[ranked.c[k] for k in keys], ranked.c.contract_id)
+        .where(ranked.c.contract_rank == 1)
+        .subquery("best_contract")
+    )
 
 
 def join_on_keys(left: Any, right: Any, keys: Sequence[str]) -> ColumnElement[bool]:
@@ -143,18 +185,28 @@ def payout_children() -> Any:
     (earliest billed date; the one end user / product / agreement, or NULL when several)."""
     child, parent = aliased(BillingEvent, name="child"), aliased(BillingEvent, name="child_parent")
     return (
-        select(child.disbursement_billing_event_id.label("payout_id"),
-               func.min(billed_date(child, parent)).label("billed_on"),
-               one_or_none(func.coalesce(child.end_user_account_id, parent.end_user_account_id)).label("end_user"),
-               one_or_none(func.coalesce(child.product_id, parent.product_id)).label("product_id"),
-               one_or_none(func.coalesce(child.agreement_id, parent.agreement_id)).label("agreement_id"),
-               func.sum(child.amount).label("children_total"),
-               func.count(child.id).label("children_count"),
-               id_list(child.billing_event_id).label("child_ids"))
+        select(
+            child.disbursement_billing_event_id.label("payout_id"),
+            func.min(billed_date(child, parent)).label("billed_on"),
+            one_or_none(func.coalesce(child.end_user_account_id, parent.end_user_account_id)).label(
+                "end_user"
+            ),
+            one_or_none(func.coalesce(child.product_id, parent.product_id)).label("product_id"),
+            one_or_none(func.coalesce(child.agreement_id, parent.agreement_id)).label(
+                "agreement_id"
+            ),
+            func.sum(child.amount).label("children_total"),
+            func.count(child.id).label("children_count"),
+            id_list(child.billing_event_id).label("child_ids"),
+        )
         .select_from(child)
         .outerjoin(parent, parent.billing_event_id == child.parent_billing_event_id)
-        .where(is_current(child), child.action == DISBURSED, child.disbursement_billing_event_id.is_not(None),
-               child.transaction_type.not_in(PAYOUT_TYPES))
+        .where(
+            is_current(child),
+            child.action == DISBURSED,
+            child.disbursement_billing_event_id.is_not(None),
+            child.transaction_type.not_in(PAYOUT_TYPES),
+        )
         .group_by(child.disbursement_billing_event_id)
         .subquery("payout_children")
     )
@@ -175,8 +227,15 @@ def invoice_billed_dates() -> Any:
 def payout_failed(payout_id: ColumnElement[str]) -> ColumnElement[bool]:
     """A current DISBURSEMENT_FAILURE row names the payout `payout_id` (the money bounced)."""
     failure = aliased(BillingEvent, name="failure_row")
-    return (select(failure.id)
-            .where(is_current(failure), failure.transaction_type == DISBURSEMENT_FAILURE,
-                   or_(failure.disbursement_billing_event_id == payout_id,
-                       failure.parent_billing_event_id == payout_id))
-            .exists())
+    return (
+        select(failure.id)
+        .where(
+            is_current(failure),
+            failure.transaction_type == DISBURSEMENT_FAILURE,
+            or_(
+                failure.disbursement_billing_event_id == payout_id,
+                failure.parent_billing_event_id == payout_id,
+            ),
+        )
+        .exists()
+    )

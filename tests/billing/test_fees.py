@@ -15,8 +15,12 @@ from billing.fees import FeeScheduleError, expected_listing_fee_rate
 
 
 def rate(**kwargs: object) -> Decimal:
-    base: dict[str, object] = {"is_private_offer": True, "total_contract_value": None,
-                               "is_renewal": False, "is_cppo": False}
+    base: dict[str, object] = {
+        "is_private_offer": True,
+        "total_contract_value": None,
+        "is_renewal": False,
+        "is_cppo": False,
+    }
     base.update(kwargs)
     return expected_listing_fee_rate(**base)  # type: ignore[arg-type]
 
@@ -55,7 +59,9 @@ def test_cppo_adds_half_a_point_and_is_a_private_offer() -> None:
     assert rate(is_cppo=True, total_contract_value=Decimal("200000")) == Decimal("0.035")
     assert rate(is_cppo=True, total_contract_value=Decimal("2000000")) == Decimal("0.025")
     assert rate(is_cppo=True, is_renewal=True) == Decimal("0.020")
-    assert rate(is_cppo=True, is_private_offer=False, total_contract_value=Decimal("20000000")) == Decimal("0.020")
+    assert rate(
+        is_cppo=True, is_private_offer=False, total_contract_value=Decimal("20000000")
+    ) == Decimal("0.020")
 
 
 def test_professional_services_flat_rate() -> None:
@@ -69,7 +75,10 @@ def test_professional_services_flat_rate() -> None:
         ({}, "needs total_contract_value"),
         ({"total_contract_value": Decimal("-1")}, "negative"),
         ({"total_contract_value": 1e6}, "float"),
-        ({"product_type": "hardware", "total_contract_value": Decimal("1")}, "unknown product_type"),
+        (
+            {"product_type": "hardware", "total_contract_value": Decimal("1")},
+            "unknown product_type",
+        ),
     ],
 )
 def test_bad_terms_are_refused_with_a_reason(kwargs: dict[str, object], message: str) -> None:

@@ -1,4 +1,4 @@
-"""Credits: what the marketplace credited vs our credit notes, and direct credit notes vs the invoice.
+"""Credits: what the marketplace credited vs our credit notes; direct credit notes vs the invoice.
 
 DOMAIN.md, `credit_misapplied`: `_CREDIT` rows vs credit notes. Kind `credit_mismatch`, raised
 - per marketplace invoice: |Σ SELLER_REV_SHARE_CREDIT| ≠ Σ our credit notes on that invoice
@@ -44,15 +44,27 @@ GROSS_CREDIT = f"{SELLER_REV_SHARE}_CREDIT"
 def _marketplace_credits() -> Any:
     """Per credited buyer invoice: |Σ SELLER_REV_SHARE_CREDIT| and the credit rows."""
     ev, parent = Event, Parent
-    key = func.coalesce(parent.buyer_invoice_id, parent.invoice_id, ev.buyer_invoice_id, ev.invoice_id)
+    key = func.coalesce(
+        parent.buyer_invoice_id, parent.invoice_id, ev.buyer_invoice_id, ev.invoice_id
+    )
     return (
-        select(key.label("invoice_key"), func.min(ev.currency).label("currency"),
-               func.min(func.coalesce(ev.end_user_account_id, parent.end_user_account_id)).label("end_user"),
-               func.min(func.coalesce(ev.product_id, parent.product_id)).label("product_id"),
-               func.min(func.coalesce(ev.usage_period_start_date, parent.usage_period_start_date, ev.invoice_date))
-               .label("billed_on"),
-               func.abs(func.sum(case((ev.transaction_type == GROSS_CREDIT, ev.amount), else_=0))).label("credited"),
-               id_list(ev.billing_event_id).label("event_ids"))
+        select(
+            key.label("invoice_key"),
+            func.min(ev.currency).label("currency"),
+            func.min(func.coalesce(ev.end_user_account_id, parent.end_user_account_id)).label(
+                "end_user"
+            ),
+            func.min(func.coalesce(ev.product_id, parent.product_id)).label("product_id"),
+            func.min(
+                func.coalesce(
+                    ev.usage_period_start_date, parent.usage_period_start_date, ev.invoice_date
+                )
+            ).label("billed_on"),
+            func.abs(
+                func.sum(case((ev.transaction_type == GROSS_CREDIT, ev.amount), else_=0))
+            ).label("credited"),
+            id_list(ev.billing_event_id).label("event_ids"),
+        )
         .outerjoin(parent, parent.billing_event_id == ev.parent_billing_event_id)
         .where(is_current(ev), ev.action == INVOICED, ev.transaction_type.endswith("_CREDIT"))
         .group_by(key)
@@ -62,7 +74,12 @@ def _marketplace_credits() -> Any:
 
 def _marketplace_invoice_ids() -> Any:
     ev = Event
-    return select(invoice_key(ev).label("invoice_key")).where(is_current(ev)).distinct().subquery("mkt_invoices")
+    return (
+        select(invoice_key(ev).label("invoice_key"))
+        .where(is_current(ev))
+        .distinct()
+        .subquery("mkt_invoices")
+    )
 
 
 def _marketplace_notes() -> Any:
@@ -70,16 +87,29 @@ def _marketplace_notes() -> Any:
     mkt = _marketplace_invoice_ids()
     key = func.coalesce(Invoice.partner_invoice_id, mkt.c.invoice_key)
     return (
-        select(key.label("invoice_key"), func.sum(CreditNote.amount).label("noted"),
-               func.min(CreditNote.currency).label("note_currency"), func.min(CreditNote.account_id).label("note_account"),
-               func.min(Invoice.period).label("invoice_period"), func.min(Invoice.channel).label("invoice_channel"),
-               func.min(month_of(CreditNote.issue_date)).label("issue_month"),
-               id_list(CreditNote.credit_note_number).label("note_ids"),
-               id_list(Invoice.invoice_number).label("invoice_numbers"))
+        select(
+            key.label("invoice_key"),
+            func.sum(CreditNote.amount).label("noted"),
+            func.min(CreditNote.currency).label("note_currency"),
+            func.min(CreditNote.account_id).label("note_account"),
+            func.min(Invoice.period).label("invoice_period"),
+            func.min(Invoice.channel).label("invoice_channel"),
+            func.min(month_of(CreditNote.issue_date)).label("issue_month"),
+            id_list(CreditNote.credit_note_number).label("note_ids"),
+            id_list(Invoice.invoice_number).label("invoice_numbers"),
+        )
         .outerjoin(Invoice, Invoice.invoice_number == CreditNote.invoice_number)
         .outerjoin(mkt, mkt.c.invoice_key == CreditNote.invoice_number)
-        .where(or_(and_(Invoice.id.is_not(None), Invoice.channel != "direct", Invoice.partner_invoice_id.is_not(None)),
-                   mkt.c.invoice_key.is_not(None)))
+        .where(
+            or_(
+                and_(
+                    Invoice.id.is_not(None),
+                    Invoice.channel != "direct",
+                    Invoice.partner_invoice_id.is_not(None),
+                ),
+                mkt.c.invoice_key.is_not(None),
+            )
+        )
         .group_by(key)
         .subquery("notes")
     )
@@ -97,13 +127,25 @@ def _marketplace(session: Session, period: str, cfg: ReconcileSettings) -> Itera
     credits, notes, billed = _marketplace_credits(), _marketplace_notes(), invoice_billed_dates()
     keys = union(select(credits.c.invoice_key), select(notes.c.invoice_key)).subquery("credit_keys")
     billed_on = func.coalesce(billed.c.billed_on, credits.c.billed_on)
-    in_month = case((billed_on.is_not(None), in_period(billed_on, period)),
-                    else_=func.coalesce(notes.c.invoice_period, notes.c.issue_month) == period)
+    in_month = case(
+        (billed_on.is_not(None), in_period(billed_on, period)),
+        else_=func.coalesce(notes.c.invoice_period, notes.c.issue_month) == period,
+    )
     query = (
-        select(keys.c.invoice_key, credits.c.currency, credits.c.credited, credits.c.event_ids, notes.c.noted, notes.c.note_currency, notes.c.note_account,
-               notes.c.invoice_channel, notes.c.note_ids, notes.c.invoice_numbers,
-               account_id_for(credits.c.end_user).label("end_user_account"),
-               product_code_for(credits.c.product_id).label("product_code"))
+        select(
+            keys.c.invoice_key,
+            credits.c.currency,
+            credits.c.credited,
+            credits.c.event_ids,
+            notes.c.noted,
+            notes.c.note_currency,
+            notes.c.note_account,
+            notes.c.invoice_channel,
+            notes.c.note_ids,
+            notes.c.invoice_numbers,
+            account_id_for(credits.c.end_user).label("end_user_account"),
+            product_code_for(credits.c.product_id).label("product_code"),
+        )
         .select_from(keys)
         .outerjoin(credits, credits.c.invoice_key == keys.c.invoice_key)
         .outerjoin(notes, notes.c.invoice_key == keys.c.invoice_key)
@@ -125,70 +167,141 @@ def _marketplace(session: Session, period: str, cfg: ReconcileSettings) -> Itera
         if row["invoice_numbers"]:
             refs["invoices"] = split_ids(row["invoice_numbers"], cfg.max_record_refs)
         yield Finding(
-            rule=RULE, kind=KIND, period=period, channel=row["invoice_channel"] or "aws_marketplace",
-            account_id=row["end_user_account"] or row["note_account"], key_parts=("marketplace", row["invoice_key"]),
-            product_code=row["product_code"], currency=currency, expected_amount=noted, observed_amount=credited,
-            description=(f"Marketplace invoice {row['invoice_key']}: credited {credited} {currency}; our credit "
-                         f"notes on it total {noted} {currency}."),
+            rule=RULE,
+            kind=KIND,
+            period=period,
+            channel=row["invoice_channel"] or "aws_marketplace",
+            account_id=row["end_user_account"] or row["note_account"],
+            key_parts=("marketplace", row["invoice_key"]),
+            product_code=row["product_code"],
+            currency=currency,
+            expected_amount=noted,
+            observed_amount=credited,
+            description=(
+                f"Marketplace invoice {row['invoice_key']}: credited {credited} {currency}; "
+                f"our credit "
+                f"notes on it total {noted} {currency}."
+            ),
             record_refs=refs,
-            details={"side": "marketplace", "invoice_id": row["invoice_key"], "marketplace_credit": str(credited),
-                     "credit_notes_total": str(noted)},
+            details={
+                "side": "marketplace",
+                "invoice_id": row["invoice_key"],
+                "marketplace_credit": str(credited),
+                "credit_notes_total": str(noted),
+            },
         )
 
 
 def _direct(session: Session, period: str, cfg: ReconcileSettings) -> Iterator[Finding]:
     query = (
-        select(Invoice.invoice_number, Invoice.account_id, Invoice.currency, Invoice.total, Invoice.channel,
-               func.sum(CreditNote.amount).label("noted"),
-               func.sum(case((CreditNote.currency != Invoice.currency, 1), else_=0)).label("other_currency"),
-               func.sum(case((CreditNote.account_id != Invoice.account_id, 1), else_=0)).label("other_account"),
-               id_list(CreditNote.credit_note_number).label("note_ids"))
+        select(
+            Invoice.invoice_number,
+            Invoice.account_id,
+            Invoice.currency,
+            Invoice.total,
+            Invoice.channel,
+            func.sum(CreditNote.amount).label("noted"),
+            func.sum(case((CreditNote.currency != Invoice.currency, 1), else_=0)).label(
+                "other_currency"
+            ),
+            func.sum(case((CreditNote.account_id != Invoice.account_id, 1), else_=0)).label(
+                "other_account"
+            ),
+            id_list(CreditNote.credit_note_number).label("note_ids"),
+        )
         .join(CreditNote, CreditNote.invoice_number == Invoice.invoice_number)
         .where(Invoice.period == period, Invoice.partner_invoice_id.is_(None))
-        .group_by(Invoice.invoice_number, Invoice.account_id, Invoice.currency, Invoice.total, Invoice.channel)
+        .group_by(
+            Invoice.invoice_number,
+            Invoice.account_id,
+            Invoice.currency,
+            Invoice.total,
+            Invoice.channel,
+        )
         .order_by(Invoice.invoice_number)
     )
     for row in session.execute(query).mappings():
         currency = row["currency"]
-        total, noted = quantize(Decimal(row["total"]), currency), quantize(Decimal(row["noted"]), currency)
-        reasons = [reason for reason, hit in (
-            ("credit_exceeds_invoice", noted - total > cfg.amount_tolerance),
-            ("credit_in_another_currency", row["other_currency"] > 0),
-            ("credit_for_another_account", row["other_account"] > 0)) if hit]
+        total, noted = (
+            quantize(Decimal(row["total"]), currency),
+            quantize(Decimal(row["noted"]), currency),
+        )
+        reasons = [
+            reason
+            for reason, hit in (
+                ("credit_exceeds_invoice", noted - total > cfg.amount_tolerance),
+                ("credit_in_another_currency", row["other_currency"] > 0),
+                ("credit_for_another_account", row["other_account"] > 0),
+            )
+            if hit
+        ]
         if not reasons:
             continue
         yield Finding(
-            rule=RULE, kind=KIND, period=period, channel=row["channel"], account_id=row["account_id"],
-            key_parts=("invoice", row["invoice_number"]), currency=currency,
-            expected_amount=min(noted, total), observed_amount=noted,
-            description=(f"Credit notes on invoice {row['invoice_number']} ({total} {currency}) total {noted}: "
-                         f"{', '.join(r.replace('_', ' ') for r in reasons)}."),
-            record_refs={"invoices": [row["invoice_number"]],
-                         "credit_notes": split_ids(row["note_ids"], cfg.max_record_refs)},
-            details={"side": "direct", "reasons": reasons, "invoice_total": str(total),
-                     "credit_notes_total": str(noted)},
+            rule=RULE,
+            kind=KIND,
+            period=period,
+            channel=row["channel"],
+            account_id=row["account_id"],
+            key_parts=("invoice", row["invoice_number"]),
+            currency=currency,
+            expected_amount=min(noted, total),
+            observed_amount=noted,
+            description=(
+                f"Credit notes on invoice {row['invoice_number']} ({total} {currency}) "
+                f"total {noted}: "
+                f"{', '.join(r.replace('_', ' ') for r in reasons)}."
+            ),
+            record_refs={
+                "invoices": [row["invoice_number"]],
+                "credit_notes": split_ids(row["note_ids"], cfg.max_record_refs),
+            },
+            details={
+                "side": "direct",
+                "reasons": reasons,
+                "invoice_total": str(total),
+                "credit_notes_total": str(noted),
+            },
         )
 
 
 def _orphans(session: Session, period: str, cfg: ReconcileSettings) -> Iterator[Finding]:
     mkt = _marketplace_invoice_ids()
     query = (
-        select(CreditNote.credit_note_number, CreditNote.account_id, CreditNote.currency, CreditNote.amount,
-               CreditNote.invoice_number)
+        select(
+            CreditNote.credit_note_number,
+            CreditNote.account_id,
+            CreditNote.currency,
+            CreditNote.amount,
+            CreditNote.invoice_number,
+        )
         .outerjoin(Invoice, Invoice.invoice_number == CreditNote.invoice_number)
         .outerjoin(mkt, mkt.c.invoice_key == CreditNote.invoice_number)
-        .where(CreditNote.invoice_number.is_not(None), Invoice.id.is_(None), mkt.c.invoice_key.is_(None),
-               month_of(CreditNote.issue_date) == period)
+        .where(
+            CreditNote.invoice_number.is_not(None),
+            Invoice.id.is_(None),
+            mkt.c.invoice_key.is_(None),
+            month_of(CreditNote.issue_date) == period,
+        )
         .order_by(CreditNote.credit_note_number)
     )
     for row in session.execute(query).mappings():
         amount = quantize(Decimal(row["amount"]), row["currency"])
         yield Finding(
-            rule=RULE, kind=KIND, period=period, channel="direct", account_id=row["account_id"],
-            key_parts=("note", row["credit_note_number"]), currency=row["currency"],
-            expected_amount=Decimal(0), observed_amount=amount,
-            description=(f"Credit note {row['credit_note_number']} of {amount} {row['currency']} names invoice "
-                         f"{row['invoice_number']}, which exists neither in our invoices nor in the marketplace feed."),
+            rule=RULE,
+            kind=KIND,
+            period=period,
+            channel="direct",
+            account_id=row["account_id"],
+            key_parts=("note", row["credit_note_number"]),
+            currency=row["currency"],
+            expected_amount=Decimal(0),
+            observed_amount=amount,
+            description=(
+                f"Credit note {row['credit_note_number']} of {amount} {row['currency']} names "
+                f"invoice {row['invoice_number']}, which exists neither in our invoices nor in "
+                "the marketplace feed."
+            ),
             record_refs={"credit_notes": [row["credit_note_number"]]},
             details={"side": "unknown_invoice", "invoice_number": row["invoice_number"]},
         )

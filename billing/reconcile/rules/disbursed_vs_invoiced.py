@@ -58,10 +58,18 @@ def _offsets(action: str, label: str) -> Any:
     # Rows of a payout that bounced (DISBURSEMENT_FAILURE) never reached us: not disbursed.
     bounced = payout_failed(child.disbursement_billing_event_id) if action == DISBURSED else None
     return (
-        select(child.parent_billing_event_id.label("parent_id"), amount.label(label),
-               id_list(child.disbursement_billing_event_id).label(f"{label}_payouts"))
-        .where(is_current(child), child.action == action, child.parent_billing_event_id.is_not(None),
-               child.transaction_type.not_in(PAYOUT_TYPES), *([~bounced] if bounced is not None else []))
+        select(
+            child.parent_billing_event_id.label("parent_id"),
+            amount.label(label),
+            id_list(child.disbursement_billing_event_id).label(f"{label}_payouts"),
+        )
+        .where(
+            is_current(child),
+            child.action == action,
+            child.parent_billing_event_id.is_not(None),
+            child.transaction_type.not_in(PAYOUT_TYPES),
+            *([~bounced] if bounced is not None else []),
+        )
         .group_by(child.parent_billing_event_id)
         .subquery(f"{label}_offsets")
     )
@@ -72,39 +80,71 @@ def _due_rows(period: str) -> Any:
     cfg = current()
     cutoff = cfg.run_date() - timedelta(days=cfg.disbursement_grace_days)
     ev, parent = Event, Parent
-    due = or_(ev.payment_due_date < cutoff,
-              and_(ev.payment_due_date.is_(None), ev.invoice_date < cutoff - timedelta(days=DEFAULT_TERMS_DAYS)))
+    due = or_(
+        ev.payment_due_date < cutoff,
+        and_(
+            ev.payment_due_date.is_(None),
+            ev.invoice_date < cutoff - timedelta(days=DEFAULT_TERMS_DAYS),
+        ),
+    )
     return (
-        select(ev.billing_event_id, ev.end_user_account_id, ev.product_id, ev.agreement_id, ev.currency,
-               ev.transaction_type, ev.amount, ev.invoice_id, ev.payment_due_date,
-               billed_date(ev, parent).label("billed_on"))
+        select(
+            ev.billing_event_id,
+            ev.end_user_account_id,
+            ev.product_id,
+            ev.agreement_id,
+            ev.currency,
+            ev.transaction_type,
+            ev.amount,
+            ev.invoice_id,
+            ev.payment_due_date,
+            billed_date(ev, parent).label("billed_on"),
+        )
         .outerjoin(parent, parent.billing_event_id == ev.parent_billing_event_id)
-        .where(is_current(ev), ev.action == INVOICED, ev.balance_impacting.is_(True),
-               ev.transaction_type.not_in([*PAYOUT_TYPES, AWS_TAX_SHARE]), due,
-               in_period(billed_date(ev, parent), period))
+        .where(
+            is_current(ev),
+            ev.action == INVOICED,
+            ev.balance_impacting.is_(True),
+            ev.transaction_type.not_in([*PAYOUT_TYPES, AWS_TAX_SHARE]),
+            due,
+            in_period(billed_date(ev, parent), period),
+        )
         .subquery("due_rows")
     )
 
 
 def _per_account(period: str) -> Any:
-    rows, paid, forgiven = _due_rows(period), _offsets(DISBURSED, "disbursed"), _offsets(FORGIVEN, "forgiven")
+    rows, paid, forgiven = (
+        _due_rows(period),
+        _offsets(DISBURSED, "disbursed"),
+        _offsets(FORGIVEN, "forgiven"),
+    )
 
     def of_type(name: str) -> Any:
         return func.sum(case((rows.c.transaction_type == name, rows.c.amount), else_=0))
 
     return (
         select(
-            rows.c.end_user_account_id.label("end_user"), rows.c.product_id, rows.c.currency,
-            func.min(rows.c.agreement_id).label("agreement_id"), func.min(rows.c.billed_on).label("billed_on"),
+            rows.c.end_user_account_id.label("end_user"),
+            rows.c.product_id,
+            rows.c.currency,
+            func.min(rows.c.agreement_id).label("agreement_id"),
+            func.min(rows.c.billed_on).label("billed_on"),
             func.sum(rows.c.amount).label("invoiced_net"),
-            of_type(SELLER_REV_SHARE).label("gross"), of_type(AWS_REV_SHARE).label("listing_fee"),
+            of_type(SELLER_REV_SHARE).label("gross"),
+            of_type(AWS_REV_SHARE).label("listing_fee"),
             of_type(SELLER_TAX_SHARE).label("seller_tax"),
-            func.sum(case((rows.c.transaction_type.endswith("_REFUND"), rows.c.amount), else_=0)).label("refunds"),
-            func.sum(case((rows.c.transaction_type.endswith("_CREDIT"), rows.c.amount), else_=0)).label("credits"),
+            func.sum(
+                case((rows.c.transaction_type.endswith("_REFUND"), rows.c.amount), else_=0)
+            ).label("refunds"),
+            func.sum(
+                case((rows.c.transaction_type.endswith("_CREDIT"), rows.c.amount), else_=0)
+            ).label("credits"),
             func.coalesce(func.sum(forgiven.c.forgiven), 0).label("forgiven"),
             func.coalesce(func.sum(paid.c.disbursed), 0).label("disbursed"),
             func.max(rows.c.payment_due_date).label("last_due"),
-            id_list(rows.c.billing_event_id).label("event_ids"), id_list(rows.c.invoice_id).label("invoice_ids"),
+            id_list(rows.c.billing_event_id).label("event_ids"),
+            id_list(rows.c.invoice_id).label("invoice_ids"),
             id_list(paid.c.disbursed_payouts).label("payout_ids"),
         )
         .outerjoin(paid, paid.c.parent_id == rows.c.billing_event_id)
@@ -121,9 +161,13 @@ def find(session: Session, period: str) -> Iterator[Finding]:
     keys = ("end_user", "product_id", "currency")
     best = best_contract(agg, keys)
     query = (
-        select(agg, account_id_for(agg.c.end_user).label("account_id"),
-               product_code_for(agg.c.product_id).label("product_code"),
-               Contract.contract_key, Contract.channel)
+        select(
+            agg,
+            account_id_for(agg.c.end_user).label("account_id"),
+            product_code_for(agg.c.product_id).label("product_code"),
+            Contract.contract_key,
+            Contract.channel,
+        )
         .outerjoin(best, join_on_keys(agg, best, keys))
         .outerjoin(Contract, Contract.id == best.c.contract_id)
         .order_by(agg.c.end_user, agg.c.product_id, agg.c.currency)
@@ -152,18 +196,33 @@ def _compare(row: Any, period: str, tolerance: Decimal, max_refs: int) -> Findin
         refs["contracts"] = [row["contract_key"]]
     label = row["product_code"] or row["product_id"] or "-"
     return Finding(
-        rule=RULE, kind=kind, period=period, channel=row["channel"] or "aws_marketplace",
-        account_id=row["account_id"], key_parts=(row["end_user"] or "-", label, currency), product_code=row["product_code"],
-        currency=currency, expected_amount=expected, observed_amount=observed,
-        description=(f"Net invoiced for {period} (due by {row['last_due'] or 'invoice date + 30 days'}) "
-                     f"is {expected} {currency}; "
-                     f"{words}: {observed} {currency}."),
+        rule=RULE,
+        kind=kind,
+        period=period,
+        channel=row["channel"] or "aws_marketplace",
+        account_id=row["account_id"],
+        key_parts=(row["end_user"] or "-", label, currency),
+        product_code=row["product_code"],
+        currency=currency,
+        expected_amount=expected,
+        observed_amount=observed,
+        description=(
+            f"Net invoiced for {period} (due by {row['last_due'] or 'invoice date + 30 days'}) "
+            f"is {expected} {currency}; "
+            f"{words}: {observed} {currency}."
+        ),
         record_refs=refs,
         details={
-            "end_user_account_id": row["end_user"], "invoice_ids": split_ids(row["invoice_ids"], max_refs),
-            "payout_ids": payouts, "invoiced_net": _s(row["invoiced_net"]), "gross": _s(row["gross"]),
-            "listing_fee": _s(row["listing_fee"]), "seller_tax": _s(row["seller_tax"]),
-            "refunds": _s(row["refunds"]), "credits": _s(row["credits"]), "forgiven": _s(row["forgiven"]),
+            "end_user_account_id": row["end_user"],
+            "invoice_ids": split_ids(row["invoice_ids"], max_refs),
+            "payout_ids": payouts,
+            "invoiced_net": _s(row["invoiced_net"]),
+            "gross": _s(row["gross"]),
+            "listing_fee": _s(row["listing_fee"]),
+            "seller_tax": _s(row["seller_tax"]),
+            "refunds": _s(row["refunds"]),
+            "credits": _s(row["credits"]),
+            "forgiven": _s(row["forgiven"]),
             "disbursed": _s(row["disbursed"]),
             "last_payment_due_date": None if row["last_due"] is None else str(row["last_due"]),
         },

@@ -48,20 +48,34 @@ def _payouts(period: str) -> Any:
     children = payout_children()
     billed_on = func.coalesce(children.c.billed_on, billed_date(Payout))
     failed = payout_failed(Payout.billing_event_id)
-    receipt = (select(func.count(Payment.id)).where(Payment.bank_trace_id == Payout.bank_trace_id)
-               .scalar_subquery())
+    receipt = (
+        select(func.count(Payment.id))
+        .where(Payment.bank_trace_id == Payout.bank_trace_id)
+        .scalar_subquery()
+    )
     return (
-        select(Payout.billing_event_id.label("payout_id"), Payout.amount, Payout.currency, Payout.bank_trace_id,
-               func.coalesce(Payout.action_date, Payout.invoice_date).label("paid_on"),
-               billed_on.label("billed_on"),
-               func.coalesce(children.c.end_user, Payout.end_user_account_id).label("end_user"),
-               func.coalesce(children.c.product_id, Payout.product_id).label("product_id"),
-               func.coalesce(children.c.agreement_id, Payout.agreement_id).label("agreement_id"),
-               func.coalesce(children.c.children_total, 0).label("children_total"),
-               func.coalesce(children.c.children_count, 0).label("children_count"), children.c.child_ids,
-               failed.label("failed"), receipt.label("receipts"))
+        select(
+            Payout.billing_event_id.label("payout_id"),
+            Payout.amount,
+            Payout.currency,
+            Payout.bank_trace_id,
+            func.coalesce(Payout.action_date, Payout.invoice_date).label("paid_on"),
+            billed_on.label("billed_on"),
+            func.coalesce(children.c.end_user, Payout.end_user_account_id).label("end_user"),
+            func.coalesce(children.c.product_id, Payout.product_id).label("product_id"),
+            func.coalesce(children.c.agreement_id, Payout.agreement_id).label("agreement_id"),
+            func.coalesce(children.c.children_total, 0).label("children_total"),
+            func.coalesce(children.c.children_count, 0).label("children_count"),
+            children.c.child_ids,
+            failed.label("failed"),
+            receipt.label("receipts"),
+        )
         .outerjoin(children, children.c.payout_id == Payout.billing_event_id)
-        .where(is_current(Payout), Payout.transaction_type == DISBURSEMENT, in_period(billed_on, period))
+        .where(
+            is_current(Payout),
+            Payout.transaction_type == DISBURSEMENT,
+            in_period(billed_on, period),
+        )
         .subquery("payouts")
     )
 
@@ -69,19 +83,31 @@ def _payouts(period: str) -> Any:
 def _failures(period: str) -> Any:
     """Every current DISBURSEMENT_FAILURE row of the billed month, with the payout it names."""
     children = payout_children()
-    payout_ref = func.coalesce(Failure.disbursement_billing_event_id, Failure.parent_billing_event_id)
+    payout_ref = func.coalesce(
+        Failure.disbursement_billing_event_id, Failure.parent_billing_event_id
+    )
     billed_on = func.coalesce(children.c.billed_on, billed_date(Payout), billed_date(Failure))
     return (
-        select(Failure.billing_event_id.label("failure_id"), Failure.amount, Failure.currency,
-               Failure.bank_trace_id, payout_ref.label("payout_id"), Payout.amount.label("payout_amount"),
-               func.coalesce(Failure.action_date, Failure.invoice_date).label("failed_on"),
-               billed_on.label("billed_on"),
-               func.coalesce(children.c.end_user, Failure.end_user_account_id).label("end_user"),
-               func.coalesce(children.c.product_id, Failure.product_id).label("product_id"),
-               func.coalesce(children.c.agreement_id, Failure.agreement_id).label("agreement_id"))
+        select(
+            Failure.billing_event_id.label("failure_id"),
+            Failure.amount,
+            Failure.currency,
+            Failure.bank_trace_id,
+            payout_ref.label("payout_id"),
+            Payout.amount.label("payout_amount"),
+            func.coalesce(Failure.action_date, Failure.invoice_date).label("failed_on"),
+            billed_on.label("billed_on"),
+            func.coalesce(children.c.end_user, Failure.end_user_account_id).label("end_user"),
+            func.coalesce(children.c.product_id, Failure.product_id).label("product_id"),
+            func.coalesce(children.c.agreement_id, Failure.agreement_id).label("agreement_id"),
+        )
         .outerjoin(Payout, and_(Payout.billing_event_id == payout_ref, is_current(Payout)))
         .outerjoin(children, children.c.payout_id == payout_ref)
-        .where(is_current(Failure), Failure.transaction_type == DISBURSEMENT_FAILURE, in_period(billed_on, period))
+        .where(
+            is_current(Failure),
+            Failure.transaction_type == DISBURSEMENT_FAILURE,
+            in_period(billed_on, period),
+        )
         .subquery("failures")
     )
 
@@ -90,9 +116,13 @@ def _linked(source: Any, key: str) -> Any:
     """`source` with our account, product code and the contract (channel) behind it."""
     best = best_contract(source, (key,))
     return (
-        select(source, account_id_for(source.c.end_user).label("account_id"),
-               product_code_for(source.c.product_id).label("product_code"), Contract.contract_key,
-               Contract.channel)
+        select(
+            source,
+            account_id_for(source.c.end_user).label("account_id"),
+            product_code_for(source.c.product_id).label("product_code"),
+            Contract.contract_key,
+            Contract.channel,
+        )
         .outerjoin(best, join_on_keys(source, best, (key,)))
         .outerjoin(Contract, Contract.id == best.c.contract_id)
         .order_by(source.c[key])
@@ -114,38 +144,72 @@ def _payout_findings(row: Any, period: str, cfg: ReconcileSettings) -> Iterator[
     owed = quantize(-Decimal(row["children_total"]), currency)
     refs = {"billing_events": [row["payout_id"], *split_ids(row["child_ids"], cfg.max_record_refs)]}
     common = _common(row, period, currency, refs)
-    details = {"payout_id": row["payout_id"], "bank_trace_id": row["bank_trace_id"],
-               "paid_on": None if row["paid_on"] is None else str(row["paid_on"]),
-               "rows_paid": int(row["children_count"]), "sum_of_rows": str(owed), "payout_amount": str(paid)}
+    details = {
+        "payout_id": row["payout_id"],
+        "bank_trace_id": row["bank_trace_id"],
+        "paid_on": None if row["paid_on"] is None else str(row["paid_on"]),
+        "rows_paid": int(row["children_count"]),
+        "sum_of_rows": str(owed),
+        "payout_amount": str(paid),
+    }
     if abs(paid - owed) > cfg.amount_tolerance:
-        yield Finding(kind="disbursement_sum_mismatch", key_parts=(row["payout_id"],), expected_amount=owed,
-                      observed_amount=paid, details=details,
-                      description=(f"Payout {row['payout_id']} is {paid} {currency}; the {row['children_count']} "
-                                   f"rows it pays add up to {owed} {currency}."), **common)
+        yield Finding(
+            kind="disbursement_sum_mismatch",
+            key_parts=(row["payout_id"],),
+            expected_amount=owed,
+            observed_amount=paid,
+            details=details,
+            description=(
+                f"Payout {row['payout_id']} is {paid} {currency}; the {row['children_count']} "
+                f"rows it pays add up to {owed} {currency}."
+            ),
+            **common,
+        )
     cutoff = cfg.run_date() - timedelta(days=cfg.bank_receipt_grace_days)
     waited = row["paid_on"] is not None and row["paid_on"] <= cutoff
     if not row["failed"] and not row["receipts"] and waited:
         trace = row["bank_trace_id"] or "(none)"
-        yield Finding(kind="bank_receipt_missing", key_parts=(row["payout_id"],), expected_amount=paid,
-                      observed_amount=Decimal(0), details=details,
-                      description=(f"Payout {row['payout_id']} of {paid} {currency} on {row['paid_on']}: no bank "
-                                   f"receipt carries its bank trace id {trace}."), **common)
+        yield Finding(
+            kind="bank_receipt_missing",
+            key_parts=(row["payout_id"],),
+            expected_amount=paid,
+            observed_amount=Decimal(0),
+            details=details,
+            description=(
+                f"Payout {row['payout_id']} of {paid} {currency} on {row['paid_on']}: no bank "
+                f"receipt carries its bank trace id {trace}."
+            ),
+            **common,
+        )
 
 
 def _failure_finding(row: Any, period: str, cfg: ReconcileSettings) -> Finding:
     currency = row["currency"]
     source = row["payout_amount"] if row["payout_amount"] is not None else row["amount"]
     expected = quantize(abs(Decimal(source)), currency)
-    refs = {"billing_events": sorted({row["failure_id"], *([row["payout_id"]] if row["payout_id"] else [])})}
+    refs = {
+        "billing_events": sorted(
+            {row["failure_id"], *([row["payout_id"]] if row["payout_id"] else [])}
+        )
+    }
     return Finding(
-        kind="disbursement_failed", key_parts=(row["failure_id"],), expected_amount=expected,
+        kind="disbursement_failed",
+        key_parts=(row["failure_id"],),
+        expected_amount=expected,
         observed_amount=Decimal(0),
-        description=(f"Disbursement failure {row['failure_id']} on {row['failed_on']}"
-                     f"{' for payout ' + row['payout_id'] if row['payout_id'] else ''}: {expected} {currency} "
-                     "did not reach the bank."),
-        details={"failure_id": row["failure_id"], "payout_id": row["payout_id"], "bank_trace_id": row["bank_trace_id"],
-                 "failed_on": None if row["failed_on"] is None else str(row["failed_on"]),
-                 "failure_amount": str(Decimal(row["amount"]).normalize())},
+        description=(
+            f"Disbursement failure {row['failure_id']} on {row['failed_on']}"
+            f"{' for payout ' + row['payout_id'] if row['payout_id'] else ''}: "
+            f"{expected} {currency} "
+            "did not reach the bank."
+        ),
+        details={
+            "failure_id": row["failure_id"],
+            "payout_id": row["payout_id"],
+            "bank_trace_id": row["bank_trace_id"],
+            "failed_on": None if row["failed_on"] is None else str(row["failed_on"]),
+            "failure_amount": str(Decimal(row["amount"]).normalize()),
+        },
         **_common(row, period, currency, refs),
     )
 
@@ -153,6 +217,12 @@ def _failure_finding(row: Any, period: str, cfg: ReconcileSettings) -> Finding:
 def _common(row: Any, period: str, currency: str, refs: dict[str, list[str]]) -> dict[str, Any]:
     if row["contract_key"]:
         refs["contracts"] = [row["contract_key"]]
-    return {"rule": RULE, "period": period, "channel": row["channel"] or "aws_marketplace",
-            "account_id": row["account_id"], "product_code": row["product_code"], "currency": currency,
-            "record_refs": refs}
+    return {
+        "rule": RULE,
+        "period": period,
+        "channel": row["channel"] or "aws_marketplace",
+        "account_id": row["account_id"],
+        "product_code": row["product_code"],
+        "currency": currency,
+        "record_refs": refs,
+    }

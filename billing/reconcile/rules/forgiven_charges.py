@@ -45,22 +45,32 @@ KIND = "charge_forgiven"
 
 def _forgiven(period: str) -> Any:
     ev, parent = Event, Parent
-    key = func.coalesce(parent.buyer_invoice_id, parent.invoice_id, ev.buyer_invoice_id, ev.invoice_id)
+    key = func.coalesce(
+        parent.buyer_invoice_id, parent.invoice_id, ev.buyer_invoice_id, ev.invoice_id
+    )
     billed_on = func.min(billed_date(ev, parent))
     return (
         select(
-            key.label("invoice_key"), ev.currency,
-            func.min(func.coalesce(ev.end_user_account_id, parent.end_user_account_id)).label("end_user"),
+            key.label("invoice_key"),
+            ev.currency,
+            func.min(func.coalesce(ev.end_user_account_id, parent.end_user_account_id)).label(
+                "end_user"
+            ),
             func.min(func.coalesce(ev.product_id, parent.product_id)).label("product_id"),
             func.min(func.coalesce(ev.agreement_id, parent.agreement_id)).label("agreement_id"),
             billed_on.label("billed_on"),
             func.sum(signed_amount(ev)).label("forgiven"),
-            func.sum(case((ev.transaction_type == SELLER_REV_SHARE, signed_amount(ev)), else_=0)).label("forgiven_gross"),
+            func.sum(
+                case((ev.transaction_type == SELLER_REV_SHARE, signed_amount(ev)), else_=0)
+            ).label("forgiven_gross"),
             func.max(ev.action_date).label("forgiven_on"),
-            id_list(ev.billing_event_id).label("event_ids"), id_list(parent.billing_event_id).label("parent_ids"),
+            id_list(ev.billing_event_id).label("event_ids"),
+            id_list(parent.billing_event_id).label("parent_ids"),
         )
         .outerjoin(parent, parent.billing_event_id == ev.parent_billing_event_id)
-        .where(is_current(ev), ev.action == FORGIVEN, ~ev.transaction_type.startswith(AWS_TAX_SHARE))
+        .where(
+            is_current(ev), ev.action == FORGIVEN, ~ev.transaction_type.startswith(AWS_TAX_SHARE)
+        )
         .group_by(key, ev.currency)
         .having(in_period(billed_on, period))
         .subquery("forgiven")
@@ -70,9 +80,15 @@ def _forgiven(period: str) -> Any:
 def _invoiced() -> Any:
     ev = Event
     return (
-        select(invoice_key(ev).label("invoice_key"), ev.currency, func.sum(ev.amount).label("invoiced"))
-        .where(is_current(ev), ev.action == INVOICED, ev.balance_impacting.is_(True),
-               ev.transaction_type.not_in([*PAYOUT_TYPES, AWS_TAX_SHARE]))
+        select(
+            invoice_key(ev).label("invoice_key"), ev.currency, func.sum(ev.amount).label("invoiced")
+        )
+        .where(
+            is_current(ev),
+            ev.action == INVOICED,
+            ev.balance_impacting.is_(True),
+            ev.transaction_type.not_in([*PAYOUT_TYPES, AWS_TAX_SHARE]),
+        )
         .group_by(invoice_key(ev), ev.currency)
         .subquery("invoiced")
     )
@@ -85,9 +101,14 @@ def find(session: Session, period: str) -> Iterator[Finding]:
     keys = ("invoice_key", "currency")
     best = best_contract(forgiven, keys)
     query = (
-        select(forgiven, invoiced.c.invoiced, account_id_for(forgiven.c.end_user).label("account_id"),
-               product_code_for(forgiven.c.product_id).label("product_code"), Contract.contract_key,
-               Contract.channel)
+        select(
+            forgiven,
+            invoiced.c.invoiced,
+            account_id_for(forgiven.c.end_user).label("account_id"),
+            product_code_for(forgiven.c.product_id).label("product_code"),
+            Contract.contract_key,
+            Contract.channel,
+        )
         .outerjoin(invoiced, join_on_keys(forgiven, invoiced, keys))
         .outerjoin(best, join_on_keys(forgiven, best, keys))
         .outerjoin(Contract, Contract.id == best.c.contract_id)
@@ -99,22 +120,34 @@ def find(session: Session, period: str) -> Iterator[Finding]:
         if abs(lost) <= cfg.amount_tolerance:
             continue
         billed = quantize(Decimal(row["invoiced"] if row["invoiced"] is not None else 0), currency)
-        expected = max(billed, lost)  # forgiven rows with no INVOICED row left in the feed: the forgiven amount
+        expected = max(
+            billed, lost
+        )  # forgiven rows with no INVOICED row left in the feed: the forgiven amount
         refs = {"billing_events": split_ids(row["event_ids"], cfg.max_record_refs)}
         if row["contract_key"]:
             refs["contracts"] = [row["contract_key"]]
         yield Finding(
-            rule=RULE, kind=KIND, period=period, channel=row["channel"] or "aws_marketplace",
-            account_id=row["account_id"], key_parts=(row["invoice_key"], currency),
-            product_code=row["product_code"], currency=currency, expected_amount=expected,
+            rule=RULE,
+            kind=KIND,
+            period=period,
+            channel=row["channel"] or "aws_marketplace",
+            account_id=row["account_id"],
+            key_parts=(row["invoice_key"], currency),
+            product_code=row["product_code"],
+            currency=currency,
+            expected_amount=expected,
             observed_amount=expected - lost,
-            description=(f"The marketplace forgave {lost} {currency} of invoice {row['invoice_key']} "
-                         f"(net invoiced {billed} {currency})."),
+            description=(
+                f"The marketplace forgave {lost} {currency} of invoice {row['invoice_key']} "
+                f"(net invoiced {billed} {currency})."
+            ),
             record_refs=refs,
             details={
-                "invoice_id": row["invoice_key"], "forgiven_net": str(lost),
+                "invoice_id": row["invoice_key"],
+                "forgiven_net": str(lost),
                 "forgiven_gross": str(quantize(Decimal(row["forgiven_gross"]), currency)),
-                "invoiced_net": str(billed), "forgiven_on": None if row["forgiven_on"] is None else str(row["forgiven_on"]),
+                "invoiced_net": str(billed),
+                "forgiven_on": None if row["forgiven_on"] is None else str(row["forgiven_on"]),
                 "parent_billing_event_ids": split_ids(row["parent_ids"], cfg.max_record_refs),
             },
         )

@@ -45,28 +45,45 @@ KIND = "fx_difference"
 
 def _usd_per_unit(currency: Any, on: Any) -> Any:
     """USD per unit of `currency` on the latest rate date ≤ `on` (1 for USD itself)."""
-    latest = (select(FxRate.usd_per_unit).where(FxRate.currency == currency, FxRate.rate_date <= on)
-              .order_by(FxRate.rate_date.desc()).limit(1).scalar_subquery())
+    latest = (
+        select(FxRate.usd_per_unit)
+        .where(FxRate.currency == currency, FxRate.rate_date <= on)
+        .order_by(FxRate.rate_date.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     return func.coalesce(latest, case((currency == "USD", literal(1)), else_=None))
 
 
 def _converted() -> Any:
-    """Every converted row with the rates of its day (payout rows only when no child is converted)."""
+    """Every converted row with its day's rates (a payout row only when no child is converted)."""
     ev, parent, children = Event, Parent, payout_children()
     converted_child = aliased(BillingEvent, name="converted_child")
-    child_converted = (select(converted_child.id)
-                       .where(converted_child.disbursement_billing_event_id == ev.billing_event_id,
-                              converted_child.disbursement_amount.is_not(None), is_current(converted_child),
-                              converted_child.transaction_type != DISBURSEMENT_FAILURE)
-                       .exists())
+    child_converted = (
+        select(converted_child.id)
+        .where(
+            converted_child.disbursement_billing_event_id == ev.billing_event_id,
+            converted_child.disbursement_amount.is_not(None),
+            is_current(converted_child),
+            converted_child.transaction_type != DISBURSEMENT_FAILURE,
+        )
+        .exists()
+    )
     on = func.coalesce(ev.action_date, ev.invoice_date)
     # Read the converted amount in the direction of the amount, whatever sign the feed gave it.
-    observed = case((ev.amount < 0, -func.abs(ev.disbursement_amount)), else_=func.abs(ev.disbursement_amount))
+    observed = case(
+        (ev.amount < 0, -func.abs(ev.disbursement_amount)), else_=func.abs(ev.disbursement_amount)
+    )
     return (
         select(
             func.coalesce(ev.disbursement_billing_event_id, ev.billing_event_id).label("payout_id"),
-            ev.billing_event_id, ev.currency, ev.disbursement_currency, ev.amount, observed.label("observed"),
-            on.label("rate_on"), _usd_per_unit(ev.currency, on).label("from_rate"),
+            ev.billing_event_id,
+            ev.currency,
+            ev.disbursement_currency,
+            ev.amount,
+            observed.label("observed"),
+            on.label("rate_on"),
+            _usd_per_unit(ev.currency, on).label("from_rate"),
             _usd_per_unit(ev.disbursement_currency, on).label("to_rate"),
             func.coalesce(children.c.billed_on, billed_date(ev, parent)).label("billed_on"),
             func.coalesce(ev.end_user_account_id, children.c.end_user).label("end_user"),
@@ -75,10 +92,14 @@ def _converted() -> Any:
         )
         .outerjoin(parent, parent.billing_event_id == ev.parent_billing_event_id)
         .outerjoin(children, children.c.payout_id == ev.billing_event_id)
-        .where(is_current(ev), ev.disbursement_amount.is_not(None), ev.disbursement_currency.is_not(None),
-               ev.disbursement_currency != ev.currency,
-               ev.transaction_type != DISBURSEMENT_FAILURE,  # a bounced payout converts nothing
-               or_(ev.transaction_type != DISBURSEMENT, ~child_converted))
+        .where(
+            is_current(ev),
+            ev.disbursement_amount.is_not(None),
+            ev.disbursement_currency.is_not(None),
+            ev.disbursement_currency != ev.currency,
+            ev.transaction_type != DISBURSEMENT_FAILURE,  # a bounced payout converts nothing
+            or_(ev.transaction_type != DISBURSEMENT, ~child_converted),
+        )
         .subquery("converted")
     )
 
@@ -88,15 +109,23 @@ def _per_payout(period: str) -> Any:
     billed_on = func.min(rows.c.billed_on)
     return (
         select(
-            rows.c.payout_id, rows.c.currency, rows.c.disbursement_currency,
+            rows.c.payout_id,
+            rows.c.currency,
+            rows.c.disbursement_currency,
             func.sum(rows.c.amount).label("amount"),
             func.sum(rows.c.amount * rows.c.from_rate / rows.c.to_rate).label("expected"),
             func.sum(rows.c.observed).label("observed"),
-            func.sum(case((or_(rows.c.from_rate.is_(None), rows.c.to_rate.is_(None)), 1), else_=0)).label("no_rate"),
-            func.min(rows.c.rate_on).label("first_rate_on"), func.max(rows.c.rate_on).label("last_rate_on"),
-            func.min(rows.c.from_rate).label("from_rate"), func.min(rows.c.to_rate).label("to_rate"),
-            billed_on.label("billed_on"), one_or_none(rows.c.end_user).label("end_user"),
-            one_or_none(rows.c.product_id).label("product_id"), one_or_none(rows.c.agreement_id).label("agreement_id"),
+            func.sum(
+                case((or_(rows.c.from_rate.is_(None), rows.c.to_rate.is_(None)), 1), else_=0)
+            ).label("no_rate"),
+            func.min(rows.c.rate_on).label("first_rate_on"),
+            func.max(rows.c.rate_on).label("last_rate_on"),
+            func.min(rows.c.from_rate).label("from_rate"),
+            func.min(rows.c.to_rate).label("to_rate"),
+            billed_on.label("billed_on"),
+            one_or_none(rows.c.end_user).label("end_user"),
+            one_or_none(rows.c.product_id).label("product_id"),
+            one_or_none(rows.c.agreement_id).label("agreement_id"),
             id_list(rows.c.billing_event_id).label("event_ids"),
         )
         .group_by(rows.c.payout_id, rows.c.currency, rows.c.disbursement_currency)
@@ -112,8 +141,13 @@ def find(session: Session, period: str) -> Iterator[Finding]:
     keys = ("payout_id", "currency", "disbursement_currency")
     best = best_contract(agg, keys)
     query = (
-        select(agg, account_id_for(agg.c.end_user).label("account_id"),
-               product_code_for(agg.c.product_id).label("product_code"), Contract.contract_key, Contract.channel)
+        select(
+            agg,
+            account_id_for(agg.c.end_user).label("account_id"),
+            product_code_for(agg.c.product_id).label("product_code"),
+            Contract.contract_key,
+            Contract.channel,
+        )
         .outerjoin(best, join_on_keys(agg, best, keys))
         .outerjoin(Contract, Contract.id == best.c.contract_id)
         .where(agg.c.no_rate == 0)  # without a booked rate there is nothing to compare with
@@ -127,7 +161,9 @@ def find(session: Session, period: str) -> Iterator[Finding]:
 
 def _compare(row: Any, period: str, cfg: ReconcileSettings) -> Finding | None:
     target = row["disbursement_currency"]
-    sign = -1 if Decimal(row["expected"]) < 0 else 1  # payouts are negative in the feed; state them paid to us
+    sign = (
+        -1 if Decimal(row["expected"]) < 0 else 1
+    )  # payouts are negative in the feed; state them paid to us
     expected = quantize(sign * Decimal(row["expected"]), target)
     observed = quantize(sign * Decimal(row["observed"]), target)
     gap = abs(observed - expected)
@@ -140,17 +176,33 @@ def _compare(row: Any, period: str, cfg: ReconcileSettings) -> Finding | None:
     if row["contract_key"]:
         refs["contracts"] = [row["contract_key"]]
     return Finding(
-        rule=RULE, kind=KIND, period=period, channel=row["channel"] or "aws_marketplace",
-        account_id=row["account_id"], key_parts=(row["payout_id"], row["currency"], target),
-        product_code=row["product_code"], currency=target, expected_amount=expected, observed_amount=observed,
-        description=(f"Payout {row['payout_id']}: {source.normalize():f} {row['currency']} disbursed as {observed} "
-                     f"{target} (rate {implied}); at the booked rate {booked} of {row['last_rate_on']} it is "
-                     f"{expected} {target}."),
+        rule=RULE,
+        kind=KIND,
+        period=period,
+        channel=row["channel"] or "aws_marketplace",
+        account_id=row["account_id"],
+        key_parts=(row["payout_id"], row["currency"], target),
+        product_code=row["product_code"],
+        currency=target,
+        expected_amount=expected,
+        observed_amount=observed,
+        description=(
+            f"Payout {row['payout_id']}: {source.normalize():f} {row['currency']} disbursed as "
+            f"{observed} {target} (rate {implied}); at the booked rate {booked} of "
+            f"{row['last_rate_on']} it is "
+            f"{expected} {target}."
+        ),
         record_refs=refs,
-        details={"payout_id": row["payout_id"], "source_currency": row["currency"],
-                 "source_amount": format(source.normalize(), "f"), "disbursement_currency": target,
-                 "booked_rate": str(booked), "implied_rate": None if implied is None else str(implied),
-                 "rate_dates": sorted({str(row["first_rate_on"]), str(row["last_rate_on"])}),
-                 "variance_pct": str((gap / abs(expected) * 100).quantize(Decimal("0.01"))) if expected else None},
+        details={
+            "payout_id": row["payout_id"],
+            "source_currency": row["currency"],
+            "source_amount": format(source.normalize(), "f"),
+            "disbursement_currency": target,
+            "booked_rate": str(booked),
+            "implied_rate": None if implied is None else str(implied),
+            "rate_dates": sorted({str(row["first_rate_on"]), str(row["last_rate_on"])}),
+            "variance_pct": str((gap / abs(expected) * 100).quantize(Decimal("0.01")))
+            if expected
+            else None,
+        },
     )
-

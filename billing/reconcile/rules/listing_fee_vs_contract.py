@@ -26,8 +26,8 @@ from billing.reconcile.partner_events import (
     SELLER_REV_SHARE,
     Event,
     account_id_for,
-    billed_date,
     best_contract,
+    billed_date,
     in_period,
     invoice_key,
     is_current,
@@ -50,7 +50,7 @@ def _per_invoice(period: str) -> Any:
         select(
             invoice_key(ev).label("invoice_key"),
             ev.currency.label("currency"),
-            # Fee rows may sit on the seller's listing-fee invoice; the buyer side comes from gross rows.
+            # Fee rows may sit on the seller's listing-fee invoice; the buyer comes from gross rows.
             func.min(case((is_gross, ev.end_user_account_id))).label("end_user"),
             func.min(case((is_gross, ev.product_id))).label("product_id"),
             func.min(ev.agreement_id).label("agreement_id"),
@@ -59,7 +59,11 @@ def _per_invoice(period: str) -> Any:
             fee.label("fee"),
             id_list(ev.billing_event_id).label("event_ids"),
         )
-        .where(is_current(ev), ev.action == INVOICED, ev.transaction_type.in_([SELLER_REV_SHARE, AWS_REV_SHARE]))
+        .where(
+            is_current(ev),
+            ev.action == INVOICED,
+            ev.transaction_type.in_([SELLER_REV_SHARE, AWS_REV_SHARE]),
+        )
         .group_by(invoice_key(ev), ev.currency)
         .having(gross > 0, in_period(billed_on, period))
         .subquery("per_invoice")
@@ -73,22 +77,33 @@ def find(session: Session, period: str) -> Iterator[Finding]:
     keys = ("invoice_key", "currency")
     best = best_contract(inv, keys)
     query = (
-        select(inv, account_id_for(inv.c.end_user).label("account_id"),
-               product_code_for(inv.c.product_id).label("product_code"),
-               Contract.contract_key, Contract.channel, Contract.listing_fee_rate,
-               Contract.total_contract_value, Contract.is_renewal, Contract.is_private_offer,
-               Contract.reseller_account_id)
+        select(
+            inv,
+            account_id_for(inv.c.end_user).label("account_id"),
+            product_code_for(inv.c.product_id).label("product_code"),
+            Contract.contract_key,
+            Contract.channel,
+            Contract.listing_fee_rate,
+            Contract.total_contract_value,
+            Contract.is_renewal,
+            Contract.is_private_offer,
+            Contract.reseller_account_id,
+        )
         .outerjoin(best, join_on_keys(inv, best, keys))
         .outerjoin(Contract, Contract.id == best.c.contract_id)
         .order_by(inv.c.invoice_key, inv.c.currency)
     )
     for row in session.execute(query).mappings():
-        finding = _compare(row, period, cfg.listing_fee_rate_tolerance, cfg.amount_tolerance, cfg.max_record_refs)
+        finding = _compare(
+            row, period, cfg.listing_fee_rate_tolerance, cfg.amount_tolerance, cfg.max_record_refs
+        )
         if finding is not None:
             yield finding
 
 
-def _compare(row: Any, period: str, rate_tol: Decimal, amount_tol: Decimal, max_refs: int) -> Finding | None:
+def _compare(
+    row: Any, period: str, rate_tol: Decimal, amount_tol: Decimal, max_refs: int
+) -> Finding | None:
     gross, fee_paid = Decimal(row["gross"]), abs(Decimal(row["fee"]))
     terms = _contract_terms(row)
     contracted, source = terms["contracted_rate"], terms["rate_source"]
@@ -103,20 +118,40 @@ def _compare(row: Any, period: str, rate_tol: Decimal, amount_tol: Decimal, max_
         refs["contracts"] = [row["contract_key"]]
     shown = observed_rate.quantize(Decimal("0.000001"))
     return Finding(
-        rule=RULE, kind=KIND, period=period, channel=row["channel"] or "aws_marketplace",
-        account_id=row["account_id"], key_parts=(row["invoice_key"],), product_code=row["product_code"],
-        currency=row["currency"], expected_amount=expected_fee, observed_amount=fee_paid,
-        description=(f"Listing fee on marketplace invoice {row['invoice_key']}: {fee_paid} {row['currency']} "
-                     f"on gross {gross} is a rate of {shown}; the {source} rate is {contracted} "
-                     f"({expected_fee} {row['currency']})."),
+        rule=RULE,
+        kind=KIND,
+        period=period,
+        channel=row["channel"] or "aws_marketplace",
+        account_id=row["account_id"],
+        key_parts=(row["invoice_key"],),
+        product_code=row["product_code"],
+        currency=row["currency"],
+        expected_amount=expected_fee,
+        observed_amount=fee_paid,
+        description=(
+            f"Listing fee on marketplace invoice {row['invoice_key']}: "
+            f"{fee_paid} {row['currency']} "
+            f"on gross {gross} is a rate of {shown}; the {source} rate is {contracted} "
+            f"({expected_fee} {row['currency']})."
+        ),
         record_refs=refs,
         details={
-            "invoice_id": row["invoice_key"], "gross_amount": str(gross), "listing_fee_amount": str(fee_paid),
-            "observed_rate": str(shown), "contracted_rate": str(contracted), "rate_source": source,
-            "schedule_rate": None if terms["schedule_rate"] is None else str(terms["schedule_rate"]),
-            "total_contract_value": None if row["total_contract_value"] is None else str(row["total_contract_value"]),
-            "is_renewal": bool(row["is_renewal"]), "is_cppo": terms["is_cppo"],
-            "is_private_offer": terms["is_private_offer"], "contract_found": row["contract_key"] is not None,
+            "invoice_id": row["invoice_key"],
+            "gross_amount": str(gross),
+            "listing_fee_amount": str(fee_paid),
+            "observed_rate": str(shown),
+            "contracted_rate": str(contracted),
+            "rate_source": source,
+            "schedule_rate": None
+            if terms["schedule_rate"] is None
+            else str(terms["schedule_rate"]),
+            "total_contract_value": None
+            if row["total_contract_value"] is None
+            else str(row["total_contract_value"]),
+            "is_renewal": bool(row["is_renewal"]),
+            "is_cppo": terms["is_cppo"],
+            "is_private_offer": terms["is_private_offer"],
+            "contract_found": row["contract_key"] is not None,
         },
     )
 
@@ -129,11 +164,19 @@ def _contract_terms(row: Any) -> dict[str, Any]:
     is_private = bool(row["is_private_offer"]) if found else False
     try:
         schedule: Decimal | None = expected_listing_fee_rate(
-            is_private_offer=is_private, total_contract_value=row["total_contract_value"],
-            is_renewal=bool(row["is_renewal"]), is_cppo=is_cppo)
+            is_private_offer=is_private,
+            total_contract_value=row["total_contract_value"],
+            is_renewal=bool(row["is_renewal"]),
+            is_cppo=is_cppo,
+        )
     except FeeScheduleError:  # a private offer without a contract value has no tier
         schedule = None
     own = row["listing_fee_rate"]
     contracted = Decimal(own).normalize() if own is not None else schedule
-    return {"contracted_rate": contracted, "rate_source": "contract" if own is not None else "schedule",
-            "schedule_rate": schedule, "is_cppo": is_cppo, "is_private_offer": is_private}
+    return {
+        "contracted_rate": contracted,
+        "rate_source": "contract" if own is not None else "schedule",
+        "schedule_rate": schedule,
+        "is_cppo": is_cppo,
+        "is_private_offer": is_private,
+    }

@@ -44,7 +44,9 @@ GROSS_REFUND = f"{SELLER_REV_SHARE}_REFUND"
 
 def _refunded_key() -> Any:
     ev, parent = Event, Parent
-    return func.coalesce(parent.buyer_invoice_id, parent.invoice_id, ev.buyer_invoice_id, ev.invoice_id)
+    return func.coalesce(
+        parent.buyer_invoice_id, parent.invoice_id, ev.buyer_invoice_id, ev.invoice_id
+    )
 
 
 def _refunds() -> Any:
@@ -53,15 +55,29 @@ def _refunds() -> Any:
     billed = invoice_billed_dates()
     return (
         select(
-            key.label("invoice_key"), ev.currency,
-            func.min(func.coalesce(ev.end_user_account_id, parent.end_user_account_id)).label("end_user"),
+            key.label("invoice_key"),
+            ev.currency,
+            func.min(func.coalesce(ev.end_user_account_id, parent.end_user_account_id)).label(
+                "end_user"
+            ),
             func.min(func.coalesce(ev.product_id, parent.product_id)).label("product_id"),
             func.min(func.coalesce(ev.agreement_id, parent.agreement_id)).label("agreement_id"),
-            func.min(func.coalesce(ev.usage_period_start_date, parent.usage_period_start_date, billed.c.billed_on,
-                                   ev.invoice_date)).label("billed_on"),
-            func.abs(func.sum(case((ev.transaction_type == GROSS_REFUND, ev.amount), else_=0))).label("gross"),
-            func.abs(func.sum(case((ev.transaction_type.endswith("_TAX_SHARE_REFUND"), ev.amount), else_=0)))
-            .label("tax"),
+            func.min(
+                func.coalesce(
+                    ev.usage_period_start_date,
+                    parent.usage_period_start_date,
+                    billed.c.billed_on,
+                    ev.invoice_date,
+                )
+            ).label("billed_on"),
+            func.abs(
+                func.sum(case((ev.transaction_type == GROSS_REFUND, ev.amount), else_=0))
+            ).label("gross"),
+            func.abs(
+                func.sum(
+                    case((ev.transaction_type.endswith("_TAX_SHARE_REFUND"), ev.amount), else_=0)
+                )
+            ).label("tax"),
             func.max(ev.invoice_date).label("refunded_on"),
             id_list(ev.billing_event_id).label("event_ids"),
         )
@@ -108,10 +124,17 @@ def _unapproved(session: Session, period: str, cfg: ReconcileSettings) -> Iterat
     keys = ("invoice_key", "currency")
     best = best_contract(refunds, keys)
     query = (
-        select(refunds, requests.c.approved, requests.c.approved_count, requests.c.approved_ids,
-               requests.c.statuses, account_id_for(refunds.c.end_user).label("account_id"),
-               product_code_for(refunds.c.product_id).label("product_code"), Contract.contract_key,
-               Contract.channel)
+        select(
+            refunds,
+            requests.c.approved,
+            requests.c.approved_count,
+            requests.c.approved_ids,
+            requests.c.statuses,
+            account_id_for(refunds.c.end_user).label("account_id"),
+            product_code_for(refunds.c.product_id).label("product_code"),
+            Contract.contract_key,
+            Contract.channel,
+        )
         .outerjoin(requests, requests.c.invoice_key == refunds.c.invoice_key)
         .outerjoin(best, join_on_keys(refunds, best, keys))
         .outerjoin(Contract, Contract.id == best.c.contract_id)
@@ -120,10 +143,14 @@ def _unapproved(session: Session, period: str, cfg: ReconcileSettings) -> Iterat
     )
     for row in session.execute(query).mappings():
         currency = row["currency"]
-        gross, tax = quantize(Decimal(row["gross"]), currency), quantize(Decimal(row["tax"]), currency)
+        gross, tax = (
+            quantize(Decimal(row["gross"]), currency),
+            quantize(Decimal(row["tax"]), currency),
+        )
         approved = quantize(Decimal(row["approved"] or 0), currency)
-        if (row["approved_count"] or 0) > 0 and min(abs(approved - gross), abs(approved - gross - tax)) \
-                <= cfg.amount_tolerance:
+        if (row["approved_count"] or 0) > 0 and min(
+            abs(approved - gross), abs(approved - gross - tax)
+        ) <= cfg.amount_tolerance:
             continue
         refs = {"billing_events": split_ids(row["event_ids"], cfg.max_record_refs)}
         if row["approved_ids"]:
@@ -131,15 +158,29 @@ def _unapproved(session: Session, period: str, cfg: ReconcileSettings) -> Iterat
         if row["contract_key"]:
             refs["contracts"] = [row["contract_key"]]
         yield Finding(
-            rule=RULE, kind="refund_without_approval", period=period, channel=row["channel"] or "aws_marketplace",
-            account_id=row["account_id"], key_parts=(row["invoice_key"], currency),
-            product_code=row["product_code"], currency=currency, expected_amount=approved, observed_amount=gross,
-            description=(f"The marketplace refunded {gross} {currency} (plus {tax} tax) on invoice "
-                         f"{row['invoice_key']}; approved refunds for it: {approved} {currency}."),
+            rule=RULE,
+            kind="refund_without_approval",
+            period=period,
+            channel=row["channel"] or "aws_marketplace",
+            account_id=row["account_id"],
+            key_parts=(row["invoice_key"], currency),
+            product_code=row["product_code"],
+            currency=currency,
+            expected_amount=approved,
+            observed_amount=gross,
+            description=(
+                f"The marketplace refunded {gross} {currency} (plus {tax} tax) on invoice "
+                f"{row['invoice_key']}; approved refunds for it: {approved} {currency}."
+            ),
             record_refs=refs,
-            details={"invoice_id": row["invoice_key"], "refunded_gross": str(gross), "refunded_tax": str(tax),
-                     "approved_total": str(approved), "requests": split_ids(row["statuses"], cfg.max_record_refs),
-                     "refunded_on": None if row["refunded_on"] is None else str(row["refunded_on"])},
+            details={
+                "invoice_id": row["invoice_key"],
+                "refunded_gross": str(gross),
+                "refunded_tax": str(tax),
+                "approved_total": str(approved),
+                "requests": split_ids(row["statuses"], cfg.max_record_refs),
+                "refunded_on": None if row["refunded_on"] is None else str(row["refunded_on"]),
+            },
         )
 
 
@@ -150,22 +191,38 @@ def _missing(session: Session, period: str, cfg: ReconcileSettings) -> Iterator[
     query = (
         select(requests, billed_on.label("billed_on"))
         .outerjoin(billed, billed.c.invoice_key == requests.c.invoice_key)
-        .where(requests.c.approved_count > 0, requests.c.approved_on <= cutoff, in_period(billed_on, period),
-               ~select(refunds.c.invoice_key).where(refunds.c.invoice_key == requests.c.invoice_key).exists())
+        .where(
+            requests.c.approved_count > 0,
+            requests.c.approved_on <= cutoff,
+            in_period(billed_on, period),
+            ~select(refunds.c.invoice_key)
+            .where(refunds.c.invoice_key == requests.c.invoice_key)
+            .exists(),
+        )
         .order_by(requests.c.invoice_key)
     )
     for row in session.execute(query).mappings():
         currency = row["request_currency"]
         approved = quantize(Decimal(row["approved"]), currency)
         yield Finding(
-            rule=RULE, kind="approved_refund_missing", period=period, channel=row["request_channel"],
-            account_id=row["request_account_id"], key_parts=(row["invoice_key"],), currency=currency,
-            expected_amount=approved, observed_amount=Decimal(0),
-            description=(f"Refund of {approved} {currency} on invoice {row['invoice_key']} approved on "
-                         f"{row['approved_on']}; the marketplace shows no refund for that invoice."),
+            rule=RULE,
+            kind="approved_refund_missing",
+            period=period,
+            channel=row["request_channel"],
+            account_id=row["request_account_id"],
+            key_parts=(row["invoice_key"],),
+            currency=currency,
+            expected_amount=approved,
+            observed_amount=Decimal(0),
+            description=(
+                f"Refund of {approved} {currency} on invoice {row['invoice_key']} approved on "
+                f"{row['approved_on']}; the marketplace shows no refund for that invoice."
+            ),
             record_refs={"refund_requests": split_ids(row["approved_ids"], cfg.max_record_refs)},
-            details={"invoice_id": row["invoice_key"], "approved_total": str(approved),
-                     "approved_on": str(row["approved_on"]),
-                     "requests": split_ids(row["statuses"], cfg.max_record_refs)},
+            details={
+                "invoice_id": row["invoice_key"],
+                "approved_total": str(approved),
+                "approved_on": str(row["approved_on"]),
+                "requests": split_ids(row["statuses"], cfg.max_record_refs),
+            },
         )
-

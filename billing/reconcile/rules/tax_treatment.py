@@ -45,23 +45,44 @@ WRONG_ROW = {"aws": SELLER_TAX_SHARE, "seller": AWS_TAX_SHARE}
 
 
 def _tax_per_invoice() -> Any:
-    """Per buyer invoice × currency: Σ of each tax type, the buyer side, and the tax rows (all periods)."""
+    """Per buyer invoice × currency: Σ of each tax type, the buyer, the tax rows (all periods)."""
     ev = Event
     is_gross = ev.transaction_type == SELLER_REV_SHARE
     return (
         select(
-            invoice_key(ev).label("invoice_key"), ev.currency,
-            func.min(func.coalesce(case((is_gross, ev.end_user_account_id)), ev.end_user_account_id)).label("end_user"),
-            func.min(func.coalesce(case((is_gross, ev.product_id)), ev.product_id)).label("product_id"),
-            func.min(ev.agreement_id).label("agreement_id"), func.min(billed_date(ev)).label("billed_on"),
-            func.sum(case((ev.transaction_type == AWS_TAX_SHARE, ev.amount), else_=0)).label("aws_tax"),
-            func.sum(case((ev.transaction_type == SELLER_TAX_SHARE, ev.amount), else_=0)).label("seller_tax"),
-            func.sum(case((ev.transaction_type.in_([AWS_TAX_SHARE, SELLER_TAX_SHARE]), 1), else_=0)).label("tax_rows"),
-            id_list(case((ev.transaction_type.in_([AWS_TAX_SHARE, SELLER_TAX_SHARE]), ev.billing_event_id)))
-            .label("tax_ids"),
+            invoice_key(ev).label("invoice_key"),
+            ev.currency,
+            func.min(
+                func.coalesce(case((is_gross, ev.end_user_account_id)), ev.end_user_account_id)
+            ).label("end_user"),
+            func.min(func.coalesce(case((is_gross, ev.product_id)), ev.product_id)).label(
+                "product_id"
+            ),
+            func.min(ev.agreement_id).label("agreement_id"),
+            func.min(billed_date(ev)).label("billed_on"),
+            func.sum(case((ev.transaction_type == AWS_TAX_SHARE, ev.amount), else_=0)).label(
+                "aws_tax"
+            ),
+            func.sum(case((ev.transaction_type == SELLER_TAX_SHARE, ev.amount), else_=0)).label(
+                "seller_tax"
+            ),
+            func.sum(
+                case((ev.transaction_type.in_([AWS_TAX_SHARE, SELLER_TAX_SHARE]), 1), else_=0)
+            ).label("tax_rows"),
+            id_list(
+                case(
+                    (
+                        ev.transaction_type.in_([AWS_TAX_SHARE, SELLER_TAX_SHARE]),
+                        ev.billing_event_id,
+                    )
+                )
+            ).label("tax_ids"),
         )
-        .where(is_current(ev), ev.action == INVOICED,
-               ev.transaction_type.in_([SELLER_REV_SHARE, AWS_TAX_SHARE, SELLER_TAX_SHARE]))
+        .where(
+            is_current(ev),
+            ev.action == INVOICED,
+            ev.transaction_type.in_([SELLER_REV_SHARE, AWS_TAX_SHARE, SELLER_TAX_SHARE]),
+        )
         .group_by(invoice_key(ev), ev.currency)
         .subquery("tax_per_invoice")
     )
@@ -79,40 +100,81 @@ def _wrong_party(session: Session, period: str, cfg: ReconcileSettings) -> Itera
     keys = ("invoice_key", "currency")
     best = best_contract(tax, keys)
     query = (
-        select(tax, account_id_for(tax.c.end_user).label("account_id"),
-               product_code_for(tax.c.product_id).label("product_code"), Contract.contract_key, Contract.channel,
-               Contract.tax_party)
+        select(
+            tax,
+            account_id_for(tax.c.end_user).label("account_id"),
+            product_code_for(tax.c.product_id).label("product_code"),
+            Contract.contract_key,
+            Contract.channel,
+            Contract.tax_party,
+        )
         .join(best, join_on_keys(tax, best, keys))
         .join(Contract, Contract.id == best.c.contract_id)
-        .where(in_period(tax.c.billed_on, period), tax.c.tax_rows > 0, Contract.tax_party.in_(list(WRONG_ROW)))
+        .where(
+            in_period(tax.c.billed_on, period),
+            tax.c.tax_rows > 0,
+            Contract.tax_party.in_(list(WRONG_ROW)),
+        )
         .order_by(tax.c.invoice_key, tax.c.currency)
     )
     for row in session.execute(query).mappings():
         currency, wrong = row["currency"], WRONG_ROW[row["tax_party"]]
-        amount = quantize(Decimal(row["seller_tax"] if wrong == SELLER_TAX_SHARE else row["aws_tax"]), currency)
+        amount = quantize(
+            Decimal(row["seller_tax"] if wrong == SELLER_TAX_SHARE else row["aws_tax"]), currency
+        )
         if abs(amount) <= cfg.amount_tolerance:
             continue
         yield Finding(
-            rule=RULE, kind="tax_party_mismatch", period=period, channel=row["channel"],
-            account_id=row["account_id"], key_parts=("party", row["invoice_key"], currency),
-            product_code=row["product_code"], currency=currency, expected_amount=Decimal(0), observed_amount=amount,
-            description=(f"Invoice {row['invoice_key']} carries {amount} {currency} of {wrong}; the contract's "
-                         f"tax party is {row['tax_party']}."),
-            record_refs={"billing_events": split_ids(row["tax_ids"], cfg.max_record_refs),
-                         "contracts": [row["contract_key"]]},
-            details={"invoice_id": row["invoice_key"], "tax_party": row["tax_party"], "unexpected_row_type": wrong,
-                     "aws_tax_share": str(quantize(Decimal(row["aws_tax"]), currency)),
-                     "seller_tax_share": str(quantize(Decimal(row["seller_tax"]), currency))},
+            rule=RULE,
+            kind="tax_party_mismatch",
+            period=period,
+            channel=row["channel"],
+            account_id=row["account_id"],
+            key_parts=("party", row["invoice_key"], currency),
+            product_code=row["product_code"],
+            currency=currency,
+            expected_amount=Decimal(0),
+            observed_amount=amount,
+            description=(
+                f"Invoice {row['invoice_key']} carries {amount} {currency} of {wrong}; "
+                f"the contract's "
+                f"tax party is {row['tax_party']}."
+            ),
+            record_refs={
+                "billing_events": split_ids(row["tax_ids"], cfg.max_record_refs),
+                "contracts": [row["contract_key"]],
+            },
+            details={
+                "invoice_id": row["invoice_key"],
+                "tax_party": row["tax_party"],
+                "unexpected_row_type": wrong,
+                "aws_tax_share": str(quantize(Decimal(row["aws_tax"]), currency)),
+                "seller_tax_share": str(quantize(Decimal(row["seller_tax"]), currency)),
+            },
         )
 
 
 def _wrong_amount(session: Session, period: str, cfg: ReconcileSettings) -> Iterator[Finding]:
     tax = _tax_per_invoice()
     query = (
-        select(Invoice.invoice_number, Invoice.account_id, Invoice.channel, Invoice.currency, Invoice.tax,
-               Invoice.partner_invoice_id, Contract.contract_key, tax.c.aws_tax, tax.c.seller_tax, tax.c.tax_ids,
-               product_code_for(tax.c.product_id).label("product_code"))
-        .join(tax, (tax.c.invoice_key == Invoice.partner_invoice_id) & (tax.c.currency == Invoice.currency))
+        select(
+            Invoice.invoice_number,
+            Invoice.account_id,
+            Invoice.channel,
+            Invoice.currency,
+            Invoice.tax,
+            Invoice.partner_invoice_id,
+            Contract.contract_key,
+            tax.c.aws_tax,
+            tax.c.seller_tax,
+            tax.c.tax_ids,
+            product_code_for(tax.c.product_id).label("product_code"),
+        )
+        .join(
+            tax,
+            (tax.c.invoice_key == Invoice.partner_invoice_id)
+            & (tax.c.currency == Invoice.currency),
+        )
         .outerjoin(Contract, Contract.id == Invoice.contract_id)
         .where(Invoice.period == period, Invoice.status != "void")
         .order_by(Invoice.invoice_number)
@@ -129,13 +191,25 @@ def _wrong_amount(session: Session, period: str, cfg: ReconcileSettings) -> Iter
         if row["contract_key"]:
             refs["contracts"] = [row["contract_key"]]
         yield Finding(
-            rule=RULE, kind="tax_amount_mismatch", period=period, channel=row["channel"],
-            account_id=row["account_id"], key_parts=("amount", row["invoice_number"]),
-            product_code=row["product_code"], currency=currency, expected_amount=ours, observed_amount=theirs,
-            description=(f"Invoice {row['invoice_number']} states {ours} {currency} tax; the marketplace's tax rows "
-                         f"on {row['partner_invoice_id']} add up to {theirs} {currency}."),
+            rule=RULE,
+            kind="tax_amount_mismatch",
+            period=period,
+            channel=row["channel"],
+            account_id=row["account_id"],
+            key_parts=("amount", row["invoice_number"]),
+            product_code=row["product_code"],
+            currency=currency,
+            expected_amount=ours,
+            observed_amount=theirs,
+            description=(
+                f"Invoice {row['invoice_number']} states {ours} {currency} tax; "
+                f"the marketplace's tax rows "
+                f"on {row['partner_invoice_id']} add up to {theirs} {currency}."
+            ),
             record_refs=refs,
-            details={"invoice_id": row["partner_invoice_id"],
-                     "aws_tax_share": str(quantize(Decimal(row["aws_tax"]), currency)),
-                     "seller_tax_share": str(quantize(Decimal(row["seller_tax"]), currency))},
+            details={
+                "invoice_id": row["partner_invoice_id"],
+                "aws_tax_share": str(quantize(Decimal(row["aws_tax"]), currency)),
+                "seller_tax_share": str(quantize(Decimal(row["seller_tax"]), currency)),
+            },
         )

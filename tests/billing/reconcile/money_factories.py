@@ -40,10 +40,19 @@ def add_payment(
     remittance_note: str | None = None,
 ) -> Payment:
     """Cash in: a customer payment, a bank receipt or a marketplace disbursement."""
-    payment = Payment(payment_id=payment_id, account_id=account.id if account else None, channel=channel,
-                      kind=kind, currency=currency, amount=dec(amount), received_date=received_date,
-                      invoice_number=invoice_number, bank_trace_id=bank_trace_id, payer=payer,
-                      remittance_note=remittance_note)
+    payment = Payment(
+        payment_id=payment_id,
+        account_id=account.id if account else None,
+        channel=channel,
+        kind=kind,
+        currency=currency,
+        amount=dec(amount),
+        received_date=received_date,
+        invoice_number=invoice_number,
+        bank_trace_id=bank_trace_id,
+        payer=payer,
+        remittance_note=remittance_note,
+    )
     session.add(payment)
     session.flush()
     return payment
@@ -64,10 +73,18 @@ def add_refund_request(
     reason: str | None = "metering error",
 ) -> RefundRequest:
     """A refund we requested / approved through the marketplace refund form."""
-    request = RefundRequest(request_id=request_id, account_id=account.id, channel=channel,
-                            partner_invoice_id=partner_invoice_id, currency=currency, amount=dec(amount),
-                            status=status, requested_date=requested_date,
-                            approved_date=approved_date if status == "approved" else None, reason=reason)
+    request = RefundRequest(
+        request_id=request_id,
+        account_id=account.id,
+        channel=channel,
+        partner_invoice_id=partner_invoice_id,
+        currency=currency,
+        amount=dec(amount),
+        status=status,
+        requested_date=requested_date,
+        approved_date=approved_date if status == "approved" else None,
+        reason=reason,
+    )
     session.add(request)
     session.flush()
     return request
@@ -85,9 +102,15 @@ def add_credit_note(
     reason: str | None = "service credit",
 ) -> CreditNote:
     """A credit note we issued against one of our invoices."""
-    note = CreditNote(credit_note_number=credit_note_number, account_id=account.id,
-                      invoice_number=invoice_number, currency=currency, amount=dec(amount),
-                      issue_date=issue_date, reason=reason)
+    note = CreditNote(
+        credit_note_number=credit_note_number,
+        account_id=account.id,
+        invoice_number=invoice_number,
+        currency=currency,
+        amount=dec(amount),
+        issue_date=issue_date,
+        reason=reason,
+    )
     session.add(note)
     session.flush()
     return note
@@ -119,14 +142,26 @@ class RuleRun:
         return found[0]
 
 
-def run_rule(engine: Engine, rule: ModuleType, period: str = "2026-10", *, as_of: date = AS_OF,
-             **settings: object) -> RuleRun:
+def run_rule(
+    engine: Engine,
+    rule: ModuleType,
+    period: str = "2026-10",
+    *,
+    as_of: date = AS_OF,
+    **settings: object,
+) -> RuleRun:
     """Run `rule` for `period` on its own, as of `as_of`, and read back its exceptions."""
     with using(ReconcileSettings(as_of=as_of, **settings)), transaction(engine) as session:  # type: ignore[arg-type]
-        stats = apply_findings(session, rule=rule.RULE, period=period, findings=list(rule.find(session, period)))
+        stats = apply_findings(
+            session, rule=rule.RULE, period=period, findings=list(rule.find(session, period))
+        )
     with transaction(engine) as session:
-        rows = list(session.scalars(select(Discrepancy).where(Discrepancy.rule == rule.RULE)
-                                    .order_by(Discrepancy.natural_key)))
+        rows = list(
+            session.scalars(
+                select(Discrepancy)
+                .where(Discrepancy.rule == rule.RULE)
+                .order_by(Discrepancy.natural_key)
+            )
+        )
         session.expunge_all()
     return RuleRun(stats=stats, exceptions=rows)
-

@@ -27,27 +27,62 @@ def _acme(s: Session) -> tuple[Account, Product]:
     return s.scalars(select(Account)).one(), s.scalars(select(Product)).one()
 
 
-def _invoiced(engine: Engine, *, disbursed_gross: str | None = "-100.00", disbursed_fee: str | None = "3.00") -> None:
-    """The worked example's invoice (100 + 20.60 tax by AWS) with a 3 % fee, disbursed in December."""
+def _invoiced(
+    engine: Engine, *, disbursed_gross: str | None = "-100.00", disbursed_fee: str | None = "3.00"
+) -> None:
+    """The worked example's invoice (100 + 20.60 tax by AWS), a 3 % fee, disbursed in December."""
     with transaction(engine) as s:
         account, product = make_account(s), make_product(s)
         make_contract(s, account, product)
         add_billing_event(s, account, product, billing_event_id="be-gross", amount="100.00")
-        add_billing_event(s, account, product, billing_event_id="be-fee", amount="-3.00",
-                          transaction_type="AWS_REV_SHARE")
-        add_billing_event(s, account, product, billing_event_id="be-tax", amount="20.60",
-                          transaction_type="AWS_TAX_SHARE")
-        add_billing_event(s, None, None, billing_event_id="be-payout", amount="-97.00", action="DISBURSED",
-                          transaction_type="DISBURSEMENT", invoice_id=None, usage_period_start_date=None,
-                          usage_period_end_date=None, invoice_date=date(2026, 12, 5), payment_due_date=None,
-                          bank_trace_id="TRACE-0001")
-        for event_id, parent, amount in (("be-d-gross", "be-gross", disbursed_gross),
-                                         ("be-d-fee", "be-fee", disbursed_fee)):
+        add_billing_event(
+            s,
+            account,
+            product,
+            billing_event_id="be-fee",
+            amount="-3.00",
+            transaction_type="AWS_REV_SHARE",
+        )
+        add_billing_event(
+            s,
+            account,
+            product,
+            billing_event_id="be-tax",
+            amount="20.60",
+            transaction_type="AWS_TAX_SHARE",
+        )
+        add_billing_event(
+            s,
+            None,
+            None,
+            billing_event_id="be-payout",
+            amount="-97.00",
+            action="DISBURSED",
+            transaction_type="DISBURSEMENT",
+            invoice_id=None,
+            usage_period_start_date=None,
+            usage_period_end_date=None,
+            invoice_date=date(2026, 12, 5),
+            payment_due_date=None,
+            bank_trace_id="TRACE-0001",
+        )
+        for event_id, parent, amount in (
+            ("be-d-gross", "be-gross", disbursed_gross),
+            ("be-d-fee", "be-fee", disbursed_fee),
+        ):
             if amount is not None:
-                add_billing_event(s, account, product, billing_event_id=event_id, amount=amount,
-                                  action="DISBURSED", transaction_type="SELLER_REV_SHARE" if "gross" in parent
-                                  else "AWS_REV_SHARE", parent_billing_event_id=parent,
-                                  disbursement_billing_event_id="be-payout", invoice_date=date(2026, 12, 5))
+                add_billing_event(
+                    s,
+                    account,
+                    product,
+                    billing_event_id=event_id,
+                    amount=amount,
+                    action="DISBURSED",
+                    transaction_type="SELLER_REV_SHARE" if "gross" in parent else "AWS_REV_SHARE",
+                    parent_billing_event_id=parent,
+                    disbursement_billing_event_id="be-payout",
+                    invoice_date=date(2026, 12, 5),
+                )
 
 
 def test_fully_disbursed_month_raises_nothing(engine: Engine) -> None:
@@ -60,8 +95,15 @@ def test_nothing_disbursed_after_the_due_date_is_undisbursed(engine: Engine) -> 
     _invoiced(engine, disbursed_gross=None, disbursed_fee=None)
     exc = run_rule(engine, rule).only()
     assert exc.kind == "undisbursed" and exc.currency == "USD" and exc.period == "2026-10"
-    assert (exc.expected_amount, exc.observed_amount, exc.delta_amount) == (Decimal("97"), Decimal(0), Decimal("-97"))
-    assert exc.record_refs == {"billing_events": ["be-fee", "be-gross"], "contracts": ["C-ACME-0001"]}
+    assert (exc.expected_amount, exc.observed_amount, exc.delta_amount) == (
+        Decimal("97"),
+        Decimal(0),
+        Decimal("-97"),
+    )
+    assert exc.record_refs == {
+        "billing_events": ["be-fee", "be-gross"],
+        "contracts": ["C-ACME-0001"],
+    }
     assert exc.details["gross"] == "100" and exc.details["listing_fee"] == "-3"
     assert exc.details["invoice_ids"] == ["inv-aws-0001"]
 
@@ -77,7 +119,11 @@ def test_partial_disbursement_is_short_and_names_the_payout(engine: Engine) -> N
     _invoiced(engine, disbursed_gross="-60.00")
     exc = run_rule(engine, rule).only()
     assert exc.kind == "short_disbursed"
-    assert (exc.expected_amount, exc.observed_amount, exc.delta_amount) == (Decimal(97), Decimal(57), Decimal(-40))
+    assert (exc.expected_amount, exc.observed_amount, exc.delta_amount) == (
+        Decimal(97),
+        Decimal(57),
+        Decimal(-40),
+    )
     assert exc.details["payout_ids"] == ["be-payout"]
 
 
@@ -85,8 +131,14 @@ def test_refund_lowers_the_net_so_a_full_payout_is_over_disbursed(engine: Engine
     """Refunds are INVOICED rows of type SELLER_REV_SHARE_REFUND (negative) in the net billed."""
     _invoiced(engine)
     with transaction(engine) as s:
-        add_billing_event(s, *_acme(s), billing_event_id="be-refund", amount="-10.00",
-                          transaction_type="SELLER_REV_SHARE_REFUND", parent_billing_event_id="be-gross")
+        add_billing_event(
+            s,
+            *_acme(s),
+            billing_event_id="be-refund",
+            amount="-10.00",
+            transaction_type="SELLER_REV_SHARE_REFUND",
+            parent_billing_event_id="be-gross",
+        )
     exc = run_rule(engine, rule).only()
     assert exc.kind == "over_disbursed" and exc.details["refunds"] == "-10"
     assert (exc.expected_amount, exc.observed_amount) == (Decimal(87), Decimal(97))
@@ -97,10 +149,25 @@ def test_forgiven_charge_is_not_expected_to_be_disbursed(engine: Engine) -> None
     _invoiced(engine, disbursed_gross=None, disbursed_fee=None)
     with transaction(engine) as s:
         acme, prod = _acme(s)
-        add_billing_event(s, acme, prod, billing_event_id="be-forgive-gross", amount="100.00", action="FORGIVEN",
-                          parent_billing_event_id="be-gross")
-        add_billing_event(s, acme, prod, billing_event_id="be-forgive-fee", amount="3.00", action="FORGIVEN",
-                          transaction_type="AWS_REV_SHARE", parent_billing_event_id="be-fee")
+        add_billing_event(
+            s,
+            acme,
+            prod,
+            billing_event_id="be-forgive-gross",
+            amount="100.00",
+            action="FORGIVEN",
+            parent_billing_event_id="be-gross",
+        )
+        add_billing_event(
+            s,
+            acme,
+            prod,
+            billing_event_id="be-forgive-fee",
+            amount="3.00",
+            action="FORGIVEN",
+            transaction_type="AWS_REV_SHARE",
+            parent_billing_event_id="be-fee",
+        )
     assert run_rule(engine, rule).exceptions == []
 
 
@@ -112,39 +179,77 @@ def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engin
     with transaction(engine) as s:
         s.execute(delete(BillingEvent).where(BillingEvent.billing_event_id == "be-d-gross"))
         acme, prod = _acme(s)
-        add_billing_event(s, acme, prod, billing_event_id="be-d-gross-2", amount="-80.00", action="DISBURSED",
-                          parent_billing_event_id="be-gross", disbursement_billing_event_id="be-payout")
+        add_billing_event(
+            s,
+            acme,
+            prod,
+            billing_event_id="be-d-gross-2",
+            amount="-80.00",
+            action="DISBURSED",
+            parent_billing_event_id="be-gross",
+            disbursement_billing_event_id="be-payout",
+        )
     changed = run_rule(engine, rule)
     assert changed.stats.updated == 1 and changed.only().observed_amount == Decimal(77)
     with transaction(engine) as s:
         acme, prod = _acme(s)
-        add_billing_event(s, acme, prod, billing_event_id="be-d-gross-3", amount="-20.00", action="DISBURSED",
-                          parent_billing_event_id="be-gross", disbursement_billing_event_id="be-payout")
+        add_billing_event(
+            s,
+            acme,
+            prod,
+            billing_event_id="be-d-gross-3",
+            amount="-20.00",
+            action="DISBURSED",
+            parent_billing_event_id="be-gross",
+            disbursement_billing_event_id="be-payout",
+        )
     fixed = run_rule(engine, rule)
     assert fixed.stats.closed == 1 and fixed.open == []
 
 
 def test_buyers_we_do_not_know_stay_apart(engine: Engine) -> None:
-    """Two AWS accounts that are not (yet) our accounts: two exceptions, not one merged or duplicated key."""
+    """Two AWS accounts that are not (yet) ours: two exceptions, not one merged or a duplicate."""
     with transaction(engine) as s:
         product = make_product(s)
         for n, aws_id in enumerate(("000000000001", "000000000002"), start=1):
-            ghost = Account(account_key=f"GHOST-{n}", name="ghost", aws_account_id=aws_id)  # never stored
-            add_billing_event(s, ghost, product, billing_event_id=f"be-ghost-{n}", amount="10.00",
-                              invoice_id=f"inv-ghost-{n}")
+            ghost = Account(
+                account_key=f"GHOST-{n}", name="ghost", aws_account_id=aws_id
+            )  # never stored
+            add_billing_event(
+                s,
+                ghost,
+                product,
+                billing_event_id=f"be-ghost-{n}",
+                amount="10.00",
+                invoice_id=f"inv-ghost-{n}",
+            )
     run = run_rule(engine, rule)
     assert sorted((e.account_id, e.kind, e.expected_amount) for e in run.open) == [
-        (None, "undisbursed", Decimal(10)), (None, "undisbursed", Decimal(10))]
+        (None, "undisbursed", Decimal(10)),
+        (None, "undisbursed", Decimal(10)),
+    ]
 
 
 def test_rows_of_a_bounced_payout_are_not_disbursed(engine: Engine) -> None:
     """DISBURSEMENT_FAILURE (DOMAIN.md): the payout failed, so its rows' money never arrived."""
     _invoiced(engine)
     with transaction(engine) as s:
-        add_billing_event(s, None, None, billing_event_id="be-fail", amount="97.00", action="DISBURSED",
-                          transaction_type="DISBURSEMENT_FAILURE", invoice_id=None, usage_period_start_date=None,
-                          usage_period_end_date=None, invoice_date=None, action_date=date(2026, 12, 8),
-                          payment_due_date=None, parent_billing_event_id="be-payout",
-                          disbursement_billing_event_id="be-payout")
+        add_billing_event(
+            s,
+            None,
+            None,
+            billing_event_id="be-fail",
+            amount="97.00",
+            action="DISBURSED",
+            transaction_type="DISBURSEMENT_FAILURE",
+            invoice_id=None,
+            usage_period_start_date=None,
+            usage_period_end_date=None,
+            invoice_date=None,
+            action_date=date(2026, 12, 8),
+            payment_due_date=None,
+            parent_billing_event_id="be-payout",
+            disbursement_billing_event_id="be-payout",
+        )
     exc = run_rule(engine, rule).only()
     assert exc.kind == "undisbursed" and exc.expected_amount == Decimal(97)

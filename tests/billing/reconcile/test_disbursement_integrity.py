@@ -1,4 +1,5 @@
-"""Rule `disbursement_integrity`: payouts vs the rows they pay, failed payouts, missing bank receipts.
+"""Rule `disbursement_integrity`: payouts vs the rows they pay, failed payouts, missing bank
+receipts.
 
 DOMAIN.md (AWS billing_event): DISBURSED rows point to the payout row (transaction_type
 DISBURSEMENT) through disbursement_billing_event_id; the payout's bank_trace_id matches the bank
@@ -28,20 +29,61 @@ def _payout(engine: Engine, *, payout: str = "-19.80", with_receipt: bool = True
     with transaction(engine) as s:
         account, product = make_account(s), make_product(s)
         make_contract(s, account, product, channel="reseller")
-        add_billing_event(s, None, None, billing_event_id="be-payout", amount=payout, action="DISBURSED",
-                          transaction_type="DISBURSEMENT", invoice_id=None, usage_period_start_date=None,
-                          usage_period_end_date=None, invoice_date=PAID_ON, action_date=PAID_ON,
-                          payment_due_date=None, bank_trace_id="TRACE-0001")
-        for n, (kind, amount) in enumerate((("SELLER_REV_SHARE", "100.00"), ("SELLER_REV_SHARE", "-80.00"),
-                                            ("AWS_REV_SHARE", "-0.20")), start=1):
-            add_billing_event(s, account, product, billing_event_id=f"be-inv-{n}", amount=amount,
-                              transaction_type=kind)
-            add_billing_event(s, account, product, billing_event_id=f"be-dis-{n}", amount=str(-Decimal(amount)),
-                              transaction_type=kind, action="DISBURSED", parent_billing_event_id=f"be-inv-{n}",
-                              disbursement_billing_event_id="be-payout", invoice_date=PAID_ON)
+        add_billing_event(
+            s,
+            None,
+            None,
+            billing_event_id="be-payout",
+            amount=payout,
+            action="DISBURSED",
+            transaction_type="DISBURSEMENT",
+            invoice_id=None,
+            usage_period_start_date=None,
+            usage_period_end_date=None,
+            invoice_date=PAID_ON,
+            action_date=PAID_ON,
+            payment_due_date=None,
+            bank_trace_id="TRACE-0001",
+        )
+        for n, (kind, amount) in enumerate(
+            (
+                ("SELLER_REV_SHARE", "100.00"),
+                ("SELLER_REV_SHARE", "-80.00"),
+                ("AWS_REV_SHARE", "-0.20"),
+            ),
+            start=1,
+        ):
+            add_billing_event(
+                s,
+                account,
+                product,
+                billing_event_id=f"be-inv-{n}",
+                amount=amount,
+                transaction_type=kind,
+            )
+            add_billing_event(
+                s,
+                account,
+                product,
+                billing_event_id=f"be-dis-{n}",
+                amount=str(-Decimal(amount)),
+                transaction_type=kind,
+                action="DISBURSED",
+                parent_billing_event_id=f"be-inv-{n}",
+                disbursement_billing_event_id="be-payout",
+                invoice_date=PAID_ON,
+            )
         if with_receipt:
-            add_payment(s, None, payment_id="BANK-0001", amount="19.80", kind="disbursement",
-                        channel="reseller", received_date=date(2026, 12, 6), bank_trace_id="TRACE-0001")
+            add_payment(
+                s,
+                None,
+                payment_id="BANK-0001",
+                amount="19.80",
+                kind="disbursement",
+                channel="reseller",
+                received_date=date(2026, 12, 6),
+                bank_trace_id="TRACE-0001",
+            )
 
 
 def test_payout_that_adds_up_and_reached_the_bank_raises_nothing(engine: Engine) -> None:
@@ -53,11 +95,20 @@ def test_payout_that_adds_up_and_reached_the_bank_raises_nothing(engine: Engine)
 def test_payout_that_differs_from_its_rows(engine: Engine) -> None:
     _payout(engine, payout="-18.80")
     exc = run_rule(engine, rule).only()
-    assert exc.kind == "disbursement_sum_mismatch" and exc.period == "2026-10" and exc.channel == "reseller"
+    assert (
+        exc.kind == "disbursement_sum_mismatch"
+        and exc.period == "2026-10"
+        and exc.channel == "reseller"
+    )
     assert (exc.expected_amount, exc.observed_amount, exc.delta_amount) == (
-        Decimal("19.80"), Decimal("18.80"), Decimal("-1.00"))
-    assert exc.record_refs == {"billing_events": ["be-dis-1", "be-dis-2", "be-dis-3", "be-payout"],
-                               "contracts": ["C-ACME-0001"]}
+        Decimal("19.80"),
+        Decimal("18.80"),
+        Decimal("-1.00"),
+    )
+    assert exc.record_refs == {
+        "billing_events": ["be-dis-1", "be-dis-2", "be-dis-3", "be-payout"],
+        "contracts": ["C-ACME-0001"],
+    }
     assert exc.details["rows_paid"] == 3 and exc.currency == "USD"
 
 
@@ -74,10 +125,21 @@ def test_failed_payout_is_raised_once_as_failed(engine: Engine) -> None:
     """A DISBURSEMENT_FAILURE row: the payout never reached the bank, and that is one exception."""
     _payout(engine, with_receipt=False)
     with transaction(engine) as s:
-        add_billing_event(s, None, None, billing_event_id="be-fail", amount="19.80", action="DISBURSED",
-                          transaction_type="DISBURSEMENT_FAILURE", invoice_id=None, usage_period_start_date=None,
-                          usage_period_end_date=None, invoice_date=date(2026, 12, 8),
-                          action_date=date(2026, 12, 8), disbursement_billing_event_id="be-payout")
+        add_billing_event(
+            s,
+            None,
+            None,
+            billing_event_id="be-fail",
+            amount="19.80",
+            action="DISBURSED",
+            transaction_type="DISBURSEMENT_FAILURE",
+            invoice_id=None,
+            usage_period_start_date=None,
+            usage_period_end_date=None,
+            invoice_date=date(2026, 12, 8),
+            action_date=date(2026, 12, 8),
+            disbursement_billing_event_id="be-payout",
+        )
     exc = run_rule(engine, rule).only()
     assert exc.kind == "disbursement_failed" and exc.period == "2026-10"
     assert (exc.expected_amount, exc.observed_amount) == (Decimal("19.80"), Decimal(0))
@@ -92,8 +154,11 @@ def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engin
 
     def set_payout(amount: str) -> None:
         with transaction(engine) as s:
-            s.execute(update(BillingEvent).where(BillingEvent.billing_event_id == "be-payout")
-                      .values(amount=Decimal(amount)))
+            s.execute(
+                update(BillingEvent)
+                .where(BillingEvent.billing_event_id == "be-payout")
+                .values(amount=Decimal(amount))
+            )
 
     set_payout("-17.80")
     changed = run_rule(engine, rule)

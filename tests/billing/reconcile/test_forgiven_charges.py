@@ -32,17 +32,36 @@ def _invoice(engine: Engine) -> None:
         account, product = make_account(s), make_product(s)
         make_contract(s, account, product)
         add_billing_event(s, account, product, billing_event_id="be-gross", amount="100.00")
-        add_billing_event(s, account, product, billing_event_id="be-fee", amount="-3.00",
-                          transaction_type="AWS_REV_SHARE")
+        add_billing_event(
+            s,
+            account,
+            product,
+            billing_event_id="be-fee",
+            amount="-3.00",
+            transaction_type="AWS_REV_SHARE",
+        )
 
 
 def _forgive(engine: Engine, gross: str, fee: str | None = None) -> None:
     with transaction(engine) as s:
-        add_billing_event(s, *_acme(s), billing_event_id="be-fg-gross", amount=gross, action="FORGIVEN",
-                          parent_billing_event_id="be-gross")
+        add_billing_event(
+            s,
+            *_acme(s),
+            billing_event_id="be-fg-gross",
+            amount=gross,
+            action="FORGIVEN",
+            parent_billing_event_id="be-gross",
+        )
         if fee is not None:
-            add_billing_event(s, *_acme(s), billing_event_id="be-fg-fee", amount=fee, action="FORGIVEN",
-                              transaction_type="AWS_REV_SHARE", parent_billing_event_id="be-fee")
+            add_billing_event(
+                s,
+                *_acme(s),
+                billing_event_id="be-fg-fee",
+                amount=fee,
+                action="FORGIVEN",
+                transaction_type="AWS_REV_SHARE",
+                parent_billing_event_id="be-fee",
+            )
 
 
 def test_an_invoice_without_forgiven_rows_raises_nothing(engine: Engine) -> None:
@@ -51,14 +70,23 @@ def test_an_invoice_without_forgiven_rows_raises_nothing(engine: Engine) -> None
 
 
 @pytest.mark.parametrize(("gross", "fee"), [("100.00", "-3.00"), ("-100.00", "3.00")])
-def test_a_fully_forgiven_invoice_is_raised_whatever_the_sign(engine: Engine, gross: str, fee: str) -> None:
+def test_a_fully_forgiven_invoice_is_raised_whatever_the_sign(
+    engine: Engine, gross: str, fee: str
+) -> None:
     """Forgiven 100 gross and its 3 fee: 97 net invoiced, nothing left to collect."""
     _invoice(engine)
     _forgive(engine, gross, fee)
     exc = run_rule(engine, rule).only()
     assert exc.kind == "charge_forgiven" and exc.currency == "USD" and exc.period == "2026-10"
-    assert (exc.expected_amount, exc.observed_amount, exc.delta_amount) == (Decimal(97), Decimal(0), Decimal(-97))
-    assert exc.record_refs == {"billing_events": ["be-fg-fee", "be-fg-gross"], "contracts": ["C-ACME-0001"]}
+    assert (exc.expected_amount, exc.observed_amount, exc.delta_amount) == (
+        Decimal(97),
+        Decimal(0),
+        Decimal(-97),
+    )
+    assert exc.record_refs == {
+        "billing_events": ["be-fg-fee", "be-fg-gross"],
+        "contracts": ["C-ACME-0001"],
+    }
     assert exc.details["forgiven_gross"] == "100.00" and exc.details["invoice_id"] == "inv-aws-0001"
     assert exc.details["parent_billing_event_ids"] == ["be-fee", "be-gross"]
 
@@ -71,12 +99,20 @@ def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engin
     again = run_rule(engine, rule)
     assert (again.stats.opened, again.stats.unchanged) == (0, 1)
     with transaction(engine) as s:
-        s.execute(update(BillingEvent).where(BillingEvent.billing_event_id == "be-fg-gross")
-                  .values(amount=Decimal("50.00")))
+        s.execute(
+            update(BillingEvent)
+            .where(BillingEvent.billing_event_id == "be-fg-gross")
+            .values(amount=Decimal("50.00"))
+        )
     changed = run_rule(engine, rule)
     assert changed.stats.updated == 1 and changed.only().observed_amount == Decimal(47)
-    with transaction(engine) as s:  # the feed withdrew the FORGIVEN row: it carries a delete_date now
-        s.execute(update(BillingEvent).where(BillingEvent.billing_event_id == "be-fg-gross")
-                  .values(delete_date=datetime(2026, 12, 2, tzinfo=UTC)))
+    with transaction(
+        engine
+    ) as s:  # the feed withdrew the FORGIVEN row: it carries a delete_date now
+        s.execute(
+            update(BillingEvent)
+            .where(BillingEvent.billing_event_id == "be-fg-gross")
+            .values(delete_date=datetime(2026, 12, 2, tzinfo=UTC))
+        )
     fixed = run_rule(engine, rule)
     assert fixed.stats.closed == 1 and fixed.open == []

@@ -22,8 +22,11 @@ from .money_factories import add_fx_rate, run_rule
 PAID_ON = date(2026, 12, 5)
 
 
-def _eur_offer_paid_in_usd(engine: Engine, *, usd_paid: str = "-106.70", on_payout_only: bool = False) -> None:
-    """A EUR 100.00 gross / 3.00 fee invoice paid out in USD on 5 December (EUR = 1.10 USD on the 4th,
+def _eur_offer_paid_in_usd(
+    engine: Engine, *, usd_paid: str = "-106.70", on_payout_only: bool = False
+) -> None:
+    """A EUR 100.00 gross / 3.00 fee invoice paid out in USD on 5 December (EUR = 1.10 USD on the
+    4th,
     the latest rate before the payout: 97.00 EUR → 106.70 USD)."""
     with transaction(engine) as s:
         account, product = make_account(s), make_product(s)
@@ -32,22 +35,63 @@ def _eur_offer_paid_in_usd(engine: Engine, *, usd_paid: str = "-106.70", on_payo
         add_fx_rate(s, "EUR", "1.10", date(2026, 12, 4))
         add_fx_rate(s, "EUR", "1.20", date(2026, 12, 6))  # after the payout: never used for it
         converted = {} if on_payout_only else {"disbursement_currency": "USD"}
-        add_billing_event(s, None, None, billing_event_id="be-payout", amount="-97.00", currency="EUR",
-                          action="DISBURSED", transaction_type="DISBURSEMENT", invoice_id=None,
-                          usage_period_start_date=None, usage_period_end_date=None, invoice_date=PAID_ON,
-                          action_date=PAID_ON, payment_due_date=None,
-                          **({"disbursement_currency": "USD", "disbursement_amount": Decimal(usd_paid)}
-                             if on_payout_only else {}))
+        add_billing_event(
+            s,
+            None,
+            None,
+            billing_event_id="be-payout",
+            amount="-97.00",
+            currency="EUR",
+            action="DISBURSED",
+            transaction_type="DISBURSEMENT",
+            invoice_id=None,
+            usage_period_start_date=None,
+            usage_period_end_date=None,
+            invoice_date=PAID_ON,
+            action_date=PAID_ON,
+            payment_due_date=None,
+            **(
+                {"disbursement_currency": "USD", "disbursement_amount": Decimal(usd_paid)}
+                if on_payout_only
+                else {}
+            ),
+        )
         share = Decimal(usd_paid) / Decimal("-97.00")
-        for n, (kind, amount) in enumerate((("SELLER_REV_SHARE", "100.00"), ("AWS_REV_SHARE", "-3.00")), start=1):
-            add_billing_event(s, account, product, billing_event_id=f"be-inv-{n}", amount=amount, currency="EUR",
-                              transaction_type=kind)
+        for n, (kind, amount) in enumerate(
+            (("SELLER_REV_SHARE", "100.00"), ("AWS_REV_SHARE", "-3.00")), start=1
+        ):
+            add_billing_event(
+                s,
+                account,
+                product,
+                billing_event_id=f"be-inv-{n}",
+                amount=amount,
+                currency="EUR",
+                transaction_type=kind,
+            )
             paid = -Decimal(amount)
-            add_billing_event(s, account, product, billing_event_id=f"be-dis-{n}", amount=paid, currency="EUR",
-                              transaction_type=kind, action="DISBURSED", parent_billing_event_id=f"be-inv-{n}",
-                              disbursement_billing_event_id="be-payout", invoice_date=PAID_ON, action_date=PAID_ON,
-                              **({} if on_payout_only else
-                                 {**converted, "disbursement_amount": (paid * share).quantize(Decimal("0.01"))}))
+            add_billing_event(
+                s,
+                account,
+                product,
+                billing_event_id=f"be-dis-{n}",
+                amount=paid,
+                currency="EUR",
+                transaction_type=kind,
+                action="DISBURSED",
+                parent_billing_event_id=f"be-inv-{n}",
+                disbursement_billing_event_id="be-payout",
+                invoice_date=PAID_ON,
+                action_date=PAID_ON,
+                **(
+                    {}
+                    if on_payout_only
+                    else {
+                        **converted,
+                        "disbursement_amount": (paid * share).quantize(Decimal("0.01")),
+                    }
+                ),
+            )
 
 
 def test_conversion_at_the_rate_of_the_day_raises_nothing(engine: Engine) -> None:
@@ -61,8 +105,14 @@ def test_conversion_beyond_half_a_percent_is_raised_in_the_payout_currency(engin
     exc = run_rule(engine, rule).only()
     assert exc.kind == "fx_difference" and exc.currency == "USD" and exc.period == "2026-10"
     assert (exc.expected_amount, exc.observed_amount, exc.delta_amount) == (
-        Decimal("106.70"), Decimal("104.00"), Decimal("-2.70"))
-    assert exc.record_refs == {"billing_events": ["be-dis-1", "be-dis-2"], "contracts": ["C-ACME-0001"]}
+        Decimal("106.70"),
+        Decimal("104.00"),
+        Decimal("-2.70"),
+    )
+    assert exc.record_refs == {
+        "billing_events": ["be-dis-1", "be-dis-2"],
+        "contracts": ["C-ACME-0001"],
+    }
     assert exc.details["booked_rate"] == "1.100000" and exc.details["source_currency"] == "EUR"
     assert exc.details["rate_dates"] == ["2026-12-05"]
 
@@ -71,13 +121,17 @@ def test_within_tolerance_is_not_raised(engine: Engine) -> None:
     """106.30 vs 106.70 is 0.37 %: inside the default 0.5 % tolerance."""
     _eur_offer_paid_in_usd(engine, usd_paid="-106.30")
     assert run_rule(engine, rule).exceptions == []
-    assert run_rule(engine, rule, fx_tolerance=Decimal("0.001")).only().delta_amount == Decimal("-0.40")
+    assert run_rule(engine, rule, fx_tolerance=Decimal("0.001")).only().delta_amount == Decimal(
+        "-0.40"
+    )
 
 
 def test_a_converted_payout_row_is_checked_when_its_rows_are_not(engine: Engine) -> None:
     _eur_offer_paid_in_usd(engine, usd_paid="-100.00", on_payout_only=True)
     exc = run_rule(engine, rule).only()
-    assert exc.record_refs["billing_events"] == ["be-payout"] and exc.observed_amount == Decimal("100.00")
+    assert exc.record_refs["billing_events"] == ["be-payout"] and exc.observed_amount == Decimal(
+        "100.00"
+    )
     assert exc.period == "2026-10"  # the payout pays October's invoice
 
 
@@ -88,8 +142,11 @@ def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engin
 
     def set_paid(amount: str) -> None:
         with transaction(engine) as s:
-            s.execute(update(BillingEvent).where(BillingEvent.billing_event_id == "be-payout")
-                      .values(disbursement_amount=Decimal(amount)))
+            s.execute(
+                update(BillingEvent)
+                .where(BillingEvent.billing_event_id == "be-payout")
+                .values(disbursement_amount=Decimal(amount))
+            )
 
     set_paid("-101.00")
     changed = run_rule(engine, rule)
@@ -103,10 +160,24 @@ def test_a_bounced_converted_payout_is_not_an_fx_difference(engine: Engine) -> N
     """A DISBURSEMENT_FAILURE row repeating the payout's converted amount converts nothing."""
     _eur_offer_paid_in_usd(engine, on_payout_only=True)
     with transaction(engine) as s:
-        add_billing_event(s, None, None, billing_event_id="be-fail", amount="97.00", currency="EUR",
-                          action="DISBURSED", transaction_type="DISBURSEMENT_FAILURE", invoice_id=None,
-                          usage_period_start_date=None, usage_period_end_date=None, invoice_date=None,
-                          action_date=date(2026, 12, 8), payment_due_date=None, parent_billing_event_id="be-payout",
-                          disbursement_billing_event_id="be-payout", disbursement_currency="USD",
-                          disbursement_amount=Decimal("100.00"))
+        add_billing_event(
+            s,
+            None,
+            None,
+            billing_event_id="be-fail",
+            amount="97.00",
+            currency="EUR",
+            action="DISBURSED",
+            transaction_type="DISBURSEMENT_FAILURE",
+            invoice_id=None,
+            usage_period_start_date=None,
+            usage_period_end_date=None,
+            invoice_date=None,
+            action_date=date(2026, 12, 8),
+            payment_due_date=None,
+            parent_billing_event_id="be-payout",
+            disbursement_billing_event_id="be-payout",
+            disbursement_currency="USD",
+            disbursement_amount=Decimal("100.00"),
+        )
     assert run_rule(engine, rule).exceptions == []

@@ -19,30 +19,75 @@ from .factories import add_billing_event, make_account, make_contract, make_prod
 from .money_factories import run_rule
 
 
-def _invoice(engine: Engine, *, fee: str, gross: str = "1000.00", listing_fee_rate: str | None = "0.03",
-             total_contract_value: str | None = None, channel: str = "aws_marketplace",
-             separate_fee_invoice: bool = False) -> None:
+def _invoice(
+    engine: Engine,
+    *,
+    fee: str,
+    gross: str = "1000.00",
+    listing_fee_rate: str | None = "0.03",
+    total_contract_value: str | None = None,
+    channel: str = "aws_marketplace",
+    separate_fee_invoice: bool = False,
+) -> None:
     with transaction(engine) as s:
         account, product = make_account(s), make_product(s)
-        make_contract(s, account, product, listing_fee_rate=listing_fee_rate, channel=channel,
-                      total_contract_value=total_contract_value,
-                      reseller_account_id="444455556666" if channel == "reseller" else None)
-        add_billing_event(s, account, product, billing_event_id="be-gross-1", amount=gross,
-                          agreement_id="agmt-acme0001aaaaaaaaaaaaaa")
-        fee_columns = ({"invoice_id": "inv-fee-0001", "buyer_invoice_id": "inv-aws-0001",
-                        "invoice_variant": "LISTING_FEE"} if separate_fee_invoice else {})
-        add_billing_event(s, account, product, billing_event_id="be-fee-1", amount=fee,
-                          transaction_type="AWS_REV_SHARE", **fee_columns)
+        make_contract(
+            s,
+            account,
+            product,
+            listing_fee_rate=listing_fee_rate,
+            channel=channel,
+            total_contract_value=total_contract_value,
+            reseller_account_id="444455556666" if channel == "reseller" else None,
+        )
+        add_billing_event(
+            s,
+            account,
+            product,
+            billing_event_id="be-gross-1",
+            amount=gross,
+            agreement_id="agmt-acme0001aaaaaaaaaaaaaa",
+        )
+        fee_columns = (
+            {
+                "invoice_id": "inv-fee-0001",
+                "buyer_invoice_id": "inv-aws-0001",
+                "invoice_variant": "LISTING_FEE",
+            }
+            if separate_fee_invoice
+            else {}
+        )
+        add_billing_event(
+            s,
+            account,
+            product,
+            billing_event_id="be-fee-1",
+            amount=fee,
+            transaction_type="AWS_REV_SHARE",
+            **fee_columns,
+        )
         # Another month's invoice, with a wrong fee, must not be raised for October.
-        add_billing_event(s, account, product, billing_event_id="be-gross-sep", amount="500.00",
-                          invoice_id="inv-aws-0009", usage_period_start_date=None, invoice_date=None,
-                          action_date=None, usage_period_end_date=None)
+        add_billing_event(
+            s,
+            account,
+            product,
+            billing_event_id="be-gross-sep",
+            amount="500.00",
+            invoice_id="inv-aws-0009",
+            usage_period_start_date=None,
+            invoice_date=None,
+            action_date=None,
+            usage_period_end_date=None,
+        )
 
 
 def _set_fee(engine: Engine, amount: str) -> None:
     with transaction(engine) as s:
-        s.execute(update(BillingEvent).where(BillingEvent.billing_event_id == "be-fee-1")
-                  .values(amount=Decimal(amount)))
+        s.execute(
+            update(BillingEvent)
+            .where(BillingEvent.billing_event_id == "be-fee-1")
+            .values(amount=Decimal(amount))
+        )
 
 
 def test_fee_at_the_contracted_rate_raises_nothing(engine: Engine) -> None:
@@ -56,10 +101,17 @@ def test_fee_above_the_contract_is_raised_with_rates_and_amounts(engine: Engine)
     _invoice(engine, fee="-50.00")
     exc = run_rule(engine, rule).only()
     assert exc.kind == "listing_fee_rate_mismatch"
-    assert (exc.expected_amount, exc.observed_amount, exc.delta_amount) == (Decimal(30), Decimal(50), Decimal(20))
+    assert (exc.expected_amount, exc.observed_amount, exc.delta_amount) == (
+        Decimal(30),
+        Decimal(50),
+        Decimal(20),
+    )
     assert exc.currency == "USD" and exc.channel == "aws_marketplace" and exc.period == "2026-10"
     assert exc.product_code == "7x1k2m9q4w8e3r6t5y0u1i2o3"
-    assert exc.record_refs == {"billing_events": ["be-fee-1", "be-gross-1"], "contracts": ["C-ACME-0001"]}
+    assert exc.record_refs == {
+        "billing_events": ["be-fee-1", "be-gross-1"],
+        "contracts": ["C-ACME-0001"],
+    }
     assert exc.details["observed_rate"] == "0.050000" and exc.details["contracted_rate"] == "0.03"
     assert exc.details["rate_source"] == "contract" and exc.details["is_cppo"] is False
 
@@ -79,7 +131,9 @@ def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engin
     assert "no longer found" in (fixed.exceptions[0].close_reason or "")
 
 
-def test_fee_on_a_separate_listing_fee_invoice_is_matched_to_its_buyer_invoice(engine: Engine) -> None:
+def test_fee_on_a_separate_listing_fee_invoice_is_matched_to_its_buyer_invoice(
+    engine: Engine,
+) -> None:
     """Since 2024 AWS charges the listing fee on a separate invoice (DOMAIN.md); the fee row
     names the buyer invoice in buyer_invoice_id, so a correct fee raises nothing."""
     _invoice(engine, fee="-30.00", separate_fee_invoice=True)
@@ -91,7 +145,10 @@ def test_without_a_contract_rate_the_schedule_decides(engine: Engine) -> None:
     _invoice(engine, fee="-30.00", listing_fee_rate=None, total_contract_value="2000000")
     exc = run_rule(engine, rule).only()
     assert exc.details["rate_source"] == "schedule" and exc.details["contracted_rate"] == "0.02"
-    assert exc.expected_amount == Decimal(20) and exc.details["total_contract_value"] == "2000000.000000"
+    assert (
+        exc.expected_amount == Decimal(20)
+        and exc.details["total_contract_value"] == "2000000.000000"
+    )
 
 
 def test_cppo_flag_is_reported(engine: Engine) -> None:

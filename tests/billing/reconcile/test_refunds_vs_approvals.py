@@ -30,22 +30,46 @@ def _invoice(engine: Engine) -> None:
         account, product = make_account(s), make_product(s)
         make_contract(s, account, product)
         add_billing_event(s, account, product, billing_event_id="be-gross", amount="100.00")
-        add_billing_event(s, account, product, billing_event_id="be-fee", amount="-3.00",
-                          transaction_type="AWS_REV_SHARE")
+        add_billing_event(
+            s,
+            account,
+            product,
+            billing_event_id="be-fee",
+            amount="-3.00",
+            transaction_type="AWS_REV_SHARE",
+        )
 
 
 def _refund(engine: Engine, gross: str = "-40.00", fee_back: str = "1.20") -> None:
     """A refund issued in December: its own invoice id, the original as parent, no usage period."""
     with transaction(engine) as s:
         account, product = _acme(s)
-        add_billing_event(s, account, product, billing_event_id="be-ref-gross", amount=gross,
-                          transaction_type="SELLER_REV_SHARE_REFUND", parent_billing_event_id="be-gross",
-                          invoice_id="inv-aws-refund-1", invoice_date=date(2026, 12, 3),
-                          usage_period_start_date=None, usage_period_end_date=None)
-        add_billing_event(s, account, product, billing_event_id="be-ref-fee", amount=fee_back,
-                          transaction_type="AWS_REV_SHARE_REFUND", parent_billing_event_id="be-fee",
-                          invoice_id="inv-aws-refund-1", invoice_date=date(2026, 12, 3),
-                          usage_period_start_date=None, usage_period_end_date=None)
+        add_billing_event(
+            s,
+            account,
+            product,
+            billing_event_id="be-ref-gross",
+            amount=gross,
+            transaction_type="SELLER_REV_SHARE_REFUND",
+            parent_billing_event_id="be-gross",
+            invoice_id="inv-aws-refund-1",
+            invoice_date=date(2026, 12, 3),
+            usage_period_start_date=None,
+            usage_period_end_date=None,
+        )
+        add_billing_event(
+            s,
+            account,
+            product,
+            billing_event_id="be-ref-fee",
+            amount=fee_back,
+            transaction_type="AWS_REV_SHARE_REFUND",
+            parent_billing_event_id="be-fee",
+            invoice_id="inv-aws-refund-1",
+            invoice_date=date(2026, 12, 3),
+            usage_period_start_date=None,
+            usage_period_end_date=None,
+        )
 
 
 def test_refund_matching_an_approved_request_raises_nothing(engine: Engine) -> None:
@@ -63,10 +87,22 @@ def test_refund_without_an_approved_request_lands_in_the_billed_month(engine: En
     with transaction(engine) as s:
         add_refund_request(s, _acme(s)[0], request_id="RR-1", amount="40.00", status="requested")
     exc = run_rule(engine, rule).only()
-    assert exc.kind == "refund_without_approval" and exc.period == "2026-10" and exc.currency == "USD"
-    assert (exc.expected_amount, exc.observed_amount, exc.delta_amount) == (Decimal(0), Decimal(40), Decimal(40))
-    assert exc.record_refs == {"billing_events": ["be-ref-fee", "be-ref-gross"], "contracts": ["C-ACME-0001"]}
-    assert exc.details["requests"] == ["RR-1:requested"] and exc.details["invoice_id"] == "inv-aws-0001"
+    assert (
+        exc.kind == "refund_without_approval" and exc.period == "2026-10" and exc.currency == "USD"
+    )
+    assert (exc.expected_amount, exc.observed_amount, exc.delta_amount) == (
+        Decimal(0),
+        Decimal(40),
+        Decimal(40),
+    )
+    assert exc.record_refs == {
+        "billing_events": ["be-ref-fee", "be-ref-gross"],
+        "contracts": ["C-ACME-0001"],
+    }
+    assert (
+        exc.details["requests"] == ["RR-1:requested"]
+        and exc.details["invoice_id"] == "inv-aws-0001"
+    )
 
 
 def test_refund_larger_than_approved_is_raised(engine: Engine) -> None:

@@ -15,21 +15,37 @@ from billing.db import transaction
 from billing.models import BillingEvent
 from billing.reconcile.rules import tax_treatment as rule
 
-from .factories import Line, add_billing_event, add_invoice, make_account, make_contract, make_product
+from .factories import (
+    Line,
+    add_billing_event,
+    add_invoice,
+    make_account,
+    make_contract,
+    make_product,
+)
 from .money_factories import run_rule
 
 
-def _worked_example(engine: Engine, *, tax_type: str = "AWS_TAX_SHARE", tax: str = "20.60",
-                    tax_party: str = "aws") -> None:
+def _worked_example(
+    engine: Engine, *, tax_type: str = "AWS_TAX_SHARE", tax: str = "20.60", tax_party: str = "aws"
+) -> None:
     """Our invoice INV-MKT-1: 100.00 + 20.60 tax = 120.60, billed by AWS as inv-aws-0001."""
     with transaction(engine) as s:
         account, product = make_account(s), make_product(s)
         contract = make_contract(s, account, product, tax_party=tax_party)
         add_billing_event(s, account, product, billing_event_id="be-gross", amount="100.00")
-        add_billing_event(s, account, product, billing_event_id="be-tax", amount=tax, transaction_type=tax_type)
-        invoice = add_invoice(s, account, invoice_number="INV-MKT-1", contract=contract, channel="aws_marketplace",
-                              partner_invoice_id="inv-aws-0001",
-                              lines=[Line(product.product_code, "api_calls", "50000", "0.002", tax_amount="20.60")])
+        add_billing_event(
+            s, account, product, billing_event_id="be-tax", amount=tax, transaction_type=tax_type
+        )
+        invoice = add_invoice(
+            s,
+            account,
+            invoice_number="INV-MKT-1",
+            contract=contract,
+            channel="aws_marketplace",
+            partner_invoice_id="inv-aws-0001",
+            lines=[Line(product.product_code, "api_calls", "50000", "0.002", tax_amount="20.60")],
+        )
         assert invoice.total == Decimal("120.60")
 
 
@@ -45,7 +61,10 @@ def test_seller_tax_share_on_an_aws_tax_contract_is_a_party_mismatch(engine: Eng
     assert exc.kind == "tax_party_mismatch" and exc.currency == "USD" and exc.period == "2026-10"
     assert (exc.expected_amount, exc.observed_amount) == (Decimal(0), Decimal("20.60"))
     assert exc.record_refs == {"billing_events": ["be-tax"], "contracts": ["C-ACME-0001"]}
-    assert exc.details["tax_party"] == "aws" and exc.details["unexpected_row_type"] == "SELLER_TAX_SHARE"
+    assert (
+        exc.details["tax_party"] == "aws"
+        and exc.details["unexpected_row_type"] == "SELLER_TAX_SHARE"
+    )
 
 
 def test_aws_tax_share_on_a_seller_tax_contract_is_a_party_mismatch(engine: Engine) -> None:
@@ -58,8 +77,15 @@ def test_feed_tax_differing_from_our_invoice_is_an_amount_mismatch(engine: Engin
     exc = run_rule(engine, rule).only()
     assert exc.kind == "tax_amount_mismatch"
     assert (exc.expected_amount, exc.observed_amount, exc.delta_amount) == (
-        Decimal("20.60"), Decimal("18.00"), Decimal("-2.60"))
-    assert exc.record_refs == {"billing_events": ["be-tax"], "contracts": ["C-ACME-0001"], "invoices": ["INV-MKT-1"]}
+        Decimal("20.60"),
+        Decimal("18.00"),
+        Decimal("-2.60"),
+    )
+    assert exc.record_refs == {
+        "billing_events": ["be-tax"],
+        "contracts": ["C-ACME-0001"],
+        "invoices": ["INV-MKT-1"],
+    }
 
 
 def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engine) -> None:
@@ -69,8 +95,11 @@ def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engin
 
     def set_tax(amount: str) -> None:
         with transaction(engine) as s:
-            s.execute(update(BillingEvent).where(BillingEvent.billing_event_id == "be-tax")
-                      .values(amount=Decimal(amount)))
+            s.execute(
+                update(BillingEvent)
+                .where(BillingEvent.billing_event_id == "be-tax")
+                .values(amount=Decimal(amount))
+            )
 
     set_tax("19.00")
     changed = run_rule(engine, rule)
