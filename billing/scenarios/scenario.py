@@ -148,7 +148,8 @@ def simulate(params: ScenarioParams) -> tuple[World, FaultPlan, list[TruthEntry]
     build_ledger(world)
     plan = plan_faults(world, params.fault_rate, sub_rng(params.seed, "plan"))
     inject_stage(world, plan, "usage")
-    build_marketplace_invoices(world, partner_daily(world))
+    world.daily = partner_daily(world)  # usage faults are in: the partner's days are final
+    build_marketplace_invoices(world, world.daily)
     issue_events(world)
     inject_stage(world, plan, "billing")
     mirror_marketplace(world)
@@ -185,7 +186,7 @@ def write_folder(
     rows["partner-usage.csv"] = w.write_csv(
         folder / "partner-usage.csv",
         w.PARTNER_USAGE_COLUMNS,
-        feed_rows(world, partner_daily(world)),
+        feed_rows(world, world.daily),
     )
     events, receipts = _events_and_receipts(world)
     rows["billing-events.csv"] = w.write_csv(

@@ -48,6 +48,9 @@ class World:
     partner: dict[UsageKey, array[int]] = field(default_factory=dict)
     # Hours the partner attributes to another day (timing); None = outside the delivered feed.
     partner_shift: dict[UsageKey, dict[int, date | None]] = field(default_factory=dict)
+    daily: dict[UsageKey, dict[date, int]] = field(
+        default_factory=dict
+    )  # the partner's feed, per day
     meter_overrides: dict[tuple[str, str, int], MeterOverride] = field(default_factory=dict)
     meter_quantity: dict[tuple[str, str, int], int] = field(default_factory=dict)
     extra_meter: list[ExtraMeterRecord] = field(default_factory=list)
