@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from billing.reconcile.config import ReconcileSettings
+
 
 class KnowledgeSettings(BaseModel):
     """Where the SOPs live and where their index is kept."""
@@ -108,6 +110,7 @@ class Settings(BaseSettings):
     # LangGraph checkpoints: a SQLite file by default; a postgresql:// URL in production.
     checkpoint_url: str = "sqlite:///.triage/checkpoints.db"
     batch_size: int = 5000
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
