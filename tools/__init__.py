@@ -13,11 +13,29 @@ OpenAI tools (schemas generated from their signatures):
 
 from tools import case_tools, contract_tools, listing_fee, money_tools, sop_tools, usage_tools  # noqa: F401 - registers
 from tools.case_tools import get_account_history, get_exception, get_messages
-from tools.context import EvidenceCache, SopSearch, ToolArgumentsError, ToolContext, ToolError, ToolScopeError
+from tools.context import (
+    EvidenceCache,
+    SopSearch,
+    ToolArgumentsError,
+    ToolContext,
+    ToolError,
+    ToolScopeError,
+)
 from tools.contract_tools import get_agreement_state, get_contract_terms
-from tools.evidence import PLANS, cited_ids, evidence_hash, gather_evidence, gather_evidence_batch, plan_for
+from tools.evidence import (
+    PLANS,
+    cited_ids,
+    evidence_hash,
+    gather_evidence,
+    gather_evidence_batch,
+    plan_for,
+)
 from tools.listing_fee import check_listing_fee
-from tools.money_tools import get_invoices_and_credits, get_partner_billing_events, get_payments_and_disbursements
+from tools.money_tools import (
+    get_invoices_and_credits,
+    get_partner_billing_events,
+    get_payments_and_disbursements,
+)
 from tools.readonly import ReadOnlyError, is_read_only, read_only_session
 from tools.registry import TOOLS, Tool, call_tool, openai_tool_specs
 from tools.sop_tools import search_sops

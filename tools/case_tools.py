@@ -7,7 +7,12 @@ from typing import Annotated
 
 from pydantic import Field
 
-from billing.bundles.fetch.case import HISTORY_LIMIT, exception_record, fetch_history, fetch_messages
+from billing.bundles.fetch.case import (
+    HISTORY_LIMIT,
+    exception_record,
+    fetch_history,
+    fetch_messages,
+)
 from billing.bundles.scope import ScopeError, load_exception
 from tools.context import ToolContext, ToolError, ToolScopeError
 from tools.registry import tool

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated
@@ -71,25 +72,27 @@ def invoice_totals(events: list[BillingEventRecord]) -> list[InvoiceEventTotals]
         key = e.buyer_invoice_id or e.invoice_id
         if key and e.transaction_type not in PAYOUT_TYPES:
             groups[key].append(e)
-    result = []
-    for invoice_id, rows in sorted(groups.items()):
-        def total(pick: object) -> Decimal:
-            return sum((r.amount for r in rows if pick(r)), Decimal(0))  # type: ignore[operator]
-        invoiced = [r for r in rows if r.action == "INVOICED"]
-        result.append(InvoiceEventTotals(
-            invoice_id=invoice_id, currency=rows[0].currency,
-            gross=total(lambda r: r.action == "INVOICED" and r.transaction_type == "SELLER_REV_SHARE"),
-            listing_fee=total(lambda r: r.action == "INVOICED" and r.transaction_type == "AWS_REV_SHARE"),
-            seller_tax=total(lambda r: r.action == "INVOICED" and r.transaction_type == "SELLER_TAX_SHARE"),
-            aws_tax=total(lambda r: r.action == "INVOICED" and r.transaction_type == "AWS_TAX_SHARE"),
-            refunds=total(lambda r: r.transaction_type.endswith("_REFUND")),
-            credits=total(lambda r: r.transaction_type.endswith("_CREDIT")),
-            forgiven=total(lambda r: r.action == "FORGIVEN"),
-            disbursed=total(lambda r: r.action == "DISBURSED"),
-            net_invoiced=sum((r.amount for r in invoiced if r.balance_impacting), Decimal(0)),
-            billing_event_ids=[r.billing_event_id for r in rows],
-        ))
-    return result
+    return [_invoice_totals(invoice_id, rows) for invoice_id, rows in sorted(groups.items())]
+
+
+def _invoice_totals(invoice_id: str, rows: list[BillingEventRecord]) -> InvoiceEventTotals:
+    def total(pick: Callable[[BillingEventRecord], bool]) -> Decimal:
+        return sum((r.amount for r in rows if pick(r)), Decimal(0))
+
+    def invoiced(transaction_type: str) -> Decimal:
+        return total(lambda r: r.action == "INVOICED" and r.transaction_type == transaction_type)
+
+    return InvoiceEventTotals(
+        invoice_id=invoice_id, currency=rows[0].currency,
+        gross=invoiced("SELLER_REV_SHARE"), listing_fee=invoiced("AWS_REV_SHARE"),
+        seller_tax=invoiced("SELLER_TAX_SHARE"), aws_tax=invoiced("AWS_TAX_SHARE"),
+        refunds=total(lambda r: r.transaction_type.endswith("_REFUND")),
+        credits=total(lambda r: r.transaction_type.endswith("_CREDIT")),
+        forgiven=total(lambda r: r.action == "FORGIVEN"),
+        disbursed=total(lambda r: r.action == "DISBURSED"),
+        net_invoiced=total(lambda r: r.action == "INVOICED" and r.balance_impacting),
+        billing_event_ids=[r.billing_event_id for r in rows],
+    )
 
 
 def payout_summaries(ctx: ToolContext, events: list[BillingEventRecord]) -> list[PayoutSummary]:

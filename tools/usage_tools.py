@@ -23,7 +23,13 @@ from billing.bundles.scope import BOUNDARY_HOURS, CaseScope, at_midnight
 from tools.context import ToolContext
 from tools.contract_tools import case_contracts, case_products
 from tools.registry import tool
-from tools.results import MeteringStatusSpan, MeteringSummary, UsageDayComparison, UsageSummary, UsageTotal
+from tools.results import (
+    MeteringStatusSpan,
+    MeteringSummary,
+    UsageDayComparison,
+    UsageSummary,
+    UsageTotal,
+)
 
 
 @tool
@@ -61,9 +67,13 @@ def get_usage_summary(
         if granularity != "day":
             dims = tuple(sorted({d for _, d, _, _ in days if dimension_key in (None, d)}))
             ranges = tuple(boundary_ranges(scope, boundary_hours))
-            hours = ctx.shared_value(
-                ("usage_hours", account_id, tuple(codes), dims, ranges, tuple(named)),
-                lambda: fetch_usage_hours(ctx.session, account_id, codes, dims, ranges=ranges, hours=named))
+            # The boundary hours are the same for every case of the account and product: shared.
+            hours = ctx.shared_value(("usage_hours", account_id, tuple(codes), dims, ranges),
+                                     lambda: fetch_usage_hours(ctx.session, account_id, codes, dims, ranges=ranges))
+            inside = {h for lo_h, hi_h in ranges for h in named if lo_h <= h < hi_h}
+            if extra := [h for h in named if h not in inside]:
+                hours = sorted([*hours, *fetch_usage_hours(ctx.session, account_id, codes, dims, hours=extra)],
+                               key=lambda r: (r.product_code, r.dimension_key, r.usage_hour))
     if dimension_key is not None:
         days = [d for d in days if d[1] == dimension_key]
         partner = [p for p in partner if p[2] == dimension_key]
@@ -114,7 +124,9 @@ def _comparison(key: tuple[str, str, date], mine: Decimal, seen: Decimal,
 @tool
 def get_metering_results(
     ctx: ToolContext,
-    dimension_key: Annotated[str | None, Field(description="Only this dimension.")] = None,
+    dimension_key: Annotated[str | None, Field(
+        description="This dimension (default: the exception's dimension, or every one when it names none).")] = None,
+    all_dimensions: Annotated[bool, Field(description="Every dimension of the case's products.")] = False,
     limit: Annotated[int, Field(ge=1, le=500, description="At most this many records not accepted.")] = 24,
 ) -> MeteringSummary:
     """What AWS answered to our BatchMeterUsage calls for the case's products in the period:
@@ -122,6 +134,8 @@ def get_metering_results(
     quantity and first/last hour, and the records that were not Success, earliest first."""
     scope = ctx.scope()
     codes = scope_products(scope, case_contracts(ctx))
+    if dimension_key is None and not all_dimensions:
+        dimension_key = scope.dimension_key
     refs, span = tuple(scope.customer_refs()), (at_midnight(scope.start), at_midnight(scope.end))
     groups, failed = ctx.shared_value(
         ("metering", refs, tuple(codes), span, dimension_key, limit),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,12 +17,15 @@ console = Console(soft_wrap=True)  # paths and error lines stay whole, to copy a
 
 
 def export_cases_cmd(
-    out: Path = typer.Option(Path("cases"), "--out", help="Folder to write one <case>.json per exception into."),
-    period: str | None = typer.Option(None, "--period", help="Only exceptions of this period (YYYY-MM)."),
-    status: str = typer.Option("open", "--status",
-                               help="Only exceptions with this status (open, triaged, in_review, resolved, closed) or 'all'."),
-    truth: Path | None = typer.Option(None, "--truth", exists=True, dir_okay=False,
-                                      help="A generated scenario's truth.jsonl: attach its labels as `expected`."),
+    out: Annotated[Path, typer.Option("--out", help="Folder to write one <case>.json per exception into.")]
+    = Path("cases"),
+    period: Annotated[str | None, typer.Option("--period", help="Only exceptions of this period (YYYY-MM).")] = None,
+    status: Annotated[str, typer.Option(
+        "--status", help="Only exceptions with this status (open, triaged, in_review, resolved, closed) or 'all'.")]
+    = "open",
+    truth: Annotated[Path | None, typer.Option(
+        "--truth", exists=True, dir_okay=False,
+        help="A generated scenario's truth.jsonl: attach its labels as `expected`.")] = None,
 ) -> None:
     """Write a case bundle (the exception and every record needed to triage it) per exception."""
     engine = context.engine()
@@ -32,7 +36,7 @@ def export_cases_cmd(
 
 
 def import_cases_cmd(
-    path: Path = typer.Argument(..., help="A bundle .json file, a folder of them, or a .jsonl file."),
+    path: Annotated[Path, typer.Argument(help="A bundle .json file, a folder of them, or a .jsonl file.")],
 ) -> None:
     """Load case bundles into the database (all or nothing), creating their exceptions with source=import."""
     try:

@@ -25,7 +25,13 @@ from billing.bundles.io import (
 )
 from billing.bundles.labels import ExpectedLabels
 from billing.bundles.load import BALANCING_PREFIX, load_bundle
-from billing.bundles.schema import SCHEMA_VERSION, BundleVersionError, CaseBundle, MeteringSection, UsageSection
+from billing.bundles.schema import (
+    SCHEMA_VERSION,
+    BundleVersionError,
+    CaseBundle,
+    MeteringSection,
+    UsageSection,
+)
 from billing.bundles.scope import CaseScope, ScopeError
 from billing.bundles.upsert import BundleLoadError
 

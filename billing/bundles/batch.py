@@ -13,7 +13,13 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from billing.bundles.collect import collect_bundle
-from billing.bundles.io import BundleError, BundleFileErrors, bundle_filename, read_sourced_bundles, write_bundle
+from billing.bundles.io import (
+    BundleError,
+    BundleFileErrors,
+    bundle_filename,
+    read_sourced_bundles,
+    write_bundle,
+)
 from billing.bundles.labels import ExpectedLabels
 from billing.bundles.load import load_bundle
 from billing.bundles.upsert import BundleLoadError

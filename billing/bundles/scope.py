@@ -8,8 +8,8 @@ per case from the exception row (or from an account and a period, for a chat wit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from types import SimpleNamespace
 from typing import Any
 

@@ -12,7 +12,13 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from billing.money import CURRENCIES
 
@@ -31,9 +37,11 @@ def decimal_text(value: Decimal) -> str:
 
 
 def _to_decimal(value: Any) -> Decimal:
-    # Floats and booleans are refused: a float has already lost the exact amount.
-    if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError(f"{value!r} is a {type(value).__name__}; write amounts as decimal strings, e.g. \"12.30\"")
+    # Floats and booleans are refused: a float has already lost the exact amount. (ValueError, not
+    # TypeError, throughout: pydantic turns only ValueError into a validation error with its path.)
+    if isinstance(value, (bool, float)):
+        raise ValueError(  # noqa: TRY004
+            f"{value!r} is a {type(value).__name__}; write amounts as decimal strings, e.g. \"12.30\"")
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
@@ -46,7 +54,7 @@ def _to_decimal(value: Any) -> Decimal:
         except InvalidOperation as exc:  # pragma: no cover - the pattern already rules this out
             raise ValueError(f"{value!r} is not a decimal") from exc
     else:
-        raise ValueError(f"expected a decimal string, got {type(value).__name__}")
+        raise ValueError(f"expected a decimal string, got {type(value).__name__}")  # noqa: TRY004
     if not result.is_finite():
         raise ValueError(f"{value!r} is not a finite number")
     return result

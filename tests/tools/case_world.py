@@ -100,7 +100,7 @@ def build_world(session: Session) -> World:
 
     # Billing events: invoice inv-aws-0001 (gross, listing fee, tax), its disbursement, the payout
     # (shared with GLOBEX), a refund, and a withdrawn row that is no longer current.
-    ev = dict(invoice_id="inv-aws-0001", agreement_id="agmt-acme0001aaaaaaaaaaaaaa")
+    ev = {"invoice_id": "inv-aws-0001", "agreement_id": "agmt-acme0001aaaaaaaaaaaaaa"}
     add_billing_event(session, acme, product, billing_event_id="be-acme-gross", amount="100", **ev)
     add_billing_event(session, acme, product, billing_event_id="be-acme-fee", amount="-3",
                       transaction_type="AWS_REV_SHARE", **ev)
@@ -137,20 +137,20 @@ def build_world(session: Session) -> World:
         CreditNote(credit_note_number="CN-0001", account_id=acme.id, invoice_number="INV-2026-10-0001",
                    currency="USD", amount=Decimal("0.50"), issue_date=date(2026, 11, 10), reason="goodwill"),
         CreditNote(credit_note_number="CN-GLBX", account_id=globex.id, invoice_number="INV-2026-10-GLBX",
-                   currency="USD", amount=Decimal("5"), issue_date=date(2026, 11, 10), reason="goodwill"),
+                   currency="USD", amount=Decimal(5), issue_date=date(2026, 11, 10), reason="goodwill"),
         RefundRequest(request_id="RR-0001", account_id=acme.id, channel="aws_marketplace",
-                      partner_invoice_id="inv-aws-0001", currency="USD", amount=Decimal("10"), status="approved",
+                      partner_invoice_id="inv-aws-0001", currency="USD", amount=Decimal(10), status="approved",
                       requested_date=date(2026, 11, 12), approved_date=date(2026, 11, 13), reason="duplicate"),
         Payment(payment_id="PAY-0001", account_id=acme.id, channel="direct", kind="customer_payment",
                 currency="USD", amount=Decimal("2.60"), received_date=date(2026, 12, 1),
                 invoice_number="INV-2026-10-0001", payer="Acme Corp", remittance_note="INV-2026-10-0001"),
         Payment(payment_id="PAY-DISB-777", account_id=None, channel="aws_marketplace", kind="disbursement",
-                currency="USD", amount=Decimal("4000"), received_date=date(2026, 12, 6), bank_trace_id="TRACE-777",
+                currency="USD", amount=Decimal(4000), received_date=date(2026, 12, 6), bank_trace_id="TRACE-777",
                 payer="AWS Marketplace"),
         Payment(payment_id="PAY-UNKNOWN", account_id=None, channel="direct", kind="bank_receipt",
-                currency="USD", amount=Decimal("77"), received_date=date(2026, 11, 20), payer="?"),
+                currency="USD", amount=Decimal(77), received_date=date(2026, 11, 20), payer="?"),
         Payment(payment_id="PAY-GLBX", account_id=globex.id, channel="direct", kind="customer_payment",
-                currency="USD", amount=Decimal("500"), received_date=date(2026, 12, 1),
+                currency="USD", amount=Decimal(500), received_date=date(2026, 12, 1),
                 invoice_number="INV-2026-10-GLBX"),
         FxRate(rate_date=date(2026, 12, 5), currency="EUR", usd_per_unit=Decimal("1.0753")),
         FxRate(rate_date=date(2026, 10, 1), currency="EUR", usd_per_unit=Decimal("1.08")),

@@ -8,7 +8,6 @@ namespace package instead of the real `tools` package.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = str(Path(__file__).resolve().parents[2])
@@ -17,11 +16,11 @@ if ROOT not in sys.path:
 if getattr(sys.modules.get("tools"), "__file__", "") is None:  # a namespace `tools` picked up earlier
     del sys.modules["tools"]
 
-import pytest  # noqa: E402
-from sqlalchemy import Engine  # noqa: E402
+import pytest
+from sqlalchemy import Engine
 
-from billing.db import transaction  # noqa: E402
-from tests.tools.case_world import World, build_world  # noqa: E402
+from billing.db import transaction
+from tests.tools.case_world import World, build_world
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def test_every_rule_gets_its_plan_and_every_planned_tool_answers(engine: Engine,
     with transaction(engine) as session:
         row = Discrepancy(natural_key=f"{rule}:x:2026-10:1", rule=rule, kind="x", status="open",
                           account_id=world.acme_id, channel="aws_marketplace", period="2026-10",
-                          currency="USD", delta_amount=Decimal("-1"), record_refs={}, details={},
+                          currency="USD", delta_amount=Decimal(-1), record_refs={}, details={},
                           evidence_hash="", first_seen_at=now, last_seen_at=now, updated_at=now)
         session.add(row)
         session.flush()

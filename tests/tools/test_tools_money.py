@@ -75,7 +75,7 @@ def test_payments_bank_receipts_and_invoice_balances(engine: Engine, world: Worl
     # All renewals: 1.5 %; the 3 % charged matches the contract but not the schedule.
     ({"is_renewal": True}, Decimal("0.015"), False),
     # $1M–<$10M private offer: 2 %.
-    ({"total_contract_value": Decimal("2500000")}, Decimal("0.02"), False),
+    ({"total_contract_value": Decimal(2500000)}, Decimal("0.02"), False),
     # CPPO: +0.5 % on the private-offer rate.
     ({"channel": "reseller"}, Decimal("0.035"), False),
 ])

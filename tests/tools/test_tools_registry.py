@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.tools.case_world import World
-from tools import TOOLS, ToolArgumentsError, ToolContext, call_tool, openai_tool_specs, read_only_session
+from tools import (
+    TOOLS,
+    ToolArgumentsError,
+    ToolContext,
+    call_tool,
+    openai_tool_specs,
+    read_only_session,
+)
 from tools.results import ToolResult
 
 EXPECTED_TOOLS = {

@@ -123,7 +123,7 @@ def fetch_agreements(session: Session, scope: CaseScope, agreement_ids: Iterable
     ids = sorted({*agreement_ids, *scope.refs("agreements")})
     first = True
     for _ in range(MAX_AGREEMENT_CHAIN + 1):
-        stmt = prepared(("agreements", first), lambda: _agreements_stmt(first))
+        stmt = prepared(("agreements", first), lambda first=first: _agreements_stmt(first))  # type: ignore[misc]
         for row in fetch_rows(session, stmt, account_id=scope.account_id, ids=ids):
             m = row._mapping
             if m["agreement_id"] not in found:

@@ -17,7 +17,13 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, union_
 from sqlalchemy.orm import Session
 
 from billing.bundles.fetch.sql import dialect, fetch_rows, prepared
-from billing.bundles.records import MeteringResultRecord, MeteringStatusCount, PartnerUsageRecord, UsageDay, UsageHour
+from billing.bundles.records import (
+    MeteringResultRecord,
+    MeteringStatusCount,
+    PartnerUsageRecord,
+    UsageDay,
+    UsageHour,
+)
 from billing.bundles.scope import CaseScope, at_midnight
 from billing.models import MeteringResult, PartnerUsage, UsageRecord
 
@@ -85,7 +91,7 @@ def hours_named_in(details: dict[str, Any], scope: CaseScope) -> list[datetime]:
                 walk(item)
         elif isinstance(value, str) and _ISO_HOUR.match(value.strip()):
             try:
-                moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+                moment = datetime.fromisoformat(value.strip())  # Python 3.11 reads a trailing Z
             except ValueError:
                 return
             moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

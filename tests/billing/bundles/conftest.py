@@ -9,11 +9,11 @@ ROOT = str(Path(__file__).resolve().parents[3])
 if ROOT not in sys.path:  # so `tests.tools.case_world` and `tools` resolve to the repository's files
     sys.path.insert(0, ROOT)
 
-import pytest  # noqa: E402
-from sqlalchemy import Engine  # noqa: E402
+import pytest
+from sqlalchemy import Engine
 
-from billing.db import transaction  # noqa: E402
-from tests.tools.case_world import World, build_world  # noqa: E402
+from billing.db import transaction
+from tests.tools.case_world import World, build_world
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def test_import_reports_every_problem_and_loads_nothing(app: typer.Typer, engine
     out = tmp_path / "cases"
     assert CliRunner().invoke(app, ["export-cases", "--out", str(out)]).exit_code == 0
     wipe(engine)
-    first = sorted(out.glob("*.json"))[0]
+    first = min(out.glob("*.json"))
     document = json.loads(first.read_text())
     document["schema_version"] = "2.0"
     first.write_text(json.dumps(document))

@@ -45,7 +45,7 @@ def test_a_file_a_folder_and_jsonl_read_the_same_bundles(engine: Engine, world: 
     jsonl.write_text("".join(json.dumps(json.loads(f.read_text())) + "\n\n" for f in sorted(files)))
     from_folder = read_bundles(tmp_path / "cases")
     assert read_bundles(jsonl) == from_folder
-    assert read_bundles(sorted(files)[0]) == from_folder[:1]
+    assert read_bundles(min(files)) == from_folder[:1]
     assert [where for where, _ in read_sourced_bundles(jsonl)] == [f"{jsonl}:1", f"{jsonl}:3", f"{jsonl}:5"]
 
 
