@@ -130,8 +130,11 @@ def inject_tax_discrepancy(world: World, t: Target) -> Effect | None:
 
 
 def inject_credit_misapplied(world: World, t: Target) -> Effect | None:
-    """Our credit note says one amount; the marketplace applied another."""
+    """Our credit note says one amount and the marketplace applied another; or, on a direct
+    contract, a credit note larger than the invoice it is booked against."""
     c, rng = t.contract, t.rng
+    if c.channel == "direct":
+        return _direct_credit_beyond_invoice(world, t)
     inv = _invoice(world, t)
     if inv is None:
         return None
@@ -171,6 +174,39 @@ def inject_credit_misapplied(world: World, t: Target) -> Effect | None:
         money(applied - credit, c.currency),
         c.currency,
         f"Credit note for {credit} {c.currency} on invoice {inv.invoice_id}; the marketplace applied {applied}.",
+    )
+
+
+def _direct_credit_beyond_invoice(world: World, t: Target) -> Effect | None:
+    c, rng = t.contract, t.rng
+    invoice = next((i for i in world.ledger if i.contract is c and i.period == t.period), None)
+    if invoice is None or invoice.cash is None:
+        return None
+    credit = quantize(invoice.total * Decimal(rng.choice(("1.15", "1.4", "2.5"))), c.currency)
+    invoice.cash.paid_fraction = Decimal(
+        0
+    )  # the customer treats the invoice as settled by the credit
+    world.credit_notes.append(
+        {
+            "credit_note_number": "",
+            "account_key": c.account.account_key,
+            "invoice_number": invoice.invoice_number,
+            "currency": c.currency,
+            "amount": format(credit, "f"),
+            "issue_date": (invoice.issue_date + timedelta(days=rng.randint(3, 15))).isoformat(),
+            "reason": "Service credit per QBR (annual fee basis)",
+        }
+    )
+    return Effect(
+        "credit_misapplied",
+        t.period,
+        ["credits_vs_credit_notes"],
+        ["credit_mismatch"],
+        money(credit - invoice.total, c.currency),
+        c.currency,
+        f"Credit note of {credit} {c.currency} booked against invoice {invoice.invoice_number} whose total "
+        f"is {invoice.total}: the credit was computed on the annual fee, not the month.",
+        reference=invoice.invoice_number,
     )
 
 

@@ -149,7 +149,7 @@ KINDS: dict[str, FaultKind] = {
             "credit_misapplied",
             "credit_misapplied",
             "billing",
-            _aws_used,
+            _billed,
             bf.inject_credit_misapplied,
         ),
         FaultKind(
