@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from billing.ingest import ingest_file  # noqa: E402
-from billing.migrate import create_engine_and_upgrade  # noqa: E402
+from billing.ingest import ingest_file
+from billing.migrate import create_engine_and_upgrade
 
 DIMENSIONS = ("api_calls", "storage_gb_hours", "compute_hours", "data_transfer_gb")
 PRODUCT_CODE = "8k2m4n7p9q1r3s5t6v8w0x2yz"
@@ -36,13 +36,21 @@ def write_contracts(path: Path, accounts: int) -> None:
     """Accounts, one product with four dimensions, one contract each (JSON is valid YAML input too)."""
     doc = {
         "accounts": [
-            {"account_key": f"ACCT-{a:05d}", "name": f"Customer {a}", "aws_account_id": f"{400000000000 + a}"}
+            {
+                "account_key": f"ACCT-{a:05d}",
+                "name": f"Customer {a}",
+                "aws_account_id": f"{400000000000 + a}",
+            }
             for a in range(accounts)
         ],
-        "products": [{
-            "product_code": PRODUCT_CODE, "marketplace_product_id": MARKETPLACE_PRODUCT_ID, "title": "Bench product",
-            "dimensions": [{"key": d, "unit": "units"} for d in DIMENSIONS],
-        }],
+        "products": [
+            {
+                "product_code": PRODUCT_CODE,
+                "marketplace_product_id": MARKETPLACE_PRODUCT_ID,
+                "title": "Bench product",
+                "dimensions": [{"key": d, "unit": "units"} for d in DIMENSIONS],
+            }
+        ],
         "contracts": [],
     }
     path.write_text(json.dumps(doc), encoding="utf-8")
@@ -53,7 +61,9 @@ def write_usage(path: Path, rows: int, accounts: int) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
-        out.writerow(["record_id", "account_key", "product_code", "dimension_key", "usage_hour", "quantity"])
+        out.writerow(
+            ["record_id", "account_key", "product_code", "dimension_key", "usage_hour", "quantity"]
+        )
         n = 0
         hour = 0
         while n < rows:
@@ -62,7 +72,16 @@ def write_usage(path: Path, rows: int, accounts: int) -> None:
                 for d, dim in enumerate(DIMENSIONS):
                     if n == rows:
                         return
-                    out.writerow([f"u-{n:010d}", f"ACCT-{a:05d}", PRODUCT_CODE, dim, stamp, f"{(n * 37 + d) % 500}.25"])
+                    out.writerow(
+                        [
+                            f"u-{n:010d}",
+                            f"ACCT-{a:05d}",
+                            PRODUCT_CODE,
+                            dim,
+                            stamp,
+                            f"{(n * 37 + d) % 500}.25",
+                        ]
+                    )
                     n += 1
             hour += 1
 
@@ -72,12 +91,27 @@ def write_partner_usage(path: Path, rows: int, accounts: int) -> None:
     start = date(2026, 1, 1)
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
-        out.writerow([
-            "usage_feed_id", "usage_date", "product_id", "agreement_id", "end_user_account_id", "payer_account_id",
-            "region", "dimension_key", "usage_unit", "usage_quantity", "pricing_currency",
-            "usage_rate_per_unit_in_pricing_currency", "estimated_revenue_in_pricing_currency", "offer_id",
-            "recipient_account_id", "charge_item_description", "catalog",
-        ])
+        out.writerow(
+            [
+                "usage_feed_id",
+                "usage_date",
+                "product_id",
+                "agreement_id",
+                "end_user_account_id",
+                "payer_account_id",
+                "region",
+                "dimension_key",
+                "usage_unit",
+                "usage_quantity",
+                "pricing_currency",
+                "usage_rate_per_unit_in_pricing_currency",
+                "estimated_revenue_in_pricing_currency",
+                "offer_id",
+                "recipient_account_id",
+                "charge_item_description",
+                "catalog",
+            ]
+        )
         n = 0
         day = 0
         while n < rows:
@@ -88,18 +122,36 @@ def write_partner_usage(path: Path, rows: int, accounts: int) -> None:
                     if n == rows:
                         return
                     quantity = (n * 53) % 12000
-                    out.writerow([
-                        f"uf-{n:012d}", usage_date, MARKETPLACE_PRODUCT_ID, f"agmt-{a:010d}", account, account,
-                        "us-east-1", dim, "units", f"{quantity}.50", "USD", "0.0125", f"{quantity * 0.0125:.4f}",
-                        f"offer-{a:08d}", "999999999999", f"{dim} usage", "AWSMarketplace",
-                    ])
+                    out.writerow(
+                        [
+                            f"uf-{n:012d}",
+                            usage_date,
+                            MARKETPLACE_PRODUCT_ID,
+                            f"agmt-{a:010d}",
+                            account,
+                            account,
+                            "us-east-1",
+                            dim,
+                            "units",
+                            f"{quantity}.50",
+                            "USD",
+                            "0.0125",
+                            f"{quantity * 0.0125:.4f}",
+                            f"offer-{a:08d}",
+                            "999999999999",
+                            f"{dim} usage",
+                            "AWSMarketplace",
+                        ]
+                    )
                     n += 1
             day += 1
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="rows per file (usage and partner usage)")
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="rows per file (usage and partner usage)"
+    )
     parser.add_argument("--accounts", type=int, default=500)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
@@ -118,18 +170,25 @@ def main() -> None:
             total += elapsed
             cpu_total += cpu
             rates[kind] = report.rows_loaded / elapsed
-            print(f"{report.summary()} in {elapsed:.2f} s (CPU {cpu:.2f} s) = {rates[kind]:,.0f} rows/s", flush=True)
+            print(
+                f"{report.summary()} in {elapsed:.2f} s (CPU {cpu:.2f} s) = {rates[kind]:,.0f} rows/s",
+                flush=True,
+            )
         engine.dispose()
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-    print(json.dumps({
-        "rows": args.rows,
-        "rows_per_s": round(2 * args.rows / total),
-        # Wall-clock figures suffer when other processes share the 2 cores; CPU time does not.
-        "rows_per_cpu_s": round(2 * args.rows / cpu_total),
-        "usage_rows_per_s": round(rates["usage"]),
-        "partner_usage_rows_per_s": round(rates["partner-usage"]),
-        "peak_rss_mb": round(peak_rss_mb, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "rows": args.rows,
+                "rows_per_s": round(2 * args.rows / total),
+                # Wall-clock figures suffer when other processes share the 2 cores; CPU time does not.
+                "rows_per_cpu_s": round(2 * args.rows / cpu_total),
+                "usage_rows_per_s": round(rates["usage"]),
+                "partner_usage_rows_per_s": round(rates["partner-usage"]),
+                "peak_rss_mb": round(peak_rss_mb, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

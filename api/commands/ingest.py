@@ -14,20 +14,34 @@ from billing.ingest import KINDS, IngestError, ingest_file
 def ingest(
     kind: Annotated[str, typer.Argument(help=f"What the file holds: {', '.join(KINDS)}.")],
     file: Annotated[Path, typer.Argument(help="The file to load (see docs/formats/<kind>.md).")],
-    skip_bad_rows: Annotated[bool, typer.Option(
-        "--skip-bad-rows", help="Load the good rows and write the bad ones, with reasons, to a rejects file.")] = False,
-    rejects: Annotated[Path | None, typer.Option(
-        "--rejects", help="Where the rejects go (default: <file>.rejects.csv beside the input).")] = None,
+    skip_bad_rows: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad-rows",
+            help="Load the good rows and write the bad ones, with reasons, to a rejects file.",
+        ),
+    ] = False,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejects", help="Where the rejects go (default: <file>.rejects.csv beside the input)."
+        ),
+    ] = None,
 ) -> None:
     """Load FILE as KIND. A file with any bad row loads nothing and exits 1 with every error."""
     if kind not in KINDS:
         typer.echo(f"unknown kind {kind!r}; known: {', '.join(KINDS)}", err=True)
         raise typer.Exit(2)
     if rejects is not None and not skip_bad_rows:
-        typer.echo("--rejects only applies with --skip-bad-rows (without it a bad file loads nothing)", err=True)
+        typer.echo(
+            "--rejects only applies with --skip-bad-rows (without it a bad file loads nothing)",
+            err=True,
+        )
         raise typer.Exit(2)
     try:
-        report = ingest_file(context.engine(), kind, file, skip_bad_rows=skip_bad_rows, rejects_path=rejects)
+        report = ingest_file(
+            context.engine(), kind, file, skip_bad_rows=skip_bad_rows, rejects_path=rejects
+        )
     except IngestError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None

@@ -9,4 +9,12 @@ from billing.ingest.folder import files_in, ingest_folder
 from billing.ingest.registry import KINDS, ingest_file
 from billing.ingest.report import IngestReport
 
-__all__ = ["KINDS", "IngestError", "IngestReport", "RowError", "files_in", "ingest_file", "ingest_folder"]
+__all__ = [
+    "KINDS",
+    "IngestError",
+    "IngestReport",
+    "RowError",
+    "files_in",
+    "ingest_file",
+    "ingest_folder",
+]

@@ -21,7 +21,9 @@ T = TypeVar("T")
 Record = dict[str, Any]
 
 
-def read(values: dict[str, str], name: str, parse: Callable[[str], T], line: int, errors: list[RowError]) -> T | None:
+def read(
+    values: dict[str, str], name: str, parse: Callable[[str], T], line: int, errors: list[RowError]
+) -> T | None:
     """`parse(values[name])`, or None after appending the reason to `errors`."""
     try:
         return parse(values[name])
@@ -80,7 +82,9 @@ class Column(NamedTuple):
     target: str = ""  # the record key; the column name when empty
 
 
-def convert_columns(columns: Sequence[Column], values: dict[str, str], line: int, errors: list[RowError]) -> Record:
+def convert_columns(
+    columns: Sequence[Column], values: dict[str, str], line: int, errors: list[RowError]
+) -> Record:
     """Parse every column of a row into a record. The common all-valid case runs as one dict
     comprehension; only if some field fails are the columns read one by one, so that every bad
     field of the row is reported (not just the first)."""

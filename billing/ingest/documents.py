@@ -55,15 +55,25 @@ def load_document(path: Path) -> Document:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise DocumentError([RowError(line, "(file)", f"is not valid UTF-8 (byte {exc.object[exc.start]:02X}); "
-                                                      "save the file as UTF-8")]) from None
+        raise DocumentError(
+            [
+                RowError(
+                    line,
+                    "(file)",
+                    f"is not valid UTF-8 (byte {exc.object[exc.start]:02X}); "
+                    "save the file as UTF-8",
+                )
+            ]
+        ) from None
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(text, parse_float=str, parse_int=str)
         else:
-            data = yaml.load(text, Loader=ExactLoader)  # noqa: S506 - ExactLoader is a SafeLoader
+            data = yaml.load(text, Loader=ExactLoader)
     except json.JSONDecodeError as exc:
-        raise DocumentError([RowError(exc.lineno, "(file)", f"is not valid JSON: {exc.msg} (column {exc.colno})")]) from None
+        raise DocumentError(
+            [RowError(exc.lineno, "(file)", f"is not valid JSON: {exc.msg} (column {exc.colno})")]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -82,7 +92,7 @@ class DocumentError(Exception):
 def _lines(text: str) -> dict[Path_, int]:
     # JSON is (nearly always) valid YAML, so one composer gives line numbers for both.
     try:
-        root = yaml.compose(text, Loader=ExactLoader)  # noqa: S506
+        root = yaml.compose(text, Loader=ExactLoader)
     except yaml.YAMLError:
         return {}
     lines: dict[Path_, int] = {}

@@ -29,7 +29,9 @@ class RowError:
 class IngestError(Exception):
     """A file that did not load, with every error found in it. Nothing of the file was stored."""
 
-    def __init__(self, filename: str, kind: str, errors: list[RowError], rows_read: int = 0) -> None:
+    def __init__(
+        self, filename: str, kind: str, errors: list[RowError], rows_read: int = 0
+    ) -> None:
         self.filename = filename
         self.kind = kind
         self.errors = sorted(errors)

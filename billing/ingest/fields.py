@@ -51,7 +51,9 @@ def _why_not_decimal(text: str, int_digits: int, places: int) -> str:
         if len(whole) > int_digits:
             return f"{text!r} is too large (more than {int_digits} digits before the point)"
     if "," in stripped:
-        return f"{text!r} is not a plain decimal (no thousands separators; '.' is the decimal point)"
+        return (
+            f"{text!r} is not a plain decimal (no thousands separators; '.' is the decimal point)"
+        )
     return f"{text!r} is not a decimal number"
 
 
@@ -102,7 +104,9 @@ def integer(text: str) -> int:
     stripped = text.strip()
     if stripped.lstrip("+-").isdigit():
         return int(stripped)
-    raise FieldError(f"{text!r} is not a whole number" if stripped else "is empty (a whole number is required)")
+    raise FieldError(
+        f"{text!r} is not a whole number" if stripped else "is empty (a whole number is required)"
+    )
 
 
 def day(text: str) -> date:
@@ -125,8 +129,12 @@ def timestamp(text: str) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         if not text.strip():
-            raise FieldError("is empty (a timestamp such as 2026-10-31T23:00:00Z is required)") from None
-        raise FieldError(f"{text!r} is not an ISO 8601 timestamp such as 2026-10-31T23:00:00Z") from None
+            raise FieldError(
+                "is empty (a timestamp such as 2026-10-31T23:00:00Z is required)"
+            ) from None
+        raise FieldError(
+            f"{text!r} is not an ISO 8601 timestamp such as 2026-10-31T23:00:00Z"
+        ) from None
     if value.tzinfo is None:
         # A naive time could be any zone; guessing would shift usage across hours and periods.
         raise FieldError(f"{text!r} has no UTC offset; write it in UTC, e.g. 2026-10-31T23:00:00Z")

@@ -23,7 +23,11 @@ def files_in(folder: Path) -> list[tuple[str, Path]]:
 
 
 def ingest_folder(
-    engine: Engine, folder: Path | str, *, skip_bad_rows: bool = False, batch_size: int | None = None
+    engine: Engine,
+    folder: Path | str,
+    *,
+    skip_bad_rows: bool = False,
+    batch_size: int | None = None,
 ) -> list[IngestReport]:
     """Ingest every `<kind>.<ext>` file of `folder` (contracts first, messages last).
 
@@ -31,7 +35,9 @@ def ingest_folder(
     `IngestError` (files before it stay loaded: loading them again is a no-op)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise IngestError(folder.name, "folder", [RowError(0, "(folder)", f"no such folder: {folder}")])
+        raise IngestError(
+            folder.name, "folder", [RowError(0, "(folder)", f"no such folder: {folder}")]
+        )
     return [
         ingest_file(engine, kind, path, skip_bad_rows=skip_bad_rows, batch_size=batch_size)
         for kind, path in files_in(folder)

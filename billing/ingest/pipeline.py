@@ -21,7 +21,14 @@ from billing.ingest.adapter import Record, RowAdapter
 from billing.ingest.batches import already_loaded, close_batch, loaded_meanwhile, open_batch
 from billing.ingest.errors import IngestError, RowError
 from billing.ingest.inserts import count_rows
-from billing.ingest.reading import CsvSource, JsonlSource, RawRow, scalar_text, sha256_of, sniff_problems
+from billing.ingest.reading import (
+    CsvSource,
+    JsonlSource,
+    RawRow,
+    scalar_text,
+    sha256_of,
+    sniff_problems,
+)
 from billing.ingest.rejects import RejectsWriter, default_rejects_path
 from billing.ingest.report import IngestReport
 
@@ -46,7 +53,9 @@ class RowPipeline:
 
     # -- the public entry -------------------------------------------------------------------
 
-    def run(self, engine: Engine, *, skip_bad_rows: bool, rejects_path: Path | None) -> IngestReport:
+    def run(
+        self, engine: Engine, *, skip_bad_rows: bool, rejects_path: Path | None
+    ) -> IngestReport:
         """Validate, then load (or raise `IngestError` with every problem; nothing is stored)."""
         sha256 = sha256_of(self.path)
         target = rejects_path or default_rejects_path(self.path)
@@ -68,7 +77,9 @@ class RowPipeline:
             report.rejects_path = rejects.publish()
         return report
 
-    def _run_in(self, conn: Connection, sha256: str, skip_bad_rows: bool, rejects: RejectsWriter) -> IngestReport:
+    def _run_in(
+        self, conn: Connection, sha256: str, skip_bad_rows: bool, rejects: RejectsWriter
+    ) -> IngestReport:
         self._fail_on(sniff_problems(self.path))
         if self.is_csv:
             self._fail_on(self._header_problems())
@@ -76,8 +87,12 @@ class RowPipeline:
         adapter = self.adapter_cls(conn)
         errors, rows_read = self._validate(adapter)
         if errors and not skip_bad_rows:
-            raise IngestError(self.path.name, self.kind, [e for es in errors.values() for e in es], rows_read)
-        report = IngestReport(kind=self.kind, filename=self.path.name, sha256=sha256, rows_read=rows_read)
+            raise IngestError(
+                self.path.name, self.kind, [e for es in errors.values() for e in es], rows_read
+            )
+        report = IngestReport(
+            kind=self.kind, filename=self.path.name, sha256=sha256, rows_read=rows_read
+        )
         report.batch_id = adapter.batch_id = open_batch(conn, self.kind, self.path, sha256)
         before = count_rows(conn, adapter.table)
         report.rows_loaded = self._load(conn, adapter, errors, rejects)
@@ -129,7 +144,9 @@ class RowPipeline:
             errors.setdefault(error.row, []).append(error)
         return errors, rows_read
 
-    def _confirm_duplicates(self, adapter: RowAdapter, bad: set[int], suspects: list[set[int]]) -> list[RowError]:
+    def _confirm_duplicates(
+        self, adapter: RowAdapter, bad: set[int], suspects: list[set[int]]
+    ) -> list[RowError]:
         first_seen: dict[tuple[str, Any], tuple[int, int]] = {}
         found: list[RowError] = []
         for raw in self.source.rows(self.tolerant):
@@ -137,18 +154,28 @@ class RowPipeline:
                 continue
             records, _ = self._convert(adapter, raw)
             for position, record in enumerate(records):
-                for label, key, suspected in zip(adapter.key_labels, adapter.keys(record), suspects):
+                for label, key, suspected in zip(
+                    adapter.key_labels, adapter.keys(record), suspects
+                ):
                     if hash(key) not in suspected:
                         continue
                     first = first_seen.setdefault((label, key), (raw.line, position))
                     if first != (raw.line, position):
-                        found.append(RowError(raw.line, label, f"duplicate of line {first[0]} (same {label})"))
+                        found.append(
+                            RowError(
+                                raw.line, label, f"duplicate of line {first[0]} (same {label})"
+                            )
+                        )
         return found
 
     # -- pass 2 ------------------------------------------------------------------------------
 
     def _load(
-        self, conn: Connection, adapter: RowAdapter, errors: dict[int, list[RowError]], rejects: RejectsWriter
+        self,
+        conn: Connection,
+        adapter: RowAdapter,
+        errors: dict[int, list[RowError]],
+        rejects: RejectsWriter,
     ) -> int:
         adapter.before_load(conn)
         loaded = 0
@@ -181,7 +208,9 @@ class RowPipeline:
         records = adapter.convert(raw.line, values, errors)
         return (records, errors) if not errors else ([], errors)
 
-    def _flat_values(self, adapter: RowAdapter, raw: RawRow, errors: list[RowError]) -> dict[str, str]:
+    def _flat_values(
+        self, adapter: RowAdapter, raw: RawRow, errors: list[RowError]
+    ) -> dict[str, str]:
         if self.is_csv:  # only called when optional columns are missing from the header
             values: dict[str, str] = raw.values
             for name in self._missing_optional:
@@ -199,7 +228,9 @@ class RowPipeline:
                 continue
             text = scalar_text(raw.values[name])
             if text is None:
-                errors.append(RowError(raw.line, name, "is an object or array; a single value is required"))
+                errors.append(
+                    RowError(raw.line, name, "is an object or array; a single value is required")
+                )
             else:
                 flat[name] = text
         return flat
@@ -215,7 +246,11 @@ class RowPipeline:
             return [RowError(1, "(header)", f"cannot be read as CSV ({exc})")]
         self.header = header
         problems = [
-            RowError(1, name, f"column is missing from the header (found: {', '.join(header) or 'nothing'})")
+            RowError(
+                1,
+                name,
+                f"column is missing from the header (found: {', '.join(header) or 'nothing'})",
+            )
             for name in self.adapter_cls.columns
             if name not in header
         ]

@@ -69,7 +69,9 @@ def undecoded_reason(value: str) -> str | None:
 
 def _open_text(path: Path, tolerant: bool) -> Any:
     # utf-8-sig drops a BOM if there is one; newline="" lets csv handle quoted newlines.
-    return path.open("r", encoding="utf-8-sig", errors="surrogateescape" if tolerant else "strict", newline="")
+    return path.open(
+        "r", encoding="utf-8-sig", errors="surrogateescape" if tolerant else "strict", newline=""
+    )
 
 
 class CsvSource:
@@ -101,17 +103,34 @@ class CsvSource:
                         yield self._checked(line, header, row, tolerant)
             except csv.Error as exc:
                 # The csv module cannot resynchronise after a quoting error: stop here.
-                yield RawRow(start, None, [], (RowError(
-                    start, "(row)", f"CSV syntax error ({exc}); the rest of the file was not read"),))
+                yield RawRow(
+                    start,
+                    None,
+                    [],
+                    (
+                        RowError(
+                            start,
+                            "(row)",
+                            f"CSV syntax error ({exc}); the rest of the file was not read",
+                        ),
+                    ),
+                )
 
     @staticmethod
     def _checked(line: int, header: list[str], row: list[str], tolerant: bool) -> RawRow:
         width = len(header)
         problems: tuple[RowError, ...] = ()
         if len(row) != width:
-            problems = (RowError(line, "(row)", (
-                f"has {len(row)} fields but the header has {width} "
-                "(a value containing a comma must be in double quotes)")),)
+            problems = (
+                RowError(
+                    line,
+                    "(row)",
+                    (
+                        f"has {len(row)} fields but the header has {width} "
+                        "(a value containing a comma must be in double quotes)"
+                    ),
+                ),
+            )
         if tolerant:
             problems += tuple(
                 RowError(line, header[i] if i < width else f"field {i + 1}", reason)
@@ -139,8 +158,18 @@ class JsonlSource:
                 try:
                     value = json.loads(text, parse_float=Decimal)
                 except json.JSONDecodeError as exc:
-                    yield RawRow(line_no, None, text, (RowError(
-                        line_no, "(row)", f"is not valid JSON ({exc.msg} at character {exc.pos + 1})"),))
+                    yield RawRow(
+                        line_no,
+                        None,
+                        text,
+                        (
+                            RowError(
+                                line_no,
+                                "(row)",
+                                f"is not valid JSON ({exc.msg} at character {exc.pos + 1})",
+                            ),
+                        ),
+                    )
                     continue
                 yield RawRow(line_no, value, text)
 

@@ -28,8 +28,16 @@ from billing.settings import get_settings
 ROW_ADAPTERS: dict[str, type[RowAdapter]] = {
     a.kind: a
     for a in (
-        AgreementsAdapter, FxRatesAdapter, UsageAdapter, MeteringAdapter, PartnerUsageAdapter,
-        BillingEventsAdapter, InvoicesAdapter, CreditNotesAdapter, RefundsAdapter, PaymentsAdapter,
+        AgreementsAdapter,
+        FxRatesAdapter,
+        UsageAdapter,
+        MeteringAdapter,
+        PartnerUsageAdapter,
+        BillingEventsAdapter,
+        InvoicesAdapter,
+        CreditNotesAdapter,
+        RefundsAdapter,
+        PaymentsAdapter,
         MessagesAdapter,
     )
 }
@@ -59,14 +67,31 @@ def ingest_file(
     path = Path(path)
     rejects = Path(rejects_path) if rejects_path else None
     if kind not in KINDS:
-        raise IngestError(path.name, kind, [RowError(0, "(kind)", f"unknown kind {kind!r}; known: {', '.join(KINDS)}")])
+        raise IngestError(
+            path.name,
+            kind,
+            [RowError(0, "(kind)", f"unknown kind {kind!r}; known: {', '.join(KINDS)}")],
+        )
     if not path.is_file():
         raise IngestError(path.name, kind, [RowError(0, "(file)", f"no such file: {path}")])
     suffixes = suffixes_of(kind)
     if path.suffix.lower() not in suffixes:
-        raise IngestError(path.name, kind, [RowError(
-            0, "(file)", f"a {kind} file must end in {' or '.join(suffixes)}, not {path.suffix or 'nothing'}")])
+        raise IngestError(
+            path.name,
+            kind,
+            [
+                RowError(
+                    0,
+                    "(file)",
+                    f"a {kind} file must end in {' or '.join(suffixes)}, not {path.suffix or 'nothing'}",
+                )
+            ],
+        )
     if kind == contracts.KIND:
-        return contracts.ingest_contracts(engine, path, skip_bad_rows=skip_bad_rows, rejects_path=rejects)
-    pipeline = RowPipeline(ROW_ADAPTERS[kind], path, batch_size=batch_size or get_settings().batch_size)
+        return contracts.ingest_contracts(
+            engine, path, skip_bad_rows=skip_bad_rows, rejects_path=rejects
+        )
+    pipeline = RowPipeline(
+        ROW_ADAPTERS[kind], path, batch_size=batch_size or get_settings().batch_size
+    )
     return pipeline.run(engine, skip_bad_rows=skip_bad_rows, rejects_path=rejects)

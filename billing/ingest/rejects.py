@@ -6,7 +6,7 @@ import csv
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
+from typing import Self, TextIO
 
 from billing.ingest.errors import RowError
 from billing.ingest.reading import RawRow
@@ -37,7 +37,9 @@ class RejectsWriter:
         if self._writer is None:
             self.target.parent.mkdir(parents=True, exist_ok=True)
             # surrogateescape writes undecodable input bytes back exactly as they were read.
-            self._handle = self._tmp.open("w", encoding="utf-8", errors="surrogateescape", newline="")
+            self._handle = self._tmp.open(
+                "w", encoding="utf-8", errors="surrogateescape", newline=""
+            )
             header = REASON_COLUMNS + (self.columns if self.columns is not None else ["record"])
             self._writer = csv.DictWriter(self._handle, fieldnames=header, extrasaction="ignore")
             self._writer.writeheader()
@@ -72,9 +74,14 @@ class RejectsWriter:
             self._handle.close()
             self._handle = None
 
-    def __enter__(self) -> RejectsWriter:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc_type is not None:
             self.discard()

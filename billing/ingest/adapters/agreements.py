@@ -21,7 +21,15 @@ from billing.models import Agreement
 
 # AWS agreement statuses (Marketplace Agreement API / agreement feed).
 STATUSES = (
-    "ACTIVE", "ARCHIVED", "CANCELLED", "EXPIRED", "RENEWED", "REPLACED", "ROLLED_BACK", "SUPERSEDED", "TERMINATED",
+    "ACTIVE",
+    "ARCHIVED",
+    "CANCELLED",
+    "EXPIRED",
+    "RENEWED",
+    "REPLACED",
+    "ROLLED_BACK",
+    "SUPERSEDED",
+    "TERMINATED",
 )
 
 _FIELDS = (
@@ -54,7 +62,13 @@ class AgreementsAdapter(RowAdapter):
         record = convert_columns(_FIELDS, values, line, errors)
         start, end = record["start_time"], record["end_time"]
         if start is not None and end is not None and end < start:
-            errors.append(RowError(line, "end_time", f"{values['end_time']} is before start_time {values['start_time']}"))
+            errors.append(
+                RowError(
+                    line,
+                    "end_time",
+                    f"{values['end_time']} is before start_time {values['start_time']}",
+                )
+            )
         record["account_id"] = self.accounts.get(record["acceptor_account_id"] or "")
         return [record]
 

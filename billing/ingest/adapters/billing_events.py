@@ -24,8 +24,12 @@ from billing.models import BillingEvent
 ACTIONS = ("INVOICED", "FORGIVEN", "DISBURSED", "COLLECTED")
 _SHARES = ("SELLER_REV_SHARE", "AWS_REV_SHARE", "SELLER_TAX_SHARE", "AWS_TAX_SHARE")
 TRANSACTION_TYPES = (
-    *_SHARES, *(f"{s}_REFUND" for s in _SHARES), *(f"{s}_CREDIT" for s in _SHARES),
-    "BALANCE_ADJUSTMENT", "DISBURSEMENT", "DISBURSEMENT_FAILURE",
+    *_SHARES,
+    *(f"{s}_REFUND" for s in _SHARES),
+    *(f"{s}_CREDIT" for s in _SHARES),
+    "BALANCE_ADJUSTMENT",
+    "DISBURSEMENT",
+    "DISBURSEMENT_FAILURE",
 )
 INVOICE_VARIANTS = ("PURCHASE", "RESALE", "LISTING_FEE", "TAX_VAT")
 CHARGE_SIDES = ("BUYING", "SELLING")
@@ -95,8 +99,14 @@ class BillingEventsAdapter(RowAdapter):
         record = convert_columns(self.fields, values, line, errors)
         product_id = record["product_id"]
         if product_id is not None and product_id not in self.products:
-            errors.append(RowError(line, "product_id", f"unknown product_id {product_id!r} (no product has this "
-                                                       "marketplace_product_id in contracts)"))
+            errors.append(
+                RowError(
+                    line,
+                    "product_id",
+                    f"unknown product_id {product_id!r} (no product has this "
+                    "marketplace_product_id in contracts)",
+                )
+            )
         record["ingest_batch_id"] = self.batch_id
         return [record]
 

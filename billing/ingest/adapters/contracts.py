@@ -19,7 +19,13 @@ from sqlalchemy import Connection, Engine, delete, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from billing.ingest import lookups
-from billing.ingest.adapters.contracts_schema import SECTIONS, AccountIn, ContractIn, Item, ProductIn
+from billing.ingest.adapters.contracts_schema import (
+    SECTIONS,
+    AccountIn,
+    ContractIn,
+    Item,
+    ProductIn,
+)
 from billing.ingest.batches import already_loaded, close_batch, loaded_meanwhile, open_batch
 from billing.ingest.documents import Document, DocumentError, load_document
 from billing.ingest.errors import IngestError, RowError
@@ -31,7 +37,13 @@ from billing.models import Account, Contract, ContractRate, Dimension, Product
 
 KIND = "contracts"
 SUFFIXES = (".yaml", ".yml", ".json")
-_TABLES = (Account.__table__, Product.__table__, Dimension.__table__, Contract.__table__, ContractRate.__table__)
+_TABLES = (
+    Account.__table__,
+    Product.__table__,
+    Dimension.__table__,
+    Contract.__table__,
+    ContractRate.__table__,
+)
 
 
 @dataclass
@@ -55,7 +67,10 @@ def ingest_contracts(
 ) -> IngestReport:
     """Validate the whole document, then upsert its items in one transaction."""
     sha256 = sha256_of(path)
-    with engine.connect() as conn, RejectsWriter(rejects_path or default_rejects_path(path), None) as rejects:
+    with (
+        engine.connect() as conn,
+        RejectsWriter(rejects_path or default_rejects_path(path), None) as rejects,
+    ):
         try:
             with conn.begin():
                 done = already_loaded(conn, KIND, sha256, path.name)
@@ -73,7 +88,9 @@ def ingest_contracts(
     return report
 
 
-def _load(conn: Connection, path: Path, sha256: str, skip_bad_rows: bool, rejects: RejectsWriter) -> IngestReport:
+def _load(
+    conn: Connection, path: Path, sha256: str, skip_bad_rows: bool, rejects: RejectsWriter
+) -> IngestReport:
     problems = sniff_problems(path)
     if problems:
         raise IngestError(path.name, KIND, problems)
@@ -117,10 +134,16 @@ def _validate(conn: Connection, document: Document) -> list[Entry]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise _DocumentShapeError([RowError(1, "(file)", "must be a mapping with lists accounts, products, contracts")])
+        raise _DocumentShapeError(
+            [RowError(1, "(file)", "must be a mapping with lists accounts, products, contracts")]
+        )
     unknown = [k for k in data if k not in SECTIONS]
-    top_errors = [RowError(document.line_of((k,)), str(k), f"unknown section (expected: {', '.join(SECTIONS)})")
-                  for k in unknown]
+    top_errors = [
+        RowError(
+            document.line_of((k,)), str(k), f"unknown section (expected: {', '.join(SECTIONS)})"
+        )
+        for k in unknown
+    ]
     entries: list[Entry] = []
     for section, model in SECTIONS.items():
         items = data.get(section) or []
@@ -150,12 +173,18 @@ def _row_error(document: Document, entry: Entry, error: Any) -> RowError:
         reason = "is not a field of this format (misspelt?)"
     else:
         reason = str(error["msg"]).removeprefix("Value error, ")
-        if kind != "value_error" and "input" in error and not isinstance(error["input"], (dict, list)):
+        if (
+            kind != "value_error"
+            and "input" in error
+            and not isinstance(error["input"], (dict, list))
+        ):
             reason += f" (got {error['input']!r})"
     return RowError(document.line_of((entry.section, entry.index, *loc)), where, reason)
 
 
-def _check_unique_and_references(conn: Connection, document: Document, entries: list[Entry]) -> None:
+def _check_unique_and_references(
+    conn: Connection, document: Document, entries: list[Entry]
+) -> None:
     def err(entry: Entry, name: str, reason: str) -> None:
         field_name = name.split("[")[0].split(".")[0]
         line = document.line_of((entry.section, entry.index, field_name))
@@ -171,8 +200,14 @@ def _check_unique_and_references(conn: Connection, document: Document, entries: 
             err(entry, name, f"{value!r} already appears at {other.where} (line {other.line})")
 
     db_accounts = lookups.accounts_by_key(conn)
-    aws_owner = {aws: key for key, aws in conn.execute(
-        select(Account.account_key, Account.aws_account_id).where(Account.aws_account_id.is_not(None)))}
+    aws_owner = {
+        aws: key
+        for key, aws in conn.execute(
+            select(Account.account_key, Account.aws_account_id).where(
+                Account.aws_account_id.is_not(None)
+            )
+        )
+    }
     # Items that failed validation still claim their key, so references to them say why they fail.
     accounts = _claimed(entries, "accounts", "account_key")
     products = _claimed(entries, "products", "product_code")
@@ -182,7 +217,11 @@ def _check_unique_and_references(conn: Connection, document: Document, entries: 
         unique(entry, "aws_account_id", account.aws_account_id)
         owner = aws_owner.get(account.aws_account_id or "")
         if owner is not None and owner != account.account_key:
-            err(entry, "aws_account_id", f"{account.aws_account_id} already belongs to account {owner!r}")
+            err(
+                entry,
+                "aws_account_id",
+                f"{account.aws_account_id} already belongs to account {owner!r}",
+            )
 
     db_products = lookups.product_codes(conn)
     db_dimensions: dict[str, set[str]] = {}
@@ -201,18 +240,32 @@ def _check_unique_and_references(conn: Connection, document: Document, entries: 
     for entry in (e for e in entries if isinstance(e.item, ContractIn)):
         contract = entry.item
         unique(entry, "contract_key", contract.contract_key)
-        _check_reference(entry, "account_key", contract.account_key, accounts, set(db_accounts), err)
-        known_dims = _check_reference(entry, "product_code", contract.product_code, products, db_products, err)
+        _check_reference(
+            entry, "account_key", contract.account_key, accounts, set(db_accounts), err
+        )
+        known_dims = _check_reference(
+            entry, "product_code", contract.product_code, products, db_products, err
+        )
         if known_dims:
-            dims = ({d.key for d in products[contract.product_code].item.dimensions}  # type: ignore[union-attr]
-                    if contract.product_code in products else db_dimensions.get(contract.product_code, set()))
+            dims = (
+                {d.key for d in products[contract.product_code].item.dimensions}  # type: ignore[union-attr]
+                if contract.product_code in products
+                else db_dimensions.get(contract.product_code, set())
+            )
             seen = set()
             for i, rate in enumerate(contract.rates):
                 if rate.dimension_key not in dims:
-                    err(entry, f"rates[{i}].dimension_key",
-                        f"{rate.dimension_key!r} is not a dimension of product {contract.product_code!r}")
+                    err(
+                        entry,
+                        f"rates[{i}].dimension_key",
+                        f"{rate.dimension_key!r} is not a dimension of product {contract.product_code!r}",
+                    )
                 if rate.dimension_key in seen:
-                    err(entry, f"rates[{i}].dimension_key", f"a rate for {rate.dimension_key!r} is listed twice")
+                    err(
+                        entry,
+                        f"rates[{i}].dimension_key",
+                        f"a rate for {rate.dimension_key!r} is listed twice",
+                    )
                 seen.add(rate.dimension_key)
 
 
@@ -224,11 +277,17 @@ def _claimed(entries: list[Entry], section: str, key: str) -> dict[str, Entry]:
     return claimed
 
 
-def _check_reference(entry: Entry, name: str, value: str, in_doc: dict[str, Entry], in_db: set[str], err: Any) -> bool:
+def _check_reference(
+    entry: Entry, name: str, value: str, in_doc: dict[str, Entry], in_db: set[str], err: Any
+) -> bool:
     target = in_doc.get(value)
     if target is not None:
         if target.errors:
-            err(entry, name, f"{value!r} refers to {target.where} (line {target.line}), which has errors")
+            err(
+                entry,
+                name,
+                f"{value!r} refers to {target.where} (line {target.line}), which has errors",
+            )
             return False
         return True
     if value in in_db:
@@ -246,27 +305,53 @@ def _store(conn: Connection, entries: list[Entry]) -> int:
     products = [e.item for e in entries if isinstance(e.item, ProductIn)]
     contracts = [e.item for e in entries if isinstance(e.item, ContractIn)]
     upsert(conn, Account.__table__, [a.model_dump() for a in accounts], ("account_key",))
-    upsert(conn, Product.__table__, [p.model_dump(exclude={"dimensions"}) for p in products], ("product_code",))
+    upsert(
+        conn,
+        Product.__table__,
+        [p.model_dump(exclude={"dimensions"}) for p in products],
+        ("product_code",),
+    )
     product_ids = {code: i for code, i in conn.execute(select(Product.product_code, Product.id))}
-    upsert(conn, Dimension.__table__, [
-        {"product_id": product_ids[p.product_code], **d.model_dump()} for p in products for d in p.dimensions
-    ], ("product_id", "key"))
+    upsert(
+        conn,
+        Dimension.__table__,
+        [
+            {"product_id": product_ids[p.product_code], **d.model_dump()}
+            for p in products
+            for d in p.dimensions
+        ],
+        ("product_id", "key"),
+    )
     account_ids = lookups.accounts_by_key(conn)
-    upsert(conn, Contract.__table__, [
-        {"account_id": account_ids[c.account_key], "product_id": product_ids[c.product_code],
-         **c.model_dump(exclude={"account_key", "product_code", "rates"})}
-        for c in contracts
-    ], ("contract_key",))
+    upsert(
+        conn,
+        Contract.__table__,
+        [
+            {
+                "account_id": account_ids[c.account_key],
+                "product_id": product_ids[c.product_code],
+                **c.model_dump(exclude={"account_key", "product_code", "rates"}),
+            }
+            for c in contracts
+        ],
+        ("contract_key",),
+    )
     contract_ids = lookups.contracts_by_key(conn)
     rates = [
-        {"contract_id": contract_ids[c.contract_key], **r.model_dump()} for c in contracts for r in c.rates
+        {"contract_id": contract_ids[c.contract_key], **r.model_dump()}
+        for c in contracts
+        for r in c.rates
     ]
     # The document lists a contract's whole price list: rates it no longer names are removed.
     ids = [contract_ids[c.contract_key] for c in contracts]
     keep = [(r["contract_id"], r["dimension_key"]) for r in rates]
     stale = delete(ContractRate.__table__).where(ContractRate.__table__.c.contract_id.in_(ids))
     if keep:
-        stale = stale.where(tuple_(ContractRate.__table__.c.contract_id, ContractRate.__table__.c.dimension_key).not_in(keep))
+        stale = stale.where(
+            tuple_(
+                ContractRate.__table__.c.contract_id, ContractRate.__table__.c.dimension_key
+            ).not_in(keep)
+        )
     removed = conn.execute(stale).rowcount if ids else 0
     upsert(conn, ContractRate.__table__, rates, ("contract_id", "dimension_key"))
     return removed

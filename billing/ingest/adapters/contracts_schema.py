@@ -20,7 +20,8 @@ from billing.models import CHANNEL_VALUES
 def _exact(parse: f.Parser[Any]) -> Any:
     def validate(value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-            raise ValueError(f"{value!r} is not a decimal written as text, e.g. \"12.50\"")
+            # pydantic turns ValueError (not TypeError) into a validation error with this text.
+            raise ValueError(f'{value!r} is not a decimal written as text, e.g. "12.50"')  # noqa: TRY004
         return parse(str(value))
 
     return BeforeValidator(validate)
@@ -44,8 +45,12 @@ Fraction = Annotated[Decimal, _exact(f.rate), AfterValidator(_fraction)]
 AwsAccountId = Annotated[str, BeforeValidator(lambda v: f.aws_account_id(str(v)))]
 Currency = Annotated[str, BeforeValidator(lambda v: f.currency(str(v)))]
 Key = Annotated[str, BeforeValidator(lambda v: str(v).strip()), Field(min_length=1, max_length=64)]
-Code32 = Annotated[str, BeforeValidator(lambda v: str(v).strip()), Field(min_length=1, max_length=32)]
-Text = Annotated[str, BeforeValidator(lambda v: str(v).strip()), Field(min_length=1, max_length=255)]
+Code32 = Annotated[
+    str, BeforeValidator(lambda v: str(v).strip()), Field(min_length=1, max_length=32)
+]
+Text = Annotated[
+    str, BeforeValidator(lambda v: str(v).strip()), Field(min_length=1, max_length=255)
+]
 Channel = Literal["aws_marketplace", "azure_marketplace", "gcp_marketplace", "reseller", "direct"]
 assert set(Channel.__args__) == set(CHANNEL_VALUES)  # type: ignore[attr-defined]  # keep in step with models
 
@@ -112,4 +117,8 @@ class ContractIn(Item):
         return self
 
 
-SECTIONS: dict[str, type[Item]] = {"accounts": AccountIn, "products": ProductIn, "contracts": ContractIn}
+SECTIONS: dict[str, type[Item]] = {
+    "accounts": AccountIn,
+    "products": ProductIn,
+    "contracts": ContractIn,
+}

@@ -24,8 +24,16 @@ from billing.ingest.inserts import insert_new
 from billing.models import CHANNEL_VALUES, Invoice, InvoiceLine
 from billing.money import quantize
 
-HEADER = ("account_key", "contract_key", "channel", "period", "currency", "issue_date", "due_date",
-          "partner_invoice_id")
+HEADER = (
+    "account_key",
+    "contract_key",
+    "channel",
+    "period",
+    "currency",
+    "issue_date",
+    "due_date",
+    "partner_invoice_id",
+)
 
 _FIELDS = (
     Column("invoice_number", f.string(64)),
@@ -82,16 +90,38 @@ class InvoicesAdapter(RowAdapter):
         self._check_references(line, record, errors)
         if record["line_no"] is not None and record["line_no"] < 1:
             errors.append(RowError(line, "line_no", f"{record['line_no']} must be 1 or more"))
-        if record["issue_date"] and record["due_date"] and record["due_date"] < record["issue_date"]:
-            errors.append(RowError(line, "due_date", f"{record['due_date']} is before issue_date {record['issue_date']}"))
+        if (
+            record["issue_date"]
+            and record["due_date"]
+            and record["due_date"] < record["issue_date"]
+        ):
+            errors.append(
+                RowError(
+                    line,
+                    "due_date",
+                    f"{record['due_date']} is before issue_date {record['issue_date']}",
+                )
+            )
         if record["tax_amount"] is None:
             record["tax_amount"] = Decimal(0)
-        if None not in (record["quantity"], record["unit_price"], record["amount"], record["currency"]):
+        if None not in (
+            record["quantity"],
+            record["unit_price"],
+            record["amount"],
+            record["currency"],
+        ):
             expected = quantize(record["quantity"] * record["unit_price"], record["currency"])
             if record["amount"] != expected:
-                errors.append(RowError(line, "amount", (
-                    f"{values['amount']} is not quantity × unit_price = {values['quantity']} × "
-                    f"{values['unit_price']} = {expected} (rounded to the {record['currency']} minor unit)")))
+                errors.append(
+                    RowError(
+                        line,
+                        "amount",
+                        (
+                            f"{values['amount']} is not quantity × unit_price = {values['quantity']} × "
+                            f"{values['unit_price']} = {expected} (rounded to the {record['currency']} minor unit)"
+                        ),
+                    )
+                )
         return [record]
 
     def _check_references(self, line: int, record: Record, errors: list[RowError]) -> None:
@@ -102,8 +132,18 @@ class InvoicesAdapter(RowAdapter):
         product, dimension = record["product_code"], record["dimension_key"]
         if product is not None and product not in self.products:
             errors.append(unknown(line, "product_code", product, "not in contracts"))
-        elif product is not None and dimension is not None and (product, dimension) not in self.dimensions:
-            errors.append(RowError(line, "dimension_key", f"{dimension!r} is not a dimension of product {product!r}"))
+        elif (
+            product is not None
+            and dimension is not None
+            and (product, dimension) not in self.dimensions
+        ):
+            errors.append(
+                RowError(
+                    line,
+                    "dimension_key",
+                    f"{dimension!r} is not a dimension of product {product!r}",
+                )
+            )
 
     def keys(self, record: Record) -> tuple[Hashable, ...]:
         return ((record["invoice_number"], record["line_no"]),)
@@ -128,9 +168,16 @@ class InvoicesAdapter(RowAdapter):
         else:
             for name in HEADER:
                 if header[name] != invoice.header[name]:
-                    self.disagreements.append(RowError(line, name, (
-                        f"{values[name]!r} differs from {invoice.header[name]!r} on an earlier line of invoice "
-                        f"{number} (header fields must agree on every line)")))
+                    self.disagreements.append(
+                        RowError(
+                            line,
+                            name,
+                            (
+                                f"{values[name]!r} differs from {invoice.header[name]!r} on an earlier line of invoice "
+                                f"{number} (header fields must agree on every line)"
+                            ),
+                        )
+                    )
         invoice.subtotal += record["amount"]
         invoice.tax += record["tax_amount"]
 
@@ -142,9 +189,15 @@ class InvoicesAdapter(RowAdapter):
             if bad_here:
                 self.rejected.add(number)
                 errors += [
-                    RowError(line, "invoice_number", (
-                        f"invoice {number} loads whole or not at all, and line {bad_here[0]} of it has errors"))
-                    for line in invoice.lines if line not in bad
+                    RowError(
+                        line,
+                        "invoice_number",
+                        (
+                            f"invoice {number} loads whole or not at all, and line {bad_here[0]} of it has errors"
+                        ),
+                    )
+                    for line in invoice.lines
+                    if line not in bad
                 ]
         return errors
 
@@ -152,30 +205,48 @@ class InvoicesAdapter(RowAdapter):
 
     def before_load(self, conn: Connection) -> None:
         """Insert the header of every new, good invoice; remember the ids lines will point to."""
-        good = {n: i for n, i in self.invoices.items() if i.header is not None and n not in self.rejected}
+        good = {
+            n: i
+            for n, i in self.invoices.items()
+            if i.header is not None and n not in self.rejected
+        }
         existing = self._ids(conn, list(good))
         headers = []
         for number, invoice in good.items():
             if number in existing:
                 continue  # already stored: kept as it is
             header = dict(invoice.header or {})
-            headers.append({
-                "invoice_number": number,
-                "account_id": self.accounts[header.pop("account_key")],
-                "contract_id": self.contracts.get(header.pop("contract_key") or ""),
-                **header,
-                "subtotal": invoice.subtotal, "tax": invoice.tax, "total": invoice.subtotal + invoice.tax,
-            })
+            headers.append(
+                {
+                    "invoice_number": number,
+                    "account_id": self.accounts[header.pop("account_key")],
+                    "contract_id": self.contracts.get(header.pop("contract_key") or ""),
+                    **header,
+                    "subtotal": invoice.subtotal,
+                    "tax": invoice.tax,
+                    "total": invoice.subtotal + invoice.tax,
+                }
+            )
         for start in range(0, len(headers), _CHUNK):
-            insert_new(conn, Invoice.__table__, headers[start:start + _CHUNK], ("invoice_number",))
+            insert_new(
+                conn, Invoice.__table__, headers[start : start + _CHUNK], ("invoice_number",)
+            )
         self.invoice_ids = self._ids(conn, [h["invoice_number"] for h in headers])
 
     def load(self, conn: Connection, records: list[Record]) -> None:
         lines = [
-            {"invoice_id": self.invoice_ids[r["invoice_number"]], "line_no": r["line_no"],
-             "product_code": r["product_code"], "dimension_key": r["dimension_key"], "description": r["description"],
-             "quantity": r["quantity"], "unit_price": r["unit_price"], "amount": r["amount"]}
-            for r in records if r["invoice_number"] in self.invoice_ids
+            {
+                "invoice_id": self.invoice_ids[r["invoice_number"]],
+                "line_no": r["line_no"],
+                "product_code": r["product_code"],
+                "dimension_key": r["dimension_key"],
+                "description": r["description"],
+                "quantity": r["quantity"],
+                "unit_price": r["unit_price"],
+                "amount": r["amount"],
+            }
+            for r in records
+            if r["invoice_number"] in self.invoice_ids
         ]
         insert_new(conn, self.table, lines, ("invoice_id", "line_no"))
 
@@ -183,7 +254,9 @@ class InvoicesAdapter(RowAdapter):
     def _ids(conn: Connection, numbers: list[str]) -> dict[str, int]:
         ids: dict[str, int] = {}
         for start in range(0, len(numbers), _CHUNK):
-            chunk = numbers[start:start + _CHUNK]
-            rows = conn.execute(select(Invoice.invoice_number, Invoice.id).where(Invoice.invoice_number.in_(chunk)))
+            chunk = numbers[start : start + _CHUNK]
+            rows = conn.execute(
+                select(Invoice.invoice_number, Invoice.id).where(Invoice.invoice_number.in_(chunk))
+            )
             ids.update({n: i for n, i in rows})
         return ids

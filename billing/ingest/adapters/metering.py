@@ -48,7 +48,9 @@ def _timestamp(value: Any, path: str) -> datetime:
     raise _Bad(path, f"{value!r} is not a timestamp (ISO 8601 text or epoch seconds)")
 
 
-def _text(record: dict[str, Any], name: str, path: str, max_len: int = 64, required: bool = True) -> str | None:
+def _text(
+    record: dict[str, Any], name: str, path: str, max_len: int = 64, required: bool = True
+) -> str | None:
     value = record.get(name)
     if value is None or value == "":
         if required:
@@ -75,7 +77,11 @@ class MeteringAdapter(RowAdapter):
 
     def convert(self, line: int, values: Any, errors: list[RowError]) -> list[Record]:
         if not isinstance(values, dict):
-            errors.append(RowError(line, "(row)", "is not a JSON object (one BatchMeterUsage response per line)"))
+            errors.append(
+                RowError(
+                    line, "(row)", "is not a JSON object (one BatchMeterUsage response per line)"
+                )
+            )
             return []
         call: dict[str, Any] = {}
         for name, check in (("ProductCode", self._product_code), ("SubmittedAt", _timestamp)):
@@ -89,18 +95,36 @@ class MeteringAdapter(RowAdapter):
                 errors.append(RowError(line, name, "must be a list"))
                 return []
         if len(results) + len(unprocessed) > MAX_RECORDS:
-            errors.append(RowError(line, "(row)", (
-                f"holds {len(results) + len(unprocessed)} usage records; a BatchMeterUsage call takes at most "
-                f"{MAX_RECORDS}")))
+            errors.append(
+                RowError(
+                    line,
+                    "(row)",
+                    (
+                        f"holds {len(results) + len(unprocessed)} usage records; a BatchMeterUsage call takes at most "
+                        f"{MAX_RECORDS}"
+                    ),
+                )
+            )
         records: list[Record] = []
         for i, result in enumerate(results):
             self._collect(line, f"Results[{i}]", result, call, records, errors, processed=True)
         for i, usage in enumerate(unprocessed):
-            self._collect(line, f"UnprocessedRecords[{i}]", usage, call, records, errors, processed=False)
+            self._collect(
+                line, f"UnprocessedRecords[{i}]", usage, call, records, errors, processed=False
+            )
         return records
 
-    def _collect(self, line: int, path: str, item: Any, call: dict[str, Any], records: list[Record],
-                 errors: list[RowError], *, processed: bool) -> None:
+    def _collect(
+        self,
+        line: int,
+        path: str,
+        item: Any,
+        call: dict[str, Any],
+        records: list[Record],
+        errors: list[RowError],
+        *,
+        processed: bool,
+    ) -> None:
         try:
             records.append(self._record(path, item, call, processed))
         except _Bad as bad:
@@ -125,14 +149,26 @@ class MeteringAdapter(RowAdapter):
         if (identifier is None) == (aws_id is None):
             raise _Bad(path, "needs exactly one of CustomerIdentifier and CustomerAWSAccountId")
         if identifier is not None and identifier not in self.by_identifier:
-            raise _Bad(f"{path}.CustomerIdentifier", f"unknown CustomerIdentifier {identifier!r} "
-                                                     "(no account has this aws_customer_identifier)")
+            raise _Bad(
+                f"{path}.CustomerIdentifier",
+                f"unknown CustomerIdentifier {identifier!r} "
+                "(no account has this aws_customer_identifier)",
+            )
         if aws_id is not None and aws_id not in self.by_aws_id:
-            raise _Bad(f"{path}.CustomerAWSAccountId", f"unknown CustomerAWSAccountId {aws_id!r} "
-                                                       "(no account has this aws_account_id)")
+            raise _Bad(
+                f"{path}.CustomerAWSAccountId",
+                f"unknown CustomerAWSAccountId {aws_id!r} (no account has this aws_account_id)",
+            )
         quantity = usage.get("Quantity")
-        if isinstance(quantity, bool) or not isinstance(quantity, (int, Decimal)) or quantity != int(quantity):
-            raise _Bad(f"{path}.Quantity", f"{quantity!r} is not a whole number (metering quantities are integers)")
+        if (
+            isinstance(quantity, bool)
+            or not isinstance(quantity, (int, Decimal))
+            or quantity != int(quantity)
+        ):
+            raise _Bad(
+                f"{path}.Quantity",
+                f"{quantity!r} is not a whole number (metering quantities are integers)",
+            )
         if quantity < 0:
             raise _Bad(f"{path}.Quantity", f"{quantity} is negative; it must be 0 or more")
         if "ProductCode" not in call or "SubmittedAt" not in call:

@@ -41,10 +41,23 @@ class PartnerUsageAdapter(RowAdapter):
     kind = "partner-usage"
     table = PartnerUsage.__table__
     columns = (
-        "usage_feed_id", "usage_date", "product_id", "agreement_id", "end_user_account_id", "payer_account_id",
-        "region", "dimension_key", "usage_unit", "usage_quantity", "pricing_currency",
-        "usage_rate_per_unit_in_pricing_currency", "estimated_revenue_in_pricing_currency", "offer_id",
-        "recipient_account_id", "charge_item_description", "catalog",
+        "usage_feed_id",
+        "usage_date",
+        "product_id",
+        "agreement_id",
+        "end_user_account_id",
+        "payer_account_id",
+        "region",
+        "dimension_key",
+        "usage_unit",
+        "usage_quantity",
+        "pricing_currency",
+        "usage_rate_per_unit_in_pricing_currency",
+        "estimated_revenue_in_pricing_currency",
+        "offer_id",
+        "recipient_account_id",
+        "charge_item_description",
+        "catalog",
     )
     key_labels = (", ".join(_KEY),)
 
@@ -80,8 +93,14 @@ class PartnerUsageAdapter(RowAdapter):
             record = convert_columns(self.fields, values, line, errors)
             product_id = record["product_id"]
             if product_id is not None and product_id not in self.products:
-                errors.append(RowError(line, "product_id", f"unknown product_id {product_id!r} (no product has "
-                                                           "this marketplace_product_id in contracts)"))
+                errors.append(
+                    RowError(
+                        line,
+                        "product_id",
+                        f"unknown product_id {product_id!r} (no product has "
+                        "this marketplace_product_id in contracts)",
+                    )
+                )
         record["ingest_batch_id"] = self.batch_id
         return [record]
 
@@ -98,9 +117,14 @@ class PartnerUsageAdapter(RowAdapter):
             and (not revenue or _AMOUNT.fullmatch(revenue))
             and v["pricing_currency"] in CURRENCIES
             and v["dimension_key"].strip()
-            and len(v["usage_feed_id"]) <= 64 and len(v["agreement_id"]) <= 64 and len(v["dimension_key"]) <= 64
-            and len(v["offer_id"]) <= 64 and len(v["region"]) <= 32 and len(v["usage_unit"]) <= 32
-            and len(v["catalog"]) <= 32 and len(v["charge_item_description"]) <= 255
+            and len(v["usage_feed_id"]) <= 64
+            and len(v["agreement_id"]) <= 64
+            and len(v["dimension_key"]) <= 64
+            and len(v["offer_id"]) <= 64
+            and len(v["region"]) <= 32
+            and len(v["usage_unit"]) <= 32
+            and len(v["catalog"]) <= 32
+            and len(v["charge_item_description"]) <= 255
         ):
             return None
         try:
@@ -127,8 +151,16 @@ class PartnerUsageAdapter(RowAdapter):
             return None
 
     def keys(self, record: Record) -> tuple[Hashable, ...]:
-        return ((record["usage_date"], record["product_id"], record["end_user_account_id"],
-                 record["dimension_key"], record["region"], record["offer_id"]),)
+        return (
+            (
+                record["usage_date"],
+                record["product_id"],
+                record["end_user_account_id"],
+                record["dimension_key"],
+                record["region"],
+                record["offer_id"],
+            ),
+        )
 
     def load(self, conn: Connection, records: list[Record]) -> None:
         insert_new(conn, self.table, records, _KEY)

@@ -50,7 +50,14 @@ class PaymentsAdapter(RowAdapter):
         key = record.pop("account_key")
         record["account_id"] = None if key is None else self.accounts.get(key)
         if key is not None and record["account_id"] is None:
-            errors.append(unknown(line, "account_key", key, "not in contracts; leave it empty for unidentified cash"))
+            errors.append(
+                unknown(
+                    line,
+                    "account_key",
+                    key,
+                    "not in contracts; leave it empty for unidentified cash",
+                )
+            )
         return [record]
 
     def keys(self, record: Record) -> tuple[Hashable, ...]:

@@ -51,7 +51,9 @@ class RefundsAdapter(RowAdapter):
             errors.append(unknown(line, "account_key", key, "not in contracts"))
         requested, approved = record["requested_date"], record["approved_date"]
         if requested is not None and approved is not None and approved < requested:
-            errors.append(RowError(line, "approved_date", f"{approved} is before requested_date {requested}"))
+            errors.append(
+                RowError(line, "approved_date", f"{approved} is before requested_date {requested}")
+            )
         return [record]
 
     def keys(self, record: Record) -> tuple[Hashable, ...]:

@@ -12,36 +12,105 @@ import pytest
 from sqlalchemy import Engine, Table
 
 from billing.ingest import IngestError, ingest_file
-from billing.models import BillingEvent, Contract, FxRate, IngestBatch, InvoiceLine, MeteringResult, Payment, UsageRecord
+from billing.models import (
+    BillingEvent,
+    Contract,
+    FxRate,
+    IngestBatch,
+    InvoiceLine,
+    MeteringResult,
+    Payment,
+    UsageRecord,
+)
 
 from .conftest import FILES, SCENARIO, rows_in
 
 CASES: list[tuple[str, str, Table, set[tuple[int, str]], str]] = [
     # kind, file, table that must stay empty, (line, field) pairs reported, a phrase of a reason
-    ("payments", "payments_latin1.csv", Payment.__table__,
-     {(3, "payer"), (3, "remittance_note")}, "Société Générale"),
-    ("usage", "usage_missing_column.csv", UsageRecord.__table__, {(1, "quantity")}, "missing from the header"),
-    ("usage", "usage_wrong_types.csv", UsageRecord.__table__,
-     {(2, "quantity"), (3, "usage_hour"), (4, "quantity"), (5, "usage_hour"), (6, "usage_hour"), (7, "quantity")},
-     "scientific notation"),
-    ("usage", "usage_negative_quantity.csv", UsageRecord.__table__, {(3, "quantity")}, "-5 is negative"),
-    ("fx-rates", "fx-rates_unknown_currency.csv", FxRate.__table__,
-     {(3, "currency"), (4, "usd_per_unit")}, "unknown currency 'XYZ'"),
-    ("usage", "usage_duplicate_ids.csv", UsageRecord.__table__,
-     {(4, "record_id"), (5, "account_key, product_code, dimension_key, usage_hour")}, "duplicate of line 2"),
-    ("billing-events", "billing-events_bad_dates.csv", BillingEvent.__table__,
-     {(2, "invoice_date"), (3, "payment_due_date"), (4, "update_date")}, "not a real date"),
+    (
+        "payments",
+        "payments_latin1.csv",
+        Payment.__table__,
+        {(3, "payer"), (3, "remittance_note")},
+        "Société Générale",
+    ),
+    (
+        "usage",
+        "usage_missing_column.csv",
+        UsageRecord.__table__,
+        {(1, "quantity")},
+        "missing from the header",
+    ),
+    (
+        "usage",
+        "usage_wrong_types.csv",
+        UsageRecord.__table__,
+        {
+            (2, "quantity"),
+            (3, "usage_hour"),
+            (4, "quantity"),
+            (5, "usage_hour"),
+            (6, "usage_hour"),
+            (7, "quantity"),
+        },
+        "scientific notation",
+    ),
+    (
+        "usage",
+        "usage_negative_quantity.csv",
+        UsageRecord.__table__,
+        {(3, "quantity")},
+        "-5 is negative",
+    ),
+    (
+        "fx-rates",
+        "fx-rates_unknown_currency.csv",
+        FxRate.__table__,
+        {(3, "currency"), (4, "usd_per_unit")},
+        "unknown currency 'XYZ'",
+    ),
+    (
+        "usage",
+        "usage_duplicate_ids.csv",
+        UsageRecord.__table__,
+        {(4, "record_id"), (5, "account_key, product_code, dimension_key, usage_hour")},
+        "duplicate of line 2",
+    ),
+    (
+        "billing-events",
+        "billing-events_bad_dates.csv",
+        BillingEvent.__table__,
+        {(2, "invoice_date"), (3, "payment_due_date"), (4, "update_date")},
+        "not a real date",
+    ),
     ("payments", "payments_unquoted_comma.csv", Payment.__table__, {(3, "(row)")}, "double quotes"),
-    ("usage", "usage_unknown_references.csv", UsageRecord.__table__,
-     {(2, "account_key"), (3, "product_code"), (4, "dimension_key")}, "unknown account_key 'NOBODY-9999'"),
-    ("invoices", "invoices_bad.csv", InvoiceLine.__table__,
-     {(2, "invoice_number"), (3, "currency"), (4, "amount")}, "30.13"),
-    ("metering", "metering_bad.jsonl", MeteringResult.__table__,
-     {(2, "Results[0].UsageRecord.CustomerIdentifier"), (2, "Results[1].Status"), (3, "(row)")}, "cust-Nobody"),
+    (
+        "usage",
+        "usage_unknown_references.csv",
+        UsageRecord.__table__,
+        {(2, "account_key"), (3, "product_code"), (4, "dimension_key")},
+        "unknown account_key 'NOBODY-9999'",
+    ),
+    (
+        "invoices",
+        "invoices_bad.csv",
+        InvoiceLine.__table__,
+        {(2, "invoice_number"), (3, "currency"), (4, "amount")},
+        "30.13",
+    ),
+    (
+        "metering",
+        "metering_bad.jsonl",
+        MeteringResult.__table__,
+        {(2, "Results[0].UsageRecord.CustomerIdentifier"), (2, "Results[1].Status"), (3, "(row)")},
+        "cust-Nobody",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("kind", "name", "table", "expected", "phrase"), CASES, ids=[c[1] for c in CASES])
+@pytest.mark.parametrize(
+    ("kind", "name", "table", "expected", "phrase"), CASES, ids=[c[1] for c in CASES]
+)
 def test_bad_file_reports_every_bad_row_and_loads_nothing(
     priced: Engine, kind: str, name: str, table: Table, expected: set[tuple[int, str]], phrase: str
 ) -> None:
@@ -91,7 +160,9 @@ def test_contracts_document_errors_carry_lines_and_paths(engine: Engine) -> None
     assert rows_in(engine, Contract.__table__) == 0
 
 
-def test_an_empty_or_shapeless_contracts_document_is_refused(engine: Engine, tmp_path: Path) -> None:
+def test_an_empty_or_shapeless_contracts_document_is_refused(
+    engine: Engine, tmp_path: Path
+) -> None:
     empty = tmp_path / "contracts.yaml"
     empty.write_bytes(b"")
     with pytest.raises(IngestError, match="the file is empty"):
@@ -114,6 +185,8 @@ def test_an_empty_or_shapeless_contracts_document_is_refused(engine: Engine, tmp
         ("usage", "no_such_file.csv", "no such file"),
     ],
 )
-def test_wrong_kind_suffix_or_path_is_a_clear_error(engine: Engine, kind: str, name: str, reason: str) -> None:
+def test_wrong_kind_suffix_or_path_is_a_clear_error(
+    engine: Engine, kind: str, name: str, reason: str
+) -> None:
     with pytest.raises(IngestError, match=reason):
         ingest_file(engine, kind, FILES / name)

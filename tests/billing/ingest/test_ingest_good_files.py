@@ -19,7 +19,10 @@ def test_a_byte_order_mark_is_accepted(priced: Engine) -> None:
     report = ingest_file(priced, "usage", FILES / "usage_bom.csv")
     assert report.rows_loaded == 2
     with priced.connect() as conn:
-        assert sorted(conn.execute(select(UsageRecord.source_record_id)).scalars()) == ["u-b1", "u-b2"]
+        assert sorted(conn.execute(select(UsageRecord.source_record_id)).scalars()) == [
+            "u-b1",
+            "u-b2",
+        ]
 
 
 def test_quoted_commas_quotes_and_line_breaks_survive(priced: Engine) -> None:
@@ -27,17 +30,22 @@ def test_quoted_commas_quotes_and_line_breaks_survive(priced: Engine) -> None:
     report = ingest_file(priced, "payments", FILES / "payments_quoted_commas.csv")
     assert report.rows_loaded == 3
     with priced.connect() as conn:
-        note, payer = conn.execute(select(Payment.remittance_note, Payment.payer)
-                                   .where(Payment.payment_id == "PAY-Q-0002")).one()
+        note, payer = conn.execute(
+            select(Payment.remittance_note, Payment.payer).where(Payment.payment_id == "PAY-Q-0002")
+        ).one()
     assert payer == "Initrode AG, Zürich"
     assert note == 'Ref: "Oct services"\nsecond line of the note'
 
 
-def test_line_numbers_count_physical_lines_after_a_quoted_line_break(priced: Engine, tmp_path: Path) -> None:
+def test_line_numbers_count_physical_lines_after_a_quoted_line_break(
+    priced: Engine, tmp_path: Path
+) -> None:
     """Record 3 of the file spans lines 3-4, so the record after the last one starts on line 6."""
     source = copy_to(tmp_path, "payments_quoted_commas.csv")
     with source.open("a", encoding="utf-8") as handle:
-        handle.write("PAY-Q-0004,,direct,bank_receipt,EUR,-80.00,2026-12-12,,SEPA-9,Umbrella Ltd,refund\n")
+        handle.write(
+            "PAY-Q-0004,,direct,bank_receipt,EUR,-80.00,2026-12-12,,SEPA-9,Umbrella Ltd,refund\n"
+        )
     with pytest.raises(IngestError) as caught:
         ingest_file(priced, "payments", source)
     assert [(e.row, e.field) for e in caught.value.errors] == [(6, "amount")]
@@ -48,8 +56,10 @@ def test_usage_as_jsonl(priced: Engine) -> None:
     report = ingest_file(priced, "usage", FILES / "usage.jsonl")
     assert (report.rows_read, report.rows_loaded) == (3, 3)
     with priced.connect() as conn:
-        quantities = dict(conn.execute(select(UsageRecord.source_record_id, UsageRecord.quantity)).all())
-    assert quantities == {"u-j1": Decimal("1250"), "u-j2": Decimal("0.166667"), "u-j3": Decimal("0")}
+        quantities = dict(
+            conn.execute(select(UsageRecord.source_record_id, UsageRecord.quantity)).all()
+        )
+    assert quantities == {"u-j1": Decimal(1250), "u-j2": Decimal("0.166667"), "u-j3": Decimal(0)}
 
 
 def test_jsonl_missing_keys_and_objects_are_row_errors(priced: Engine, tmp_path: Path) -> None:
@@ -64,4 +74,8 @@ def test_jsonl_missing_keys_and_objects_are_row_errors(priced: Engine, tmp_path:
     )
     with pytest.raises(IngestError) as caught:
         ingest_file(priced, "usage", path)
-    assert [(e.row, e.field) for e in caught.value.errors] == [(1, "quantity"), (2, "(row)"), (3, "record_id")]
+    assert [(e.row, e.field) for e in caught.value.errors] == [
+        (1, "quantity"),
+        (2, "(row)"),
+        (3, "record_id"),
+    ]

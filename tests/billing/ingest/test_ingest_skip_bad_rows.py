@@ -29,13 +29,20 @@ def test_good_rows_load_and_rejects_sit_beside_the_input(priced: Engine, tmp_pat
     assert report.rejects_path == tmp_path / "usage_wrong_types.rejects.csv"
     rejected = _rejects(report.rejects_path)
     assert [r["line"] for r in rejected] == ["2", "3", "4", "5", "6", "7"]
-    assert rejected[2]["error_fields"] == "quantity" and "scientific notation" in rejected[2]["error_reasons"]
-    assert rejected[2]["quantity"] == "1e3" and rejected[2]["record_id"] == "u-3"  # the row as written
+    assert (
+        rejected[2]["error_fields"] == "quantity"
+        and "scientific notation" in rejected[2]["error_reasons"]
+    )
+    assert (
+        rejected[2]["quantity"] == "1e3" and rejected[2]["record_id"] == "u-3"
+    )  # the row as written
     with priced.connect() as conn:
         assert conn.execute(select(UsageRecord.source_record_id)).scalars().all() == ["u-7"]
 
 
-def test_rejects_path_can_be_chosen_and_reloading_is_a_no_op(priced: Engine, tmp_path: Path) -> None:
+def test_rejects_path_can_be_chosen_and_reloading_is_a_no_op(
+    priced: Engine, tmp_path: Path
+) -> None:
     source = copy_to(tmp_path, "usage_negative_quantity.csv")
     target = tmp_path / "out" / "rejected.csv"
     report = ingest_file(priced, "usage", source, skip_bad_rows=True, rejects_path=target)
@@ -60,7 +67,9 @@ def test_an_invoice_loads_whole_or_not_at_all(priced: Engine, tmp_path: Path) ->
     with priced.connect() as conn:
         assert conn.execute(select(Invoice.invoice_number)).scalars().all() == ["INV-B-0003"]
     assert rows_in(priced, InvoiceLine.__table__) == 1
-    reasons = {r["line"]: r["error_reasons"] for r in _rejects(tmp_path / "invoices_bad.rejects.csv")}
+    reasons = {
+        r["line"]: r["error_reasons"] for r in _rejects(tmp_path / "invoices_bad.rejects.csv")
+    }
     assert "line 3 of it has errors" in reasons["2"]
 
 
@@ -69,7 +78,10 @@ def test_jsonl_rejects_keep_the_whole_line(priced: Engine, tmp_path: Path) -> No
     report = ingest_file(priced, "metering", source, skip_bad_rows=True)
     assert (report.rows_loaded, report.rows_rejected, report.records_new) == (1, 2, 1)
     rejected = _rejects(report.rejects_path)  # type: ignore[arg-type]
-    assert rejected[0]["record"].startswith('{"ProductCode"') and "cust-Nobody" in rejected[0]["record"]
+    assert (
+        rejected[0]["record"].startswith('{"ProductCode"')
+        and "cust-Nobody" in rejected[0]["record"]
+    )
 
 
 def test_a_load_that_fails_leaves_no_rows_and_no_rejects(
