@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from decimal import Decimal
+from typing import cast
 
 from billing.money import quantize
 from billing.scenarios.calendar import last_day
@@ -13,6 +14,7 @@ from billing.scenarios.faults.plan import FaultPlan, PlannedFault
 from billing.scenarios.marketplace import find_invoice
 from billing.scenarios.messages import write_message
 from billing.scenarios.truth_model import TruthEntry
+from billing.scenarios.vocabulary import Category, Route
 from billing.scenarios.world import World
 from billing.settings import RoutingSettings
 
@@ -49,7 +51,7 @@ def _merge(world: World, primary: Effect, secondary: Effect) -> Effect:
     )
 
 
-def route_for(world: World, effect: Effect, *, second: str | None, suspicious: bool) -> str:
+def route_for(world: World, effect: Effect, *, second: Category | None, suspicious: bool) -> Route:
     """Human when material, always-reviewed, ambiguous (two causes) or carrying suspicious text."""
     policy = RoutingSettings()  # the product's defaults, not the environment: labels must not drift
     material = usd(world, effect.amount, effect.currency, effect.period) >= policy.materiality_usd
@@ -63,7 +65,7 @@ def _entry(
     effect: Effect,
     fault_id: str,
     *,
-    second: str | None,
+    second: Category | None,
     message_ids: list[str],
     suspicious: bool,
 ) -> TruthEntry:
@@ -77,9 +79,9 @@ def _entry(
     return TruthEntry(
         fault_id=fault_id,
         category=effect.category,
-        action=effect.action or action,  # type: ignore[arg-type]
-        escalate_to=effect.escalate_to or escalate,  # type: ignore[arg-type]
-        route=route_for(world, effect, second=second, suspicious=suspicious),  # type: ignore[arg-type]
+        action=effect.action or action,
+        escalate_to=effect.escalate_to or escalate,
+        route=route_for(world, effect, second=second, suspicious=suspicious),
         account_key=None if effect.unknown_account else c.account.account_key,
         channel=c.channel,
         period=effect.period,
@@ -90,8 +92,8 @@ def _entry(
         amount_at_stake=effect.amount,
         currency=effect.currency,
         benign=effect.benign,
-        look_alike_of=fault.scheme.look_alike_of,  # type: ignore[arg-type]
-        second_category=second,  # type: ignore[arg-type]
+        look_alike_of=fault.scheme.look_alike_of,
+        second_category=second,
         note=note,
         message_ids=message_ids,
     )
@@ -106,7 +108,7 @@ def build_truth(world: World, plan: FaultPlan, rng: random.Random) -> list[Truth
         if not effects:
             continue
         effects.sort(key=lambda e: usd(world, e.amount, e.currency, e.period), reverse=True)
-        effect, second = effects[0], None
+        effect, second = effects[0], cast(Category | None, None)
         if len(effects) > 1:
             second = effects[1].category
             effect = _merge(world, effects[0], effects[1])

@@ -22,7 +22,6 @@ from billing.scenarios.model import (
     Product,
     Timeline,
 )
-from billing.scenarios.truth_model import TruthEntry
 
 UsageKey = tuple[str, str]  # (contract_key, dimension_key)
 
@@ -61,7 +60,6 @@ class World:
     refunds: list[dict[str, Any]] = field(default_factory=list)
     extra_payments: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
-    truth: list[TruthEntry] = field(default_factory=list)
 
     def contract(self, key: str) -> Contract:
         return next(c for c in self.contracts if c.contract_key == key)

@@ -11,6 +11,7 @@ from typing import Literal
 from billing.money import quantize
 from billing.scenarios.calendar import last_day
 from billing.scenarios.model import Contract
+from billing.scenarios.vocabulary import Action, Category, EscalateTo
 from billing.scenarios.world import World
 
 Stage = Literal["usage", "billing", "cash"]
@@ -33,15 +34,15 @@ class Effect:
     `account_key`/`product_code`/`channel` default to the target contract's; set `account_key=None`
     with `unknown_account=True` for money from an unidentified payer."""
 
-    category: str
+    category: Category
     period: str
     rules: list[str]
     kinds: list[str]
     amount: Decimal
     currency: str
     note: str
-    action: str | None = None  # None: the category's usual action for the channel
-    escalate_to: str | None = None
+    action: Action | None = None  # None: the category's usual action for the channel
+    escalate_to: EscalateTo | None = None
     dimension_key: str | None = None
     benign: bool = False
     unknown_account: bool = False
@@ -58,14 +59,14 @@ class FaultKind:
     """One way to break the data: its category, stage, who it can hit, and the injector."""
 
     name: str
-    category: str
+    category: Category
     stage: Stage
     eligible: Eligibility
     inject: Injector
 
 
 # DOMAIN.md's taxonomy table: the usual resolution and whom it goes to.
-USUAL: dict[str, tuple[str, str]] = {
+USUAL: dict[Category, tuple[Action, EscalateTo]] = {
     "dropped_metering": ("resend_metering", "internal"),
     "duplicate_metering": ("refund_request", "partner"),
     "rejected_metering": ("fix_metering_mapping", "internal"),
@@ -88,7 +89,7 @@ USUAL: dict[str, tuple[str, str]] = {
 }
 
 
-def usual_resolution(category: str, channel: str) -> tuple[str, str]:
+def usual_resolution(category: Category, channel: str) -> tuple[Action, EscalateTo]:
     """(action, escalate_to) for a category; direct sales have no partner to ask."""
     if channel == "direct" and category == "short_payment":
         return "chase_payment", "customer"

@@ -12,6 +12,7 @@ from billing.scenarios.faults import cash_faults as cf
 from billing.scenarios.faults import usage_faults as uf
 from billing.scenarios.faults.base import FaultKind
 from billing.scenarios.model import Contract
+from billing.scenarios.vocabulary import Category
 from billing.scenarios.world import World
 
 
@@ -210,7 +211,7 @@ class Scheme:
 
     name: str
     parts: tuple[str, ...]
-    look_alike_of: str | None = None
+    look_alike_of: Category | None = None
     message: bool = False  # always write a partner/customer/internal message for it
     weight: float = 1.0
 

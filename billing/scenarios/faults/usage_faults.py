@@ -10,6 +10,7 @@ from decimal import Decimal
 from billing.scenarios.calendar import add_months, first_day, iso_hour, period_start
 from billing.scenarios.faults.base import Effect, Target, money, usd
 from billing.scenarios.model import Contract, ExtraMeterRecord, MeterOverride
+from billing.scenarios.vocabulary import Action
 from billing.scenarios.world import World
 
 EDGE_HOURS = 6  # keep ordinary faults away from the month boundary, where timing differences live
@@ -75,7 +76,7 @@ def inject_dropped_metering(world: World, t: Target) -> Effect | None:
         world.partner[key][h] = 0
     amount = money(Decimal(quantity) * c.rates[dim], c.currency)
     # Found at month-end, the hours are far past AWS's 6-hour window: they cannot be resent.
-    action = "write_off" if usd(world, amount, c.currency, t.period) < 250 else "rebill"
+    action: Action = "write_off" if usd(world, amount, c.currency, t.period) < 250 else "rebill"
     how = (
         "came back in UnprocessedRecords and were never retried"
         if unprocessed
