@@ -26,6 +26,7 @@ import resource
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -41,7 +42,7 @@ from billing.models import Discrepancy, ExceptionStatus
 from billing.reconcile.registry import RULES
 from billing.reconcile.rules import register_all
 from billing.reconcile.run import reconcile
-from billing.scenarios.catalog import PRODUCTS
+from billing.scenarios.catalog import PRODUCTS, ProductTemplate
 from billing.scenarios.ids import IdMaker, sub_rng
 from billing.scenarios.marketplace import BILLING_EVENT_COLUMNS
 from billing.scenarios.usage import shape
@@ -54,34 +55,35 @@ FEE_RATE = Decimal("0.03")
 CENT = Decimal("0.01")
 
 
+@dataclass(slots=True)
 class Series:
     """One account × product × dimension: its contract terms and how much it uses."""
 
-    __slots__ = (
-        "account",
-        "aws_id",
-        "code",
-        "dim",
-        "fault",
-        "prod_id",
-        "rate",
-        "scale",
-        "table",
-        "unit",
-    )
+    account: str
+    aws_id: str
+    code: str
+    prod_id: str
+    dim: str
+    unit: str
+    rate: Decimal
+    scale: float
+    table: list[list[float]]  # intensity by weekday × hour (the scenario generator's shapes)
+    fault: str | None
 
-    def __init__(self, **kw: object) -> None:
-        for k, v in kw.items():
-            setattr(self, k, v)
+
+Account = tuple[str, str, int]  # (account_key, aws_account_id, index into the products)
+CatalogProduct = tuple[
+    ProductTemplate, str, str
+]  # (template, product code, marketplace product id)
 
 
 def plan_series(
     rows: int, hours: int, fault_rate: float, rng: random.Random, ids: IdMaker
-) -> tuple[list, list]:
+) -> tuple[list[Series], list[Account], list[CatalogProduct]]:
     """Accounts with one product each, in catalog order, until the series cover `rows` hours."""
     products = [(t, ids.product_code(), ids.marketplace_product_id()) for t in PRODUCTS]
     series: list[Series] = []
-    accounts: list[tuple[str, str, int]] = []  # (account_key, aws_account_id, product index)
+    accounts: list[Account] = []
     needed = -(-rows // hours)
     a = 0
     while len(series) < needed:
@@ -117,7 +119,7 @@ def plan_series(
 
 
 def write_contracts(
-    folder: Path, accounts: list, products: list, ids: IdMaker
+    folder: Path, accounts: list[Account], products: list[CatalogProduct], ids: IdMaker
 ) -> dict[str, tuple[str, str]]:
     """contracts.json (accounts, catalog products, one public-offer contract per account) and
     agreements.csv; returns account_key → (agreement_id, offer_id)."""
@@ -184,7 +186,7 @@ def write_usage_and_feed(
     rng: random.Random,
     terms: dict[str, tuple[str, str]],
     ids: IdMaker,
-) -> tuple[int, dict]:
+) -> tuple[int, dict[tuple[str, str], Decimal]]:
     """usage.csv (hourly, ours) and partner-usage.csv (daily, AWS's), streamed series by series.
 
     Faults change only the partner side: dropped hours, hours counted twice, a wrong billed rate,
@@ -250,7 +252,11 @@ def write_usage_and_feed(
 
 
 def write_billing_events(
-    folder: Path, series: list[Series], billed: dict, terms: dict, ids: IdMaker
+    folder: Path,
+    series: list[Series],
+    billed: dict[tuple[str, str], Decimal],
+    terms: dict[str, tuple[str, str]],
+    ids: IdMaker,
 ) -> None:
     """One INVOICED SELLER_REV_SHARE and its listing-fee row per account and month (invoiced on the 1st)."""
     aws_ids = {s.account: (s.aws_id, s.prod_id) for s in series}

@@ -36,7 +36,8 @@ def discounted(price: Decimal, discount: Decimal) -> Decimal:
 def monthly_estimate_usd(account: Account, product: Product) -> Decimal:
     """What the customer should spend in a month at list price (sizes the contract value)."""
     total = sum(
-        Decimal(repr(d.hourly_scale * account.size)) * d.list_price for d in product.dimensions
+        (Decimal(repr(d.hourly_scale * account.size)) * d.list_price for d in product.dimensions),
+        Decimal(0),
     )
     return (total * _HOURS_PER_MONTH).quantize(Decimal(1))
 

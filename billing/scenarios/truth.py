@@ -97,7 +97,7 @@ def load_exceptions(session: Session, *, include_closed: bool = False) -> list[M
             Discrepancy.id,
             Discrepancy.rule,
             Discrepancy.kind,
-            Account.account_key,
+            Account.account_key.label("account_key"),
             Discrepancy.period,
             Discrepancy.product_code,
             Discrepancy.dimension_key,
@@ -110,7 +110,7 @@ def load_exceptions(session: Session, *, include_closed: bool = False) -> list[M
     )
     if not include_closed:
         query = query.where(Discrepancy.status != ExceptionStatus.CLOSED)
-    return [MatchedException(*row) for row in session.execute(query)]
+    return [MatchedException(**row) for row in session.execute(query).mappings()]
 
 
 def match_exceptions(

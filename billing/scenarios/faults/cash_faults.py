@@ -25,15 +25,11 @@ UNKNOWN_PAYERS = (
 
 
 def _payable(world: World, t: Target) -> MarketplaceInvoice | None:
+    """The target's AWS invoice if its money is on its way (issued, not forgiven, disbursed)."""
     inv = find_invoice(world, t.contract, t.period)
-    ok = (
-        inv is not None
-        and inv.issued
-        and not inv.forgiven
-        and inv.cash is not None
-        and inv.cash.disburse
-    )
-    return inv if ok and expected_net(inv) > 0 else None
+    if inv is None or not inv.issued or inv.forgiven or inv.cash is None or not inv.cash.disburse:
+        return None
+    return inv if expected_net(inv) > 0 else None
 
 
 def inject_short_payment(world: World, t: Target, *, partial_only: bool = False) -> Effect | None:
