@@ -34,6 +34,9 @@ SCHEMA_VERSION = "2"
 #: (extra vectors that lead to the section).
 SECTION = "section"
 UNIT = "unit"
+#: A SOP corpus is a few thousand records at most: a wide search graph makes the approximate
+#: search practically exact, so a fresh index and an incrementally updated one rank alike.
+HNSW = {"space": "cosine", "ef_construction": 400, "ef_search": 400, "max_neighbors": 32}
 #: An item's record id is ``<section id>@<n>`` (section ids never contain "@").
 UNIT_SEPARATOR = "@"
 #: Metadata flags used by filters: ``cat_<slug>: True`` / ``ch_<slug>: True``. Booleans,
@@ -94,7 +97,7 @@ def open_collection(
     return client.get_or_create_collection(
         name=name,
         embedding_function=embedding_function,  # type: ignore[arg-type]
-        configuration={"hnsw": {"space": "cosine"}},
+        configuration={"hnsw": HNSW},
         metadata={"schema": SCHEMA_VERSION, "embedding": embedding_function.name()},
     )
 

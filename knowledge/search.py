@@ -105,6 +105,12 @@ def _where(categories: list[str], channels: list[str]) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def _document_order(row: tuple[str, str, Any]) -> tuple[str, int]:
+    """Sort key of an (id, document, metadata) row: SOP id, then position in the SOP."""
+    meta = row[2] or {}
+    return str(meta.get("sop_id", "")), int(meta.get("position", 0))
+
+
 class KnowledgeBase:
     """An opened index: the Chroma collection plus an in-memory keyword index of it."""
 
@@ -127,11 +133,18 @@ class KnowledgeBase:
         """Reload every section from the collection and rebuild the keyword index."""
         with self._lock:
             got = self._collection.get(where={"kind": SECTION}, include=["documents", "metadatas"])
-            metas = tuple(dict(m or {}) for m in (got["metadatas"] or []))
-            docs = tuple(got["documents"] or [])
+            # Document order (the tie-breaker of every ranking) follows the SOPs, not the
+            # order Chroma stored them in, so a fresh and an updated index rank alike.
+            rows = sorted(
+                zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True),
+                key=_document_order,
+            )
+            ids = tuple(r[0] for r in rows)
+            docs = tuple(r[1] for r in rows)
+            metas = tuple(dict(r[2] or {}) for r in rows)
             collection_meta = self._fresh_collection_metadata()
             self._snap = _Snapshot(
-                ids=tuple(got["ids"]),
+                ids=ids,
                 docs=docs,
                 metas=metas,
                 bm25=BM25Index([

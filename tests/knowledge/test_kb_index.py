@@ -152,3 +152,17 @@ def test_http_client_round_trip(tmp_path: Path, corpus: Path) -> None:
         assert KnowledgeBase(config).search("bank details", k=1)[0].sop_id == "alpha"
     finally:
         open_client(config).delete_collection(config.collection)
+
+
+def test_fresh_and_incremental_index_rank_alike(tmp_path: Path, corpus: Path, make_sop) -> None:  # type: ignore[no-untyped-def]
+    """Same SOPs, built in one go or in two steps: same passages, same order, same scores."""
+    make_sop(corpus, "gamma", "## Symptoms\n\nPayout returned by the bank.\n\n## SLAs\n\nTwo days.")
+    fresh = KBConfig(chroma_path=tmp_path / "fresh", collection="alike")
+    build_index([corpus], config=fresh)
+    stepwise = KBConfig(chroma_path=tmp_path / "stepwise", collection="alike")
+    (corpus / "gamma.md").rename(tmp_path / "gamma.md")
+    build_index([corpus], config=stepwise)
+    (tmp_path / "gamma.md").rename(corpus / "gamma.md")
+    build_index([corpus], config=stepwise)
+    for query in ("payout bounced", "how long", "resend usage"):
+        assert KnowledgeBase(fresh).search(query, k=6) == KnowledgeBase(stepwise).search(query, k=6)
