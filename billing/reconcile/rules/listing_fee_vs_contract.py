@@ -63,9 +63,11 @@ def _per_invoice(period: str) -> Any:
             is_current(ev),
             ev.action == INVOICED,
             ev.transaction_type.in_([SELLER_REV_SHARE, AWS_REV_SHARE]),
+            # An invoice's rows (its fee rows too) share its usage period: filter before grouping.
+            in_period(billed_date(ev), period),
         )
         .group_by(invoice_key(ev), ev.currency)
-        .having(gross > 0, in_period(billed_on, period))
+        .having(gross > 0)
         .subquery("per_invoice")
     )
 

@@ -44,8 +44,11 @@ RULE = "tax_treatment"
 WRONG_ROW = {"aws": SELLER_TAX_SHARE, "seller": AWS_TAX_SHARE}
 
 
-def _tax_per_invoice() -> Any:
-    """Per buyer invoice × currency: Σ of each tax type, the buyer, the tax rows (all periods)."""
+def _tax_per_invoice(period: str) -> Any:
+    """Per buyer invoice × currency of the billed month: Σ of each tax type, the buyer, the rows.
+
+    An invoice's rows share its usage period, so filtering rows before grouping keeps whole
+    invoices and spares grouping every month's rows on every run."""
     ev = Event
     is_gross = ev.transaction_type == SELLER_REV_SHARE
     return (
@@ -82,6 +85,7 @@ def _tax_per_invoice() -> Any:
             is_current(ev),
             ev.action == INVOICED,
             ev.transaction_type.in_([SELLER_REV_SHARE, AWS_TAX_SHARE, SELLER_TAX_SHARE]),
+            in_period(billed_date(ev), period),
         )
         .group_by(invoice_key(ev), ev.currency)
         .subquery("tax_per_invoice")
@@ -96,7 +100,7 @@ def find(session: Session, period: str) -> Iterator[Finding]:
 
 
 def _wrong_party(session: Session, period: str, cfg: ReconcileSettings) -> Iterator[Finding]:
-    tax = _tax_per_invoice()
+    tax = _tax_per_invoice(period)
     keys = ("invoice_key", "currency")
     best = best_contract(tax, keys)
     query = (
@@ -155,7 +159,7 @@ def _wrong_party(session: Session, period: str, cfg: ReconcileSettings) -> Itera
 
 
 def _wrong_amount(session: Session, period: str, cfg: ReconcileSettings) -> Iterator[Finding]:
-    tax = _tax_per_invoice()
+    tax = _tax_per_invoice(period)
     query = (
         select(
             Invoice.invoice_number,
