@@ -10,12 +10,12 @@ and its reasons, the reviewer and the decision, with timestamps.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from agent.state import AuditEntry
@@ -32,16 +32,41 @@ def entry(seq: int, event: str, actor: str, payload: dict[str, Any]) -> AuditEnt
 
 
 class Trail:
-    """Numbers the entries a node adds after those already in the state."""
+    """The entries a node adds, numbered after every entry of the case so far.
 
-    def __init__(self, existing: Sequence[AuditEntry] | None) -> None:
-        self._next = len(existing or [])
+    `update()` is the node's state update: the pending entries with the new ones appended,
+    and the next number (kept apart, because written entries leave the state)."""
+
+    def __init__(self, state: Mapping[str, Any]) -> None:
+        self._pending: list[AuditEntry] = list(state.get("audit") or [])
+        self._next: int = state.get("audit_next", len(self._pending))
         self.entries: list[AuditEntry] = []
 
     def add(self, event: str, actor: str, payload: dict[str, Any]) -> None:
         """Append one entry to this node's share of the trail."""
         self.entries.append(entry(self._next, event, actor, payload))
         self._next += 1
+
+    def update(self) -> dict[str, Any]:
+        """State update: pending entries plus this node's, and the next number."""
+        return {"audit": [*self._pending, *self.entries], "audit_next": self._next}
+
+    def written(self) -> dict[str, Any]:
+        """State update after the pending entries and this node's were stored: none pending."""
+        return {"audit": [], "audit_next": self._next}
+
+
+def audit_rows(*, exception_id: int, thread_id: str, entries: Sequence[AuditEntry],
+               evidence: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The `audit_events` rows of `entries` (the tool results put into their entry)."""
+    rows = []
+    for e in entries:
+        payload = e["payload"]
+        if e["event"] == TOOL_RESULTS and evidence is not None:
+            payload = {**payload, "results": evidence}
+        rows.append({"exception_id": exception_id, "thread_id": thread_id, "seq": e["seq"], "event": e["event"],
+                     "actor": e["actor"], "payload": payload, "created_at": datetime.fromisoformat(e["at"])})
+    return rows
 
 
 def write_entries(
@@ -52,22 +77,16 @@ def write_entries(
     entries: Sequence[AuditEntry],
     evidence: dict[str, Any] | None = None,
 ) -> int:
-    """Store the entries of `thread_id` not yet stored; returns how many were added."""
+    """Store the entries of `thread_id` not yet stored (safe to repeat); returns how many were added."""
     if not entries:
         return 0
-    stored = set(session.scalars(select(AuditEvent.seq).where(AuditEvent.thread_id == thread_id)))
-    rows = []
-    for e in entries:
-        if e["seq"] in stored:
-            continue
-        payload = dict(e["payload"])
-        if e["event"] == TOOL_RESULTS and evidence is not None:
-            payload["results"] = evidence
-        rows.append(AuditEvent(
-            exception_id=exception_id, thread_id=thread_id, seq=e["seq"], event=e["event"],
-            actor=e["actor"], payload=payload, created_at=datetime.fromisoformat(e["at"]),
-        ))
-    session.add_all(rows)
+    low = min(e["seq"] for e in entries)
+    stored = set(session.scalars(
+        select(AuditEvent.seq).where(AuditEvent.thread_id == thread_id, AuditEvent.seq >= low)))
+    fresh = [e for e in entries if e["seq"] not in stored]
+    rows = audit_rows(exception_id=exception_id, thread_id=thread_id, entries=fresh, evidence=evidence)
+    if rows:  # one INSERT for all of them (Core executemany: no ORM bookkeeping per row)
+        session.execute(insert(AuditEvent), rows)
     return len(rows)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from agent.evidence import ToolRunner, tools_runner
 from agent.llm.base import Backend
+from agent.outcomes import ImmediateWriter, OutcomeWriter
 from agent.retrieval import SopRetriever
 from billing.settings import Settings
 
@@ -22,6 +23,12 @@ class TriageDeps:
     retriever: SopRetriever
     settings: Settings
     run_tools: ToolRunner = field(default=tools_runner)
+    # Where finished cases are written: at once by default; in groups during a batch.
+    writer: OutcomeWriter | None = None
+
+    def __post_init__(self) -> None:
+        if self.writer is None:
+            self.writer = ImmediateWriter(self.engine)
 
     @property
     def actor(self) -> str:

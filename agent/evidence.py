@@ -11,18 +11,21 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from agent.llm.base import OutsideText
-from billing.db import session_factory
+from agent.sessions import sessions
 from billing.models import Discrepancy, Message
 
 EXCEPTION_FIELDS = (
@@ -44,8 +47,10 @@ class GatheredCase(BaseModel):
     outside_text: list[OutsideText]
 
 
-#: (session, exception row) -> tool name -> tool result (JSON). Injected in tests.
-ToolRunner = Callable[[Session, Discrepancy], dict[str, Any]]
+#: (engine, exception id) -> tool name -> tool result (JSON). Injected in tests.
+ToolRunner = Callable[[Engine, int], dict[str, Any]]
+#: The tool whose result holds outside text; its texts move to `outside_text` (see `split_messages`).
+MESSAGES_TOOL = "get_messages"
 
 
 def plain(value: Any) -> Any:
@@ -65,44 +70,153 @@ def plain(value: Any) -> Any:
     return value
 
 
+_EXCEPTION_COLUMNS = [Discrepancy.__table__.c[name] for name in EXCEPTION_FIELDS]
+# Built once: a statement object per case costs more than running it.
+_READ_EXCEPTION = select(*_EXCEPTION_COLUMNS).where(Discrepancy.__table__.c.id == bindparam("exception_id"))
+_READ_MESSAGES = (
+    select(Message.message_id, Message.sender_role, Message.subject, Message.body)
+    .where(Message.exception_id == bindparam("exception_id")).order_by(Message.received_at, Message.id)
+)
+#: JSON columns come back JSON-safe already; only these need converting.
+_SCALAR_FIELDS = frozenset(EXCEPTION_FIELDS) - {"record_refs", "details"}
+
+
 def exception_dict(row: Discrepancy) -> dict[str, Any]:
     """The exception's fields a backend may use, as plain JSON."""
     return {name: plain(getattr(row, name)) for name in EXCEPTION_FIELDS}
 
 
+def read_exception(session: Session, exception_id: int) -> dict[str, Any]:
+    """The exception's fields as plain JSON (one Core select: no ORM object per case)."""
+    row = session.connection().execute(_READ_EXCEPTION, {"exception_id": exception_id}).first()
+    if row is None:
+        raise CaseNotFound(f"exception {exception_id} does not exist")
+    return {name: plain(value) if name in _SCALAR_FIELDS else value for name, value in zip(EXCEPTION_FIELDS, row)}
+
+
 def outside_text_of(session: Session, exception_id: int) -> list[OutsideText]:
     """The messages linked to the exception, oldest first, as data (never instructions)."""
-    rows = session.scalars(
-        select(Message).where(Message.exception_id == exception_id).order_by(Message.received_at, Message.id)
-    )
-    return [
-        OutsideText(message_id=m.message_id, sender_role=m.sender_role, subject=m.subject or "", body=m.body)
-        for m in rows
-    ]
+    rows = session.connection().execute(_READ_MESSAGES, {"exception_id": exception_id})
+    return [OutsideText(message_id=m, sender_role=role, subject=subject or "", body=body) for m, role, subject, body in rows]
 
 
-def tools_runner(session: Session, row: Discrepancy) -> dict[str, Any]:
-    """Run the read-only tools once for the case (the tools room decides which apply)."""
+def tools_runner(engine: Engine, exception_id: int) -> dict[str, Any]:
+    """Run the read-only tools the case's rule calls for, once, in a read-only session."""
     tools = importlib.import_module("tools")
-    result = tools.gather_evidence(tools.ToolContext.for_exception(session, row))
-    return plain(result)
+    with tools.read_only_session(engine) as session:
+        return dict(tools.gather_evidence(tools.ToolContext.for_exception(session, exception_id)))
+
+
+class BatchTools:
+    """The tools for a batch: each worker thread reuses one read-only session for up to
+    `cases_per_session` cases (opening a session per case costs more than some tools do).
+
+    A reused session reads the database as it was when it opened (on SQLite, one read
+    transaction), so it is renewed regularly; within that window the account history a tool
+    shows may not include cases triaged moments before, which a batch does not need."""
+
+    def __init__(self, cases_per_session: int = 100) -> None:
+        self.cases_per_session = cases_per_session
+        self._local = threading.local()
+        self._open: list[ExitStack] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, engine: Engine, exception_id: int) -> dict[str, Any]:
+        tools = importlib.import_module("tools")
+        local = self._local
+        if getattr(local, "session", None) is None or local.used >= self.cases_per_session:
+            self._close_thread_session()
+            stack = ExitStack()
+            local.session, local.stack, local.used = stack.enter_context(tools.read_only_session(engine)), stack, 0
+            with self._lock:
+                self._open.append(stack)
+        local.used += 1
+        return dict(tools.gather_evidence(tools.ToolContext.for_exception(local.session, exception_id)))
+
+    def _close_thread_session(self) -> None:
+        stack = getattr(self._local, "stack", None)
+        if stack is not None:
+            with self._lock:
+                if stack in self._open:
+                    self._open.remove(stack)
+            stack.close()
+            self._local.session = self._local.stack = None
+
+    def close(self) -> None:
+        """Close every session the batch opened."""
+        with self._lock:
+            stacks, self._open = self._open, []
+        for stack in stacks:
+            stack.close()
+
+
+def split_messages(evidence: dict[str, Any]) -> tuple[dict[str, Any], list[OutsideText]]:
+    """Move message texts out of the tool results into outside text.
+
+    A prompt shows outside text fenced and labelled as untrusted data, and the guard reads it;
+    left inside the evidence, the same words would reach a model as if they were records. The
+    evidence keeps each message's id, sender role, date and whether it is attached to the case."""
+    result = evidence.get(MESSAGES_TOOL)
+    if not isinstance(result, dict) or not isinstance(result.get("messages"), list):
+        return evidence, []
+    texts: list[OutsideText] = []
+    kept: list[dict[str, Any]] = []
+    for m in result["messages"]:
+        texts.append(OutsideText(message_id=str(m.get("message_id")), sender_role=str(m.get("sender_role", "")),
+                                 subject=str(m.get("subject") or ""), body=str(m.get("body") or "")))
+        kept.append({k: v for k, v in m.items() if k not in ("subject", "body")})
+    return {**evidence, MESSAGES_TOOL: {**result, "messages": kept}}, texts
 
 
 def gather_case(engine: Engine, exception_id: int, run_tools: ToolRunner = tools_runner) -> GatheredCase:
-    """Read the exception, run the tools and collect the linked outside text, in one session."""
-    with session_factory(engine)() as session:
-        row = session.get(Discrepancy, exception_id)
-        if row is None:
-            raise CaseNotFound(f"exception {exception_id} does not exist")
-        evidence = run_tools(session, row)
-        return GatheredCase(
-            exception=exception_dict(row),
-            evidence=evidence if isinstance(evidence, dict) else {"evidence": evidence},
-            outside_text=outside_text_of(session, exception_id),
-        )
+    """Read the exception, run the tools, and collect the outside text.
+
+    The messages tool returns the messages attached to the exception (and the account's
+    around the period); only when the tools do not include it are the attached ones read here."""
+    with sessions(engine)() as session:
+        exception = read_exception(session, exception_id)
+        # The tools return JSON already (Decimals as strings), so it is used as it is.
+        evidence, outside = split_messages(run_tools(engine, exception_id))
+        if MESSAGES_TOOL not in evidence:
+            outside = outside_text_of(session, exception_id)
+    return GatheredCase.model_construct(exception=exception, evidence=evidence, outside_text=outside)
 
 
-def evidence_hash(case: GatheredCase) -> str:
-    """A stable hash of everything the case was decided on (keys sorted, exact strings)."""
-    blob = json.dumps(case.model_dump(mode="json"), sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+def evidence_text(case: GatheredCase) -> str:
+    """The exception and the tool results as one JSON text: what the verify step searches.
+
+    Key order is the tools' own fixed order, so the text is stable without sorting. Outside
+    text is not part of it: a figure a partner wrote is not evidence of itself."""
+    return json.dumps({"exception": case.exception, "evidence": case.evidence},
+                      ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def evidence_hash(case: GatheredCase, text: str | None = None) -> str:
+    """SHA-256 of everything the case was decided on: the evidence text and the outside text."""
+    outside = json.dumps([t.model_dump() for t in case.outside_text], ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256((text if text is not None else evidence_text(case)).encode())
+    digest.update(outside.encode())
+    return digest.hexdigest()
+
+
+class TextCache:
+    """The evidence texts of the cases in flight, by hash: made once in `gather`, searched in
+    `verify`. Bounded; a miss (a case resumed in another process) just rebuilds the text."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, digest: str, text: str) -> None:
+        with self._lock:
+            self._texts[digest] = text
+            while len(self._texts) > self._size:
+                self._texts.popitem(last=False)
+
+    def get(self, digest: str) -> str | None:
+        with self._lock:
+            return self._texts.get(digest)
+
+
+TEXTS = TextCache()

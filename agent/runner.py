@@ -28,13 +28,14 @@ from sqlalchemy import Engine, select
 from agent.audit import entry, write_entries
 from agent.checkpoint import open_checkpointer
 from agent.deps import TriageDeps
-from agent.evidence import ToolRunner, tools_runner
+from agent.evidence import BatchTools, ToolRunner, tools_runner
 from agent.graph import TriageGraph, build_graph
 from agent.llm.base import Backend
 from agent.llm.factory import make_backend
+from agent.outcomes import GroupWriter
 from agent.retrieval import SopRetriever, knowledge_retriever
 from agent.review_queue import ReviewDecision, ReviewError, claim, release
-from billing.db import session_factory, transaction
+from agent.sessions import sessions, unit_of_work
 from billing.migrate import create_engine_and_upgrade
 from billing.models import Discrepancy, ExceptionStatus, ReviewItem, ReviewStatus, RunStatus, TriageRun
 from billing.settings import Settings, get_settings
@@ -124,16 +125,12 @@ class Triage:
 
     # -- one case ---------------------------------------------------------------------------
 
-    def case(self, exception_id: int, *, batch_id: str | None = None) -> CaseOutcome:
-        """Triage one exception; a failure is reported in the outcome, never half-written."""
-        with session_factory(self.deps.engine)() as session:
-            pending = session.scalars(select(ReviewItem.id).where(
-                ReviewItem.exception_id == exception_id,
-                ReviewItem.status.in_([ReviewStatus.PENDING, ReviewStatus.CLAIMED]))).first()
-            if session.get(Discrepancy, exception_id) is None:
-                raise LookupError(f"exception {exception_id} does not exist")
-        if pending is not None:
-            raise ReviewError(f"exception {exception_id} is waiting for review (item {pending}); decide it first")
+    def case(self, exception_id: int, *, batch_id: str | None = None, checked: bool = False) -> CaseOutcome:
+        """Triage one exception; a failure is reported in the outcome, never half-written.
+
+        Unless `checked`, refuses an exception that does not exist or waits for review."""
+        if not checked:
+            self._check_can_triage(exception_id)
         thread_id = new_thread_id(exception_id)
         start = time.perf_counter()
         try:
@@ -148,9 +145,19 @@ class Triage:
                                wall_ms=(time.perf_counter() - start) * 1000)
         return _outcome(exception_id, thread_id, values, (time.perf_counter() - start) * 1000)
 
+    def _check_can_triage(self, exception_id: int) -> None:
+        with sessions(self.deps.engine)() as session:
+            if session.get(Discrepancy, exception_id) is None:
+                raise LookupError(f"exception {exception_id} does not exist")
+            pending = session.scalars(select(ReviewItem.id).where(
+                ReviewItem.exception_id == exception_id,
+                ReviewItem.status.in_([ReviewStatus.PENDING, ReviewStatus.CLAIMED]))).first()
+        if pending is not None:
+            raise ReviewError(f"exception {exception_id} is waiting for review (item {pending}); decide it first")
+
     def _record_failure(self, exception_id: int, thread_id: str, batch_id: str | None, error: str) -> None:
         deps = self.deps
-        with transaction(deps.engine) as session:
+        with unit_of_work(deps.engine) as session:
             session.add(TriageRun(thread_id=thread_id, exception_id=exception_id, batch_id=batch_id,
                                   status=RunStatus.FAILED, backend=deps.backend.name, model=deps.backend.model,
                                   prompt_version=deps.backend.prompt_version, evidence_hash="", error=error))
@@ -167,41 +174,61 @@ class Triage:
         query = query.order_by(Discrepancy.id)
         if limit:
             query = query.limit(limit)
-        with session_factory(self.deps.engine)() as session:
+        with sessions(self.deps.engine)() as session:
             return list(session.scalars(query))
 
     def batch(self, *, period: str | None = None, concurrency: int = 4, limit: int | None = None,
-              progress: bool = True, batch_id: str | None = None) -> BatchSummary:
-        """Triage every open exception (of `period`); run it again to finish an interrupted batch."""
+              progress: bool = True, batch_id: str | None = None, group_size: int = 50) -> BatchSummary:
+        """Triage every open exception (of `period`); run it again to finish an interrupted batch.
+
+        Finished cases are committed `group_size` at a time; the tools reuse a read-only
+        session per worker thread. Both are undone when the batch ends."""
         ids = self.open_exception_ids(period=period, limit=limit)
-        summary = BatchSummary(batch_id=batch_id or f"b-{uuid.uuid4().hex[:12]}")
+        batch = batch_id or f"b-{uuid.uuid4().hex[:12]}"
+        failures: dict[int, str] = {}
+        writer = GroupWriter(self.deps.engine, size=group_size, on_failure=failures.__setitem__)
+        batch_tools = BatchTools() if self.deps.run_tools is tools_runner else None
+        saved = self.deps.writer, self.deps.run_tools
+        self.deps.writer = writer
+        if batch_tools is not None:
+            self.deps.run_tools = batch_tools
+        outcomes: list[CaseOutcome] = []
         start = time.perf_counter()
-        with _progress(progress) as bar:
-            task = bar.add_task("triage", total=len(ids))
-            if concurrency <= 1:
-                for exception_id in ids:
-                    summary.add(self._case_in_batch(exception_id, summary.batch_id))
-                    bar.advance(task)
-            else:
-                with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="triage") as pool:
-                    futures = [pool.submit(self._case_in_batch, i, summary.batch_id) for i in ids]
-                    for future in as_completed(futures):
-                        summary.add(future.result())
+        try:
+            with _progress(progress) as bar:
+                task = bar.add_task("triage", total=len(ids))
+                if concurrency <= 1:
+                    for exception_id in ids:
+                        outcomes.append(self._case_in_batch(exception_id, batch))
                         bar.advance(task)
+                else:
+                    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="triage") as pool:
+                        futures = [pool.submit(self._case_in_batch, i, batch) for i in ids]
+                        for future in as_completed(futures):
+                            outcomes.append(future.result())
+                            bar.advance(task)
+            writer.flush()
+        finally:
+            self.deps.writer, self.deps.run_tools = saved
+            if batch_tools is not None:
+                batch_tools.close()
+        summary = BatchSummary(batch_id=batch)
+        for outcome in outcomes:
+            if outcome.exception_id in failures:  # finished, but its group could not be stored
+                outcome = outcome.model_copy(update={"status": "failed", "error": failures[outcome.exception_id]})
+            summary.add(outcome)
         summary.elapsed_s = time.perf_counter() - start
         return summary
 
     def _case_in_batch(self, exception_id: int, batch_id: str) -> CaseOutcome:
-        try:
-            return self.case(exception_id, batch_id=batch_id)
-        except (LookupError, ReviewError) as exc:  # taken up or removed since the batch listed it
-            return CaseOutcome(exception_id=exception_id, thread_id="", status="failed", error=str(exc))
+        # The batch listed only open exceptions: the per-case checks of `case` are not needed.
+        return self.case(exception_id, batch_id=batch_id, checked=True)
 
     # -- a review decision ------------------------------------------------------------------
 
     def resume(self, item_id: int, decision: ReviewDecision) -> CaseOutcome:
         """Apply a person's decision to a review item by resuming its graph thread."""
-        with transaction(self.deps.engine) as session:
+        with unit_of_work(self.deps.engine) as session:
             item = claim(session, item_id)
             thread_id, exception_id = item.thread_id, item.exception_id
         config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
@@ -216,7 +243,7 @@ class Triage:
             values = self.graph.invoke(Command(resume=decision.model_dump(mode="json")), config,  # type: ignore[arg-type]
                                        durability=self.durability)
         except BaseException:
-            with transaction(self.deps.engine) as session:
+            with unit_of_work(self.deps.engine) as session:
                 release(session, item_id)
             raise
         return _outcome(exception_id, thread_id, values, (time.perf_counter() - start) * 1000)

@@ -1,9 +1,10 @@
-"""The `triage_runs` row of a graph thread: created on first write, updated as the case moves."""
+"""The `triage_runs` row of a graph thread: its column values, and the upsert used at review."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,28 +14,39 @@ from agent.state import TriageState
 from billing.models import RunStatus, TriageRun, utcnow
 
 
-def save_run(session: Session, state: TriageState, deps: TriageDeps, *, status: RunStatus,
-             outcome: str | None = None) -> TriageRun:
-    """Upsert the run of `state["thread_id"]` with what the state knows now."""
-    run = session.scalars(select(TriageRun).where(TriageRun.thread_id == state["thread_id"])).one_or_none()
-    if run is None:
-        started = state.get("started_at")
-        run = TriageRun(thread_id=state["thread_id"], exception_id=state["exception_id"],
-                        started_at=datetime.fromisoformat(started) if started else utcnow())
-        session.add(run)
+def run_values(state: TriageState, deps: TriageDeps, *, status: RunStatus, outcome: str | None = None) -> dict[str, Any]:
+    """The run's column values from what the state knows now."""
     classification = state.get("classification") or {}
     stake = state.get("stake") or {}
-    run.batch_id = state.get("batch_id")
-    run.status = status
-    run.backend, run.model, run.prompt_version = deps.backend.name, state.get("model") or deps.backend.model, deps.backend.prompt_version
-    run.evidence_hash = state.get("evidence_hash", "")
-    run.category, run.action = classification.get("category"), classification.get("action")
-    run.escalate_to, run.confidence = classification.get("escalate_to"), classification.get("confidence")
-    run.route, run.route_reasons = state.get("route"), list(state.get("route_reasons", []))
-    run.amount_usd = None if stake.get("usd") is None else Decimal(str(stake["usd"]))
-    run.verify_problems = list(state.get("problems", []))
-    run.llm_calls, run.input_tokens = state.get("llm_calls", 0), state.get("input_tokens", 0)
-    run.output_tokens, run.latency_ms = state.get("output_tokens", 0), float(state.get("latency_ms", 0.0))
-    if outcome is not None:
-        run.outcome, run.finished_at = outcome, utcnow()
+    started = state.get("started_at")
+    values: dict[str, Any] = {
+        "thread_id": state["thread_id"], "exception_id": state["exception_id"],
+        "started_at": datetime.fromisoformat(started) if started else utcnow(),
+        "batch_id": state.get("batch_id"), "status": status.value,
+        "backend": deps.backend.name, "model": state.get("model") or deps.backend.model,
+        "prompt_version": deps.backend.prompt_version, "evidence_hash": state.get("evidence_hash", ""),
+        "category": classification.get("category"), "action": classification.get("action"),
+        "escalate_to": classification.get("escalate_to"), "confidence": classification.get("confidence"),
+        "route": state.get("route"), "route_reasons": list(state.get("route_reasons", [])),
+        "amount_usd": None if stake.get("usd") is None else Decimal(str(stake["usd"])),
+        "verify_problems": list(state.get("problems", [])),
+        "llm_calls": state.get("llm_calls", 0), "input_tokens": state.get("input_tokens", 0),
+        "output_tokens": state.get("output_tokens", 0), "latency_ms": float(state.get("latency_ms", 0.0)),
+        "error": None, "outcome": outcome, "finished_at": utcnow() if outcome is not None else None,
+    }
+    return values
+
+
+def save_run(session: Session, state: TriageState, deps: TriageDeps, *, status: RunStatus,
+             outcome: str | None = None) -> TriageRun:
+    """Upsert the run of `state["thread_id"]` (used before the review interrupt)."""
+    values = run_values(state, deps, status=status, outcome=outcome)
+    run = session.scalars(select(TriageRun).where(TriageRun.thread_id == state["thread_id"])).one_or_none()
+    if run is None:
+        run = TriageRun(**values)
+        session.add(run)
+        return run
+    for key, value in values.items():
+        if key not in ("thread_id", "started_at"):
+            setattr(run, key, value)
     return run

@@ -9,6 +9,7 @@ the USD figure is unknown and the route goes to a person.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -61,8 +62,10 @@ def usd_rate(session: Session, currency: str, on: date) -> tuple[Decimal, date] 
     return None if after is None else (after[0], after[1])
 
 
-def stake_of(session: Session, exception: dict[str, Any]) -> StakeInfo:
-    """The amount at stake and its USD equivalent, as strings for the graph state."""
+def stake_of(session: Callable[[], Session], exception: dict[str, Any]) -> StakeInfo:
+    """The amount at stake and its USD equivalent, as strings for the graph state.
+
+    `session` opens a session; it is called only when a rate must be looked up (not for USD)."""
     amount = amount_at_stake(exception)
     currency = (exception.get("currency") or "").upper() or None
     info = StakeInfo(amount=None if amount is None else str(amount), currency=currency, usd=None,
@@ -81,7 +84,8 @@ def stake_of(session: Session, exception: dict[str, Any]) -> StakeInfo:
     except (ValueError, IndexError):
         info["problem"] = f"period {exception.get('period')!r} is not YYYY-MM; no FX date"
         return info
-    found = usd_rate(session, currency, on)
+    with session() as opened:
+        found = usd_rate(opened, currency, on)
     if found is None:
         info["problem"] = f"no FX rate for {currency} in fx_rates; the USD value is unknown"
         return info

@@ -6,8 +6,7 @@ a checkpoint therefore holds JSON-like data that any process can load. Amounts a
 
 from __future__ import annotations
 
-import operator
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from agent.llm.base import CaseInput, OutsideText, SopPassage
 from agent.schemas import Classification, Draft
@@ -86,8 +85,10 @@ class TriageState(TypedDict, total=False):
     output_tokens: int
     latency_ms: float
     model: str
-    # Audit events collected by the nodes; written (idempotently, by seq) at review and finalize.
-    audit: Annotated[list[AuditEntry], operator.add]
+    # Audit entries not yet written (they are stored, idempotently by seq, at review and finalize),
+    # and the number the next entry takes.
+    audit: list[AuditEntry]
+    audit_next: int
 
 
 def case_input(state: TriageState) -> CaseInput:

@@ -13,6 +13,7 @@ and the record and SOP ids it cites must be ones it was shown.
 from __future__ import annotations
 
 import calendar
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -47,17 +48,87 @@ NUMBER_RE = re.compile(
 _CENT = Decimal("0.01")
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What the case was given, in comparable form."""
+def _is_id_char(c: str) -> bool:
+    return c.isalnum() or c in "_-"
 
-    numbers: frozenset[Decimal]
-    ids: frozenset[str]
-    dates: frozenset[date]
-    months: frozenset[str]  # "YYYY-MM"
-    emails: frozenset[str]
-    chunk_ids: frozenset[str]
-    recipients: frozenset[str]
+
+class Facts:
+    """What the case was given — the exception, the tool results and the SOP passages, as one
+    JSON text — searched for each thing a draft claims (a few regex scans at C speed, instead
+    of parsing every record of the evidence in Python)."""
+
+    def __init__(self, text: str, *, extra_numbers: frozenset[Decimal], emails: frozenset[str],
+                 chunk_ids: frozenset[str], recipients: frozenset[str]) -> None:
+        self.text = text
+        self._lower = text.lower()
+        self.extra_numbers = extra_numbers
+        self.emails = emails
+        self.chunk_ids = chunk_ids
+        self.recipients = recipients
+
+    def _occurrences(self, needle: str) -> Iterator[int]:
+        start = self.text.find(needle)
+        while start >= 0:
+            yield start
+            start = self.text.find(needle, start + 1)
+
+    def has_id(self, token: str) -> bool:
+        """The identifier appears whole (not as part of a longer id)."""
+        text, end = self.text, len(token)
+        for i in self._occurrences(token):
+            before = text[i - 1] if i else " "
+            after = text[i + end] if i + end < len(text) else " "
+            if not _is_id_char(before) and not _is_id_char(after):
+                return True
+        return False
+
+    def has_number(self, value: Decimal) -> bool:
+        """A number in the evidence equals `value` exactly, or rounds to it half-up (cents, units)."""
+        value = abs(value)
+        if value in self.extra_numbers:
+            return True
+        whole = int(value)
+        # The integer part written plainly or with thousands separators; one less for round-ups.
+        parts = {str(i) for i in (whole, whole - 1) if i >= 0} | {f"{i:,}" for i in (whole, whole - 1) if i >= 1000}
+        for part in parts:
+            for i in self._occurrences(part):
+                found = self._number_at(i, len(part))
+                if found is not None and value in set(_number_forms(found)):
+                    return True
+        return False
+
+    def _number_at(self, i: int, length: int) -> Decimal | None:
+        """The whole number whose integer part is text[i:i+length], or None if it is part of another."""
+        text = self.text
+        if i and (text[i - 1].isdigit() or text[i - 1] in ".,"):
+            return None
+        end = i + length
+        if end < len(text) and text[end] == "." and end + 1 < len(text) and text[end + 1].isdigit():
+            end += 1
+            while end < len(text) and text[end].isdigit():
+                end += 1
+        if end < len(text) and (text[end].isdigit() or (text[end] == "," and end + 1 < len(text) and text[end + 1].isdigit())):
+            return None
+        return _to_decimal(text[i:end])
+
+    def has_month(self, month: str) -> bool:
+        """A ``YYYY-MM`` period (or a date in it) appears."""
+        text = self.text
+        for i in self._occurrences(month):
+            if (not i or not text[i - 1].isdigit()) and (i + 7 >= len(text) or not text[i + 7].isdigit()):
+                return True
+        return False
+
+    def has_date(self, day: date) -> bool:
+        """The date appears, or it is the first or last day of a month that appears."""
+        if day.isoformat() in self.text:
+            return True
+        first, last = _month_bounds(f"{day:%Y-%m}")
+        return day in (first, last) and self.has_month(f"{day:%Y-%m}")
+
+    def has_email(self, address: str) -> bool:
+        """A configured contact, or an address found in the evidence."""
+        return address in self.emails or address in self._lower
 
 
 @dataclass
@@ -90,19 +161,6 @@ class VerifyReport:
 # -- facts ------------------------------------------------------------------------------------
 
 
-def _walk(value: Any) -> Iterator[Any]:
-    """Every scalar in a JSON-like value (dict keys included: tools key results by record id)."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield k
-            yield from _walk(v)
-    elif isinstance(value, list | tuple | set | frozenset):
-        for v in value:
-            yield from _walk(v)
-    elif value is not None:
-        yield value
-
-
 def _to_decimal(text: str) -> Decimal | None:
     try:
         value = Decimal(text.replace(",", ""))
@@ -113,8 +171,11 @@ def _to_decimal(text: str) -> Decimal | None:
 
 def _number_forms(value: Decimal) -> Iterator[Decimal]:
     # The value as stored, and as a draft may print it: without sign, rounded to cents or units.
+    # (Decimals compare by value: 1000.000000 is 1000 in a set, so only real fractions need rounding.)
     magnitude = abs(value)
     yield magnitude
+    if magnitude == magnitude.to_integral_value():
+        return
     try:
         yield magnitude.quantize(_CENT, rounding=ROUND_HALF_UP)
         yield magnitude.quantize(Decimal(1), rounding=ROUND_HALF_UP)
@@ -127,68 +188,21 @@ def _month_bounds(month: str) -> tuple[date, date]:
     return date(year, mon, 1), date(year, mon, calendar.monthrange(year, mon)[1])
 
 
-def _add_text_facts(text: str, numbers: set[Decimal], ids: set[str], dates: set[date], months: set[str],
-                    emails: set[str]) -> None:
-    ids.add(text)
-    if len(text) <= 64 and " " not in text and "@" not in text:
-        # Most evidence strings are one value (an amount, an id, a timestamp): the fast path.
-        whole = _to_decimal(text)
-        if whole is not None:
-            numbers.update(_number_forms(whole))
-            return
-        m = ISO_DATE_RE.match(text)
-        if m and (d := _safe_date(m.group(1), int(m.group(2)), m.group(3))) is not None:
-            dates.add(d)
-            months.add(f"{d:%Y-%m}")
-            return
-        if ISO_MONTH_RE.fullmatch(text):
-            months.add(text)
-            return
-    emails.update(m.group(0).lower() for m in EMAIL_RE.finditer(text))
-    claims = extract_claims(text)
-    for _, d in claims.dates:
-        dates.add(d)
-        months.add(f"{d:%Y-%m}")
-    for _, m in claims.months:
-        months.add(m)
-    ids.update(claims.ids)
-    for _, value, _pct in claims.numbers:
-        numbers.update(_number_forms(value))
-    whole = _to_decimal(text.strip())
-    if whole is not None:
-        numbers.update(_number_forms(whole))
-
-
-def collect_facts(case: CaseInput, settings: Settings) -> Facts:
-    """Everything a draft may cite for this case."""
-    numbers: set[Decimal] = set()
-    ids: set[str] = set()
-    dates: set[date] = set()
-    months: set[str] = set()
-    emails: set[str] = set()
-    sources: list[Any] = [case.exception, case.evidence]
-    sources.extend(p.model_dump() for p in case.sop_passages)
-    sources.extend(f"v{p.version}" for p in case.sop_passages)
-    for scalar in _walk(sources):
-        if isinstance(scalar, bool):
-            continue
-        if isinstance(scalar, int | Decimal):
-            numbers.update(_number_forms(Decimal(scalar)))
-            ids.add(str(scalar))
-        elif isinstance(scalar, float):
-            numbers.update(_number_forms(Decimal(repr(scalar))))
-        elif isinstance(scalar, str) and scalar:
-            _add_text_facts(scalar, numbers, ids, dates, months, emails)
-    # The first and last day of every month in the evidence may be named ("1-31 October").
-    for month in months:
-        dates.update(_month_bounds(month))
-    # Policy figures a draft may quote (the approval threshold).
-    numbers.update(_number_forms(settings.routing.materiality_usd))
+def collect_facts(case: CaseInput, settings: Settings, evidence_text: str | None = None) -> Facts:
+    """Everything a draft may cite for this case (pass `evidence_text` if it was made already:
+    the JSON of the exception and the tool results, see `agent.evidence.evidence_text`)."""
+    if evidence_text is None:
+        evidence_text = json.dumps({"exception": case.exception, "evidence": case.evidence},
+                                   ensure_ascii=False, default=str)
+    sop = json.dumps({"sop": [p.model_dump() for p in case.sop_passages],
+                      "versions": [f"v{p.version}" for p in case.sop_passages]}, ensure_ascii=False)
     contacts = settings.email
     recipients = {*contacts.partner_contacts.values(), contacts.customer_contact_role, contacts.internal_owner}
-    emails.update(e.lower() for r in [*recipients, contacts.sender] for e in EMAIL_RE.findall(r))
+    emails = {e.lower() for r in [*recipients, contacts.sender] for e in EMAIL_RE.findall(r)}
     return Facts(
-        numbers=frozenset(numbers), ids=frozenset(ids), dates=frozenset(dates), months=frozenset(months),
+        evidence_text + "\n" + sop,
+        # Policy figures a draft may quote (the approval threshold).
+        extra_numbers=frozenset(_number_forms(settings.routing.materiality_usd)),
         emails=frozenset(emails), chunk_ids=frozenset(p.chunk_id for p in case.sop_passages),
         recipients=frozenset(recipients),
     )
@@ -279,19 +293,19 @@ def _check_text(where: str, text: str, facts: Facts) -> list[str]:
     problems: list[str] = []
     claims = extract_claims(text)
     for address in claims.emails:
-        if address not in facts.emails:
+        if not facts.has_email(address):
             problems.append(f"{where}: address {address} is neither a configured contact nor in the evidence")
     for written, d in claims.dates:
-        if d not in facts.dates:
+        if not facts.has_date(d):
             problems.append(f"{where}: date {written!r} is not in the evidence")
     for written, month in claims.months:
-        if month not in facts.months:
+        if not facts.has_month(month):
             problems.append(f"{where}: period {written!r} is not in the evidence")
     for token in claims.ids:
-        if token not in facts.ids:
+        if not facts.has_id(token):
             problems.append(f"{where}: identifier {token!r} is not in the evidence")
     for written, value, is_percent in claims.numbers:
-        ok = value in facts.numbers or (is_percent and (value / 100) in facts.numbers)
+        ok = facts.has_number(value) or (is_percent and facts.has_number(value / 100))
         if not ok:
             problems.append(f"{where}: amount {written!r} is not in the evidence")
     return problems
@@ -303,7 +317,7 @@ def check_draft(draft: Draft, classification: Classification, facts: Facts) -> l
     if draft.to not in facts.recipients:
         problems.append(f"to: {draft.to!r} is not a configured contact or role")
     for rid in draft.attachments:
-        if rid not in facts.ids:
+        if not facts.has_id(rid):
             problems.append(f"attachments: {rid!r} is not an evidence record")
     for chunk in draft.sop_steps:
         if chunk not in facts.chunk_ids:
@@ -324,7 +338,7 @@ def check_decision(classification: Classification, facts: Facts) -> list[str]:
             f"decision: action {classification.action.value} does not suit category {classification.category.value}"
         )
     for rid in classification.evidence_ids:
-        if rid not in facts.ids:
+        if not facts.has_id(rid):
             problems.append(f"decision: evidence id {rid!r} is not in the evidence")
     for chunk in classification.sop_chunk_ids:
         if chunk not in facts.chunk_ids:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 from agent.llm.base import Backend
 from agent.schemas import Category
 from agent.taxonomy import usual_resolution
-from billing.db import session_factory
+from agent.sessions import sessions
 from billing.models import CaseExample
 from billing.settings import Settings
 
@@ -50,7 +50,7 @@ def make_backend(settings: Settings, engine: Engine | None = None) -> Backend:
 
 def reviewed_cases(engine: Engine, make: Any) -> list[Any]:
     """The labelled examples people confirmed in review (rejections carry no label: skipped)."""
-    with session_factory(engine)() as session:
+    with sessions(engine)() as session:
         rows = session.scalars(
             select(CaseExample).where(CaseExample.decision != "reject").order_by(CaseExample.id)
         ).all()

@@ -37,21 +37,21 @@ def make_classify(deps: TriageDeps) -> Any:
     """The node, bound to its dependencies."""
 
     def classify(state: TriageState) -> dict[str, Any]:
-        trail = Trail(state.get("audit"))
+        trail = Trail(state)
         if state.get("forced_category"):
             value = reviewer_classification(state)
             trail.add("classification", str((state.get("decision") or {}).get("reviewer", "reviewer")),
                       {"source": "reviewer", "output": value.model_dump(mode="json")})
-            return {"classification": value.model_dump(mode="json"), "audit": trail.entries}
+            return {"classification": value.model_dump(mode="json"), **trail.update()}
         try:
             result = deps.backend.classify(case_input(state))
         except Exception as exc:  # noqa: BLE001 - any backend failure routes the case to a person
             error = f"classify: {type(exc).__name__}: {exc}"
             trail.add("error", deps.actor, {"step": "classify", "error": error})
             return {"classification": None, "backend_errors": [*state.get("backend_errors", []), error],
-                    "audit": trail.entries}
+                    **trail.update()}
         trail.add("classification", deps.actor, call_record(deps, result))
         return {"classification": result.value.model_dump(mode="json"), **add_usage(state, result),
-                "audit": trail.entries}
+                **trail.update()}
 
     return classify

@@ -17,16 +17,16 @@ def make_draft(deps: TriageDeps) -> Any:
         classification = classification_of(state)
         if classification is None:  # the backend failed to classify: nothing to draft
             return {"draft": None}
-        trail = Trail(state.get("audit"))
+        trail = Trail(state)
         try:
             result = deps.backend.draft(case_input(state), classification)
         except Exception as exc:  # noqa: BLE001 - any backend failure routes the case to a person
             error = f"draft: {type(exc).__name__}: {exc}"
             trail.add("error", deps.actor, {"step": "draft", "error": error})
             return {"draft": None, "backend_errors": [*state.get("backend_errors", []), error],
-                    "audit": trail.entries}
+                    **trail.update()}
         trail.add("draft", deps.actor, call_record(deps, result))
         return {"draft": result.value.model_dump(mode="json"), "repaired": False, **add_usage(state, result),
-                "audit": trail.entries}
+                **trail.update()}
 
     return draft

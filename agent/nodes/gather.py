@@ -7,11 +7,11 @@ from typing import Any
 
 from agent.audit import TOOL_RESULTS, Trail
 from agent.deps import TriageDeps
-from agent.evidence import evidence_hash, gather_case
+from agent.evidence import TEXTS, evidence_hash, evidence_text, gather_case
 from agent.guards import guard_outside_text
+from agent.sessions import sessions
 from agent.stake import stake_of
 from agent.state import TriageState
-from billing.db import session_factory
 from billing.models import utcnow
 
 
@@ -22,11 +22,12 @@ def make_gather(deps: TriageDeps) -> Any:
         started = utcnow().isoformat()
         case = gather_case(deps.engine, state["exception_id"], deps.run_tools)
         outside = guard_outside_text(case.outside_text)
-        case = case.model_copy(update={"outside_text": outside})
-        digest = evidence_hash(case)
-        with session_factory(deps.engine)() as session:
-            stake = stake_of(session, case.exception)
-        trail = Trail(state.get("audit"))
+        case.outside_text = outside
+        text = evidence_text(case)
+        digest = evidence_hash(case, text)
+        TEXTS.put(digest, text)  # verify searches this text; made once per case
+        stake = stake_of(sessions(deps.engine), case.exception)
+        trail = Trail(state)
         trail.add("inputs", deps.actor, {
             "case_id": str(state["exception_id"]), "evidence_hash": digest, "batch_id": state.get("batch_id"),
             "rule": case.exception.get("rule"), "kind": case.exception.get("kind"),
@@ -35,7 +36,8 @@ def make_gather(deps: TriageDeps) -> Any:
                  "reasons": t.reasons} for t in outside
             ],
         })
-        trail.add(TOOL_RESULTS, deps.actor, {"tools": sorted(case.evidence), "evidence_hash": digest})
+        # The full tool results are added when the entry is written (they are in the state already).
+        trail.add(TOOL_RESULTS, deps.actor, {"tools": list(case.evidence), "evidence_hash": digest})
         return {
             "exception": case.exception,
             "evidence": case.evidence,
@@ -49,7 +51,7 @@ def make_gather(deps: TriageDeps) -> Any:
             "repaired": False,
             "llm_calls": 0, "input_tokens": 0, "output_tokens": 0, "latency_ms": 0.0,
             "model": deps.backend.model,
-            "audit": trail.entries,
+            **trail.update(),
         }
 
     return gather

@@ -28,7 +28,7 @@ def make_retrieve(deps: TriageDeps) -> Any:
         candidates = candidates_for(state)
         channel = state.get("exception", {}).get("channel")
         passages = deps.retriever(candidates, channel)
-        trail = Trail(state.get("audit"))
+        trail = Trail(state)
         trail.add("sop_passages", deps.actor, {
             "candidates": candidates, "channel": channel,
             "passages": [{"chunk_id": p.chunk_id, "sop_id": p.sop_id, "version": p.version,
@@ -36,6 +36,6 @@ def make_retrieve(deps: TriageDeps) -> Any:
         })
         # A new round (after a reclassification) starts with a clean slate of failures.
         return {"candidates": candidates, "sop_passages": [p.model_dump() for p in passages],
-                "backend_errors": [], "problems": [], "repaired": False, "audit": trail.entries}
+                "backend_errors": [], "problems": [], "repaired": False, **trail.update()}
 
     return retrieve

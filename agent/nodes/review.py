@@ -15,8 +15,8 @@ from agent.audit import Trail, write_entries
 from agent.deps import TriageDeps
 from agent.review_queue import ReviewDecision, open_item, record_decision, set_exception_status
 from agent.runs import save_run
+from agent.sessions import unit_of_work
 from agent.state import TriageState
-from billing.db import transaction
 from billing.models import ExceptionStatus, RunStatus
 
 
@@ -24,7 +24,7 @@ def make_review(deps: TriageDeps) -> Any:
     """The node, bound to its dependencies."""
 
     def review(state: TriageState) -> dict[str, Any]:
-        with transaction(deps.engine) as session:
+        with unit_of_work(deps.engine) as session:
             item = open_item(session, state)
             item_id = item.id
             save_run(session, state, deps, status=RunStatus.WAITING_REVIEW)
@@ -34,11 +34,13 @@ def make_review(deps: TriageDeps) -> Any:
         answer = interrupt({"item_id": item_id, "exception_id": state["exception_id"],
                             "round": state.get("review_round", 1), "reasons": state.get("route_reasons", [])})
         decision = ReviewDecision.model_validate(answer).as_state(item_id)
-        trail = Trail(state.get("audit"))
+        trail = Trail(state)
         trail.add("review_decision", decision["reviewer"], dict(decision))
-        with transaction(deps.engine) as session:
+        with unit_of_work(deps.engine) as session:
             record_decision(session, state, decision)
-        updates: dict[str, Any] = {"decision": decision, "audit": trail.entries}
+            write_entries(session, exception_id=state["exception_id"], thread_id=state["thread_id"],
+                          entries=trail.entries)
+        updates: dict[str, Any] = {"decision": decision, **trail.written()}
         if decision["decision"] == "reclassify":
             updates.update(forced_category=decision["category"], reclassified_by=decision["reviewer"],
                            review_round=state.get("review_round", 1) + 1)

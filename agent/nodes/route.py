@@ -28,10 +28,10 @@ def make_route(deps: TriageDeps) -> Any:
             backend_errors=state.get("backend_errors", []),
             reclassified_by=state.get("reclassified_by"),
         )
-        trail = Trail(state.get("audit"))
+        trail = Trail(state)
         trail.add("route", deps.actor, {"route": decision.route, "reasons": decision.reasons,
                                         "send_allowed": decision.send_allowed, "stake": dict(stake)})
         return {"route": decision.route, "route_reasons": decision.reasons, "send_allowed": decision.send_allowed,
-                "audit": trail.entries}
+                **trail.update()}
 
     return route

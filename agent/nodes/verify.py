@@ -7,6 +7,7 @@ from typing import Any
 
 from agent.audit import Trail
 from agent.deps import TriageDeps
+from agent.evidence import TEXTS
 from agent.nodes.costs import add_usage, call_record
 from agent.schemas import Draft
 from agent.state import TriageState, case_input, classification_of, draft_of
@@ -21,9 +22,9 @@ def make_verify(deps: TriageDeps) -> Any:
         if classification is None or draft is None:  # a backend failure: routing says so
             return {"problems": []}
         case = case_input(state)
-        facts = collect_facts(case, deps.settings)
+        facts = collect_facts(case, deps.settings, TEXTS.get(state.get("evidence_hash", "")))
         report = verify(case, classification, draft, deps.settings, facts)
-        trail = Trail(state.get("audit"))
+        trail = Trail(state)
         updates: dict[str, Any] = {}
         if report.draft_problems:
             first_problems = report.problems
@@ -38,6 +39,6 @@ def make_verify(deps: TriageDeps) -> Any:
                 updates = {"draft": repaired.model_dump(mode="json"), **add_usage(state, result)}
             updates["repaired"] = True
         trail.add("verify", deps.actor, {"problems": report.problems, "repaired": bool(updates.get("repaired"))})
-        return {**updates, "problems": report.problems, "audit": trail.entries}
+        return {**updates, "problems": report.problems, **trail.update()}
 
     return verify_node

@@ -38,8 +38,11 @@ class FakeRetriever:
         return [passage(c, h) for c in categories[:2] for h in ("Decision steps", "Resolution")]
 
 
-def fake_tools(session: Session, row: Discrepancy) -> dict[str, Any]:
+def fake_tools(engine: Engine, exception_id: int) -> dict[str, Any]:
     """Evidence as the tools would return it: the records the exception names, with amounts."""
+    with Session(engine) as session:
+        row = session.get(Discrepancy, exception_id)
+        assert row is not None
     return {
         "records": {kind: [{"id": rid} for rid in ids] for kind, ids in (row.record_refs or {}).items()},
         "summary": {"expected": format(row.expected_amount, "f") if row.expected_amount is not None else None,

@@ -6,7 +6,6 @@ from collections import Counter
 from typing import Any
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
 
 from agent.evidence import ToolRunner
 from billing.db import session_factory
@@ -21,10 +20,10 @@ def _statuses(engine: Engine) -> Counter[str]:
 
 
 def _failing_on(ids: set[int]) -> ToolRunner:
-    def run(session: Session, row: Discrepancy) -> dict[str, Any]:
-        if row.id in ids:
+    def run(engine: Engine, exception_id: int) -> dict[str, Any]:
+        if exception_id in ids:
             raise ConnectionError("database went away")
-        return fake_tools(session, row)
+        return fake_tools(engine, exception_id)
     return run
 
 

@@ -127,9 +127,8 @@ def test_non_usd_amount_converts_at_the_month_end_rate(engine: Engine) -> None:
     The rate of the last day of the period (or the latest before it) applies."""
     add_fx_rate(engine, "EUR", date(2026, 10, 30), "1.10")
     add_fx_rate(engine, "EUR", date(2026, 11, 2), "1.50")  # after the period: not used
-    with session_factory(engine)() as session:
-        stake = stake_of(session, {"currency": "EUR", "period": "2026-10", "delta_amount": "-9500.00"})
-        missing = stake_of(session, {"currency": "GBP", "period": "2026-10", "delta_amount": "-1.00"})
+    stake = stake_of(session_factory(engine), {"currency": "EUR", "period": "2026-10", "delta_amount": "-9500.00"})
+    missing = stake_of(session_factory(engine), {"currency": "GBP", "period": "2026-10", "delta_amount": "-1.00"})
     assert stake == StakeInfo(amount="9500.00", currency="EUR", usd="10450.00", rate_date="2026-10-30", problem=None)
     assert missing["usd"] is None and missing["problem"] == "no FX rate for GBP in fx_rates; the USD value is unknown"
 

@@ -6,6 +6,7 @@ evidence; the verify step checks it." Money is Decimal: formatting never changes
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -134,4 +135,4 @@ def test_claims_extraction(text: str, ids: list[str], numbers: list[str]) -> Non
 def test_facts_include_sop_figures() -> None:
     """A draft may quote the SOP it follows (the fake passage says 'within 48 hours')."""
     facts = collect_facts(_case(), SETTINGS)
-    assert 48 in facts.numbers and "short_payment#decision-steps" in facts.chunk_ids
+    assert facts.has_number(Decimal(48)) and "short_payment#decision-steps" in facts.chunk_ids

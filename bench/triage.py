@@ -1,0 +1,180 @@
+"""Triage throughput: N exceptions through the real graph, and the framework's floor beside it.
+
+    .venv/bin/python bench/triage.py --cases 1000 --backend offline
+    OPENAI_BASE_URL=http://127.0.0.1:8080/v1 .venv/bin/python bench/triage.py --cases 50 --backend openai
+
+Generates a scenario (`billing.scenarios`), ingests it, reconciles it, and copies its
+exceptions until there are N (+ a few warm-up cases, not counted). Then it runs one batch
+(`agent.runner.Triage.batch`, SQLite checkpointer, ``durability="exit"``) over the N cases and,
+in the same process, the same number of invokes of a graph with the same nodes doing nothing
+(same checkpointer, same durability). The last line printed is one JSON object:
+
+{"cases", "cases_per_s", "p50_ms", "p95_ms", "llm_calls_per_case", "input_tokens_per_case",
+ "output_tokens_per_case", "peak_rss_mb", "empty_graph_per_s", "ratio", ...}
+
+Targets (issue 4, item 12): offline ≥ 100 cases/s in one process, ratio ≥ 0.5; openai ≤ 2
+LLM calls and ≤ 3,000 input tokens per routine case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import Engine, select, update  # noqa: E402
+
+from agent.checkpoint import open_checkpointer  # noqa: E402
+from agent.graph import build_empty_graph  # noqa: E402
+from agent.runner import open_triage  # noqa: E402
+from billing.db import transaction  # noqa: E402
+from billing.migrate import create_engine_and_upgrade  # noqa: E402
+from billing.models import Discrepancy, ExceptionStatus, Message  # noqa: E402
+from billing.settings import LLMSettings, Settings, get_settings  # noqa: E402
+
+WARMUP = 5
+
+
+def build_cases(engine: Engine, work: Path, *, cases: int, seed: int, accounts: int, months: int) -> dict[str, Any]:
+    """A reconciled scenario whose exceptions are copied until `cases` (+ warm-up) are open."""
+    from billing.ingest import ingest_folder
+    from billing.reconcile.run import reconcile
+    from billing.scenarios import generate_scenario
+
+    t0 = time.perf_counter()
+    scenario = generate_scenario(seed=seed, accounts=accounts, months=months, start="2026-07", out=work / "scenario")
+    ingest_folder(engine, work / "scenario")
+    reconcile(engine, as_of=scenario.as_of)
+    with transaction(engine) as session:
+        originals = list(session.scalars(select(Discrepancy).order_by(Discrepancy.id)))
+        if not originals:
+            raise SystemExit("the scenario produced no exceptions; try more --accounts")
+        linked = {m.exception_id: m for m in session.scalars(select(Message).where(Message.exception_id.is_not(None)))}
+        needed = cases + WARMUP - len(originals)
+        for k in range(max(0, needed)):
+            src = originals[k % len(originals)]
+            copy = Discrepancy(**{c.key: getattr(src, c.key) for c in Discrepancy.__table__.columns if c.key != "id"})
+            copy.natural_key = f"bench{k}:{src.natural_key}"[:255]
+            session.add(copy)
+            if src.id in linked:  # the copy gets the original's partner message too
+                session.flush()
+                m = linked[src.id]
+                session.add(Message(**{c.key: getattr(m, c.key) for c in Message.__table__.columns if c.key != "id"}
+                                    | {"message_id": f"bench{k}:{m.message_id}"[:128], "exception_id": copy.id}))
+        session.execute(update(Discrepancy).values(status=ExceptionStatus.OPEN))
+    return {"setup_s": round(time.perf_counter() - t0, 2), "distinct_exceptions": len(originals)}
+
+
+def empty_graph_rate(checkpoint_url: str, n: int) -> tuple[float, float]:
+    """Invokes per second of the same graph with do-nothing nodes (same checkpointer, durability),
+    and its CPU milliseconds per invoke."""
+    with open_checkpointer(checkpoint_url) as saver:
+        graph = build_empty_graph(saver)
+        start, cpu = time.perf_counter(), time.process_time()
+        for i in range(n):
+            thread = f"empty-{uuid.uuid4().hex[:12]}"
+            graph.invoke({"exception_id": i, "thread_id": thread, "batch_id": None, "review_round": 1},
+                         {"configurable": {"thread_id": thread}}, durability="exit")
+        return n / (time.perf_counter() - start), (time.process_time() - cpu) / n * 1000
+
+
+def tools_cpu_ms(engine: Engine, n: int) -> float | None:
+    """CPU milliseconds per case of the evidence tools alone (one read-only session, as in a batch)."""
+    try:
+        import tools
+    except ImportError:
+        return None
+    with tools.read_only_session(engine) as session:
+        ids = list(session.scalars(select(Discrepancy.id).order_by(Discrepancy.id).limit(n)))
+        cpu = time.process_time()
+        for exception_id in ids:
+            tools.gather_evidence(tools.ToolContext.for_exception(session, exception_id))
+        return (time.process_time() - cpu) / max(1, len(ids)) * 1000
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of `values`, by the inclusive method."""
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--backend", choices=["offline", "openai"], default="offline")
+    parser.add_argument("--concurrency", type=int, default=None, help="default: 1 offline (CPU-bound), 4 openai")
+    parser.add_argument("--seed", type=int, default=4242)
+    parser.add_argument("--accounts", type=int, default=60)
+    parser.add_argument("--months", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the databases here (default: a temp dir)")
+    args = parser.parse_args()
+    concurrency = args.concurrency or (1 if args.backend == "offline" else 4)
+
+    with tempfile.TemporaryDirectory(prefix="bench-triage-") as tmp:
+        work = args.workdir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        base = get_settings()
+        settings = Settings(
+            database_url=f"sqlite:///{work}/bench.db", checkpoint_url=f"sqlite:///{work}/checkpoints.db",
+            knowledge=base.knowledge, routing=base.routing, email=base.email,
+            llm=LLMSettings.model_validate({**base.llm.model_dump(), "backend": args.backend}),
+        )
+        engine = create_engine_and_upgrade(settings.database_url)
+        setup = build_cases(engine, work, cases=args.cases, seed=args.seed, accounts=args.accounts, months=args.months)
+        print(f"setup: {setup}", flush=True)
+
+        with open_triage(settings, engine=engine) as triage:
+            t0 = time.perf_counter()
+            warm = triage.batch(limit=WARMUP, progress=False, concurrency=1)  # loads models, fills caches
+            warmup_s = time.perf_counter() - t0
+            cpu = time.process_time()
+            summary = triage.batch(progress=False, concurrency=concurrency)
+            cpu_ms = (time.process_time() - cpu) / max(1, summary.cases) * 1000
+            backend_model = triage.deps.backend.model
+        empty, empty_cpu_ms = empty_graph_rate(settings.checkpoint_url, min(args.cases, 1000))
+        tools_ms = tools_cpu_ms(engine, min(args.cases, 300))
+
+    n = summary.cases
+    cases_per_s = n / summary.elapsed_s if summary.elapsed_s else 0.0
+    result = {
+        "cases": n,
+        "backend": args.backend,
+        "model": backend_model,
+        "concurrency": concurrency,
+        "cases_per_s": round(cases_per_s, 1),
+        "p50_ms": round(percentile(summary.wall_ms, 0.50), 2),
+        "p95_ms": round(percentile(summary.wall_ms, 0.95), 2),
+        "llm_calls_per_case": round(summary.llm_calls / n, 3),
+        "input_tokens_per_case": round(summary.input_tokens / n, 1),
+        "output_tokens_per_case": round(summary.output_tokens / n, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "empty_graph_per_s": round(empty, 1),
+        "ratio": round(cases_per_s / empty, 3) if empty else None,
+        # CPU time is steadier than wall time on a shared machine: where the time goes.
+        "cpu_ms_per_case": round(cpu_ms, 2),
+        "empty_graph_cpu_ms": round(empty_cpu_ms, 2),
+        "tools_cpu_ms_per_case": None if tools_ms is None else round(tools_ms, 2),
+        "routes": dict(summary.by_route),
+        "statuses": dict(summary.by_status),
+        "failed": len(summary.failed),
+        "warmup_s": round(warmup_s, 2),
+        "warmup_failed": len(warm.failed),
+        **setup,
+    }
+    for exception_id, error in summary.failed[:5]:
+        print(f"failed: exception {exception_id}: {error}", file=sys.stderr)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
