@@ -10,6 +10,7 @@ The format is documented in docs/formats/case-bundle.md; its JSON Schema is
 `case_bundle.schema.json` beside this file, generated from `schema.py`.
 """
 
+from billing.bundles.balance import BALANCING_PREFIX
 from billing.bundles.batch import ExportReport, export_cases, import_cases
 from billing.bundles.collect import collect_bundle
 from billing.bundles.io import (
@@ -24,7 +25,7 @@ from billing.bundles.io import (
     write_bundle,
 )
 from billing.bundles.labels import ExpectedLabels
-from billing.bundles.load import BALANCING_PREFIX, load_bundle
+from billing.bundles.load import load_bundle
 from billing.bundles.schema import (
     SCHEMA_VERSION,
     BundleVersionError,

@@ -4,23 +4,19 @@ The exception is created with ``source="import"`` (an exception already there is
 Everything happens in the caller's transaction: an error leaves nothing half-written when
 the caller rolls back (`triage import-cases` does). Errors name the JSON path at fault.
 
-A bundle carries usage and metering as summaries (daily sums, per-status counts) plus a few
-chosen rows. So that exporting the imported case gives the same bundle again, the importer
-adds *balancing rows* where the summaries need them: one hourly usage row per day holding
-the rest of that day's sum, and metering rows completing each status count. Their ids start
-with ``bundle:`` and they sit at hours the bundle does not show, so they are easy to tell apart.
+Usage and metering arrive as summaries; `billing.bundles.balance` loads them, adding tagged
+*balancing rows* so that exporting the imported case gives the same bundle again.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.bundles.balance import BALANCING_PREFIX, load_metering, load_usage
 from billing.bundles.fetch.usage import boundary_ranges, hours_named_in
 from billing.bundles.schema import CaseBundle
 from billing.bundles.scope import BOUNDARY_HOURS, CaseScope, at_midnight, month_bounds
@@ -38,19 +34,14 @@ from billing.models import (
     Invoice,
     InvoiceLine,
     Message,
-    MeteringResult,
     PartnerUsage,
     Payment,
     Product,
     RefundRequest,
-    UsageRecord,
     utcnow,
 )
 
-#: Ids of rows the importer adds to balance a summary start with this.
-BALANCING_PREFIX = "bundle:"
-# Balancing usage goes at midday first: far from the period boundary the bundle shows hour by hour.
-_BALANCING_HOUR_ORDER = [12, 13, 11, 14, 10, 15, 9, 16, 8, 17, 7, 18, 6, 19, 5, 20, 4, 21, 3, 22, 2, 23, 1, 0]
+__all__ = ["BALANCING_PREFIX", "load_bundle"]
 
 
 def load_bundle(session: Session, bundle: CaseBundle) -> int:
@@ -195,54 +186,7 @@ class _Loader:
         if self.b.account is None:
             raise BundleLoadError("$.usage", "usage needs the bundle's account")
         account_id = self._required_account_id(self.b.account.account_key, "$.account")
-        codes = sorted({d.product_code for d in usage.daily} | {h.product_code for h in usage.hourly})
-        lo, hi = at_midnight(usage.window_start), at_midnight(usage.window_end + timedelta(days=1))
-        for i, h in enumerate(usage.hourly):
-            if not lo <= h.usage_hour < hi:
-                raise BundleLoadError(f"$.usage.hourly[{i}].usage_hour", "outside the usage window")
-        rows: dict[tuple[str, str, datetime], UsageRecord] = {
-            (r.product_code, r.dimension_key, r.usage_hour): r
-            for r in self.session.scalars(select(UsageRecord).where(
-                UsageRecord.account_id == account_id, UsageRecord.product_code.in_(codes),
-                UsageRecord.usage_hour >= lo, UsageRecord.usage_hour < hi))
-        }
-        for h in usage.hourly:
-            key = (h.product_code, h.dimension_key, h.usage_hour)
-            row = rows.get(key)
-            if row is None:
-                row = rows[key] = UsageRecord(account_id=account_id, product_code=h.product_code,
-                                              dimension_key=h.dimension_key, usage_hour=h.usage_hour,
-                                              quantity=h.quantity, source_record_id=h.record_id)
-                self.session.add(row)
-            else:
-                row.quantity, row.source_record_id = h.quantity, h.record_id
-        shown = self._hours_shown_by_export()
-        by_day: dict[tuple[str, str, date], list[UsageRecord]] = defaultdict(list)
-        for (code, dim, hour), row in rows.items():
-            by_day[(code, dim, hour.date())].append(row)
-        for i, d in enumerate(usage.daily):
-            day_rows = by_day[(d.product_code, d.dimension_key, d.usage_date)]
-            diff = d.quantity - sum((r.quantity for r in day_rows), Decimal(0))
-            if diff == 0 and day_rows:
-                continue
-            balancing = [r for r in day_rows if (r.source_record_id or "").startswith(BALANCING_PREFIX)]
-            if balancing and balancing[0].quantity + diff >= 0:
-                balancing[0].quantity += diff
-                continue
-            if diff < 0:
-                raise BundleLoadError(f"$.usage.daily[{i}].quantity", (
-                    f"{d.quantity} is less than the {d.usage_date} usage the database and the bundle's hourly "
-                    f"rows already hold for {d.product_code}/{d.dimension_key}"))
-            taken = {r.usage_hour for r in day_rows} | shown
-            hour = next((at_midnight(d.usage_date) + timedelta(hours=h) for h in _BALANCING_HOUR_ORDER
-                         if at_midnight(d.usage_date) + timedelta(hours=h) not in taken), None)
-            if hour is None:
-                raise BundleLoadError(f"$.usage.daily[{i}]", "no free hour left that day to hold the rest of its sum")
-            self.session.add(UsageRecord(
-                account_id=account_id, product_code=d.product_code, dimension_key=d.dimension_key,
-                usage_hour=hour, quantity=diff,
-                source_record_id=f"{BALANCING_PREFIX}{d.product_code}:{d.dimension_key}:{d.usage_date.isoformat()}"))
-        self.session.flush()
+        load_usage(self.session, usage, account_id, self._hours_shown_by_export())
 
     def _hours_shown_by_export(self) -> set[datetime]:
         # The hours an export of this case lists one by one; balancing rows must stay out of them.
@@ -254,57 +198,15 @@ class _Loader:
 
     def _metering(self) -> None:
         section = self.b.metering
-        rows = [(f"$.metering.results[{i}]", r.model_dump(exclude={"id"})) for i, r in enumerate(section.results)]
-        upsert(self.session, MeteringResult, ["product_code", "customer_ref", "dimension", "timestamp", "status"], rows)
-        if not section.status_counts:
+        if not section.results and not section.status_counts:
             return
-        if self.b.account is None:
-            raise BundleLoadError("$.metering.status_counts", "metering counts need the bundle's account")
         account = self.b.account
-        refs = [r for r in (account.aws_customer_identifier, account.aws_account_id) if r]
-        if not refs:
-            raise BundleLoadError("$.account", "metering counts need an aws_customer_identifier or aws_account_id")
+        refs = [r for r in (account.aws_customer_identifier, account.aws_account_id) if r] if account else []
+        if section.status_counts and not refs:
+            raise BundleLoadError("$.account", "metering counts need the account's aws_customer_identifier "
+                                  "or aws_account_id")
         start, end = (at_midnight(d) for d in month_bounds(self.b.exception.period))
-        existing = list(self.session.scalars(select(MeteringResult).where(
-            MeteringResult.customer_ref.in_(refs), MeteringResult.timestamp >= start, MeteringResult.timestamp < end,
-            MeteringResult.product_code.in_(sorted({c.product_code for c in section.status_counts})))))
-        for i, count in enumerate(section.status_counts):
-            group = [m for m in existing if (m.product_code, m.dimension, m.status)
-                     == (count.product_code, count.dimension, count.status)]
-            self._balance_metering(f"$.metering.status_counts[{i}]", count, group, refs[0], start, end)
-        self.session.flush()
-
-    def _balance_metering(self, path: str, count: Any, group: list[MeteringResult], ref: str,
-                          start: datetime, end: datetime) -> None:
-        missing = count.records - len(group)
-        rest = count.quantity - sum((m.quantity for m in group), Decimal(0))
-        if missing < 0:
-            raise BundleLoadError(f"{path}.records", f"{count.records} is fewer than the {len(group)} "
-                                  f"{count.status} records the database already holds")
-        balancing = [m for m in group if (m.metering_record_id or "").startswith(BALANCING_PREFIX)]
-        if missing == 0:
-            if rest == 0:
-                return
-            if balancing and balancing[0].quantity + rest >= 0:
-                balancing[0].quantity += rest
-                return
-            raise BundleLoadError(f"{path}.quantity", f"{count.quantity} disagrees with the {count.status} "
-                                  f"records of the bundle and the database")
-        if rest < 0:
-            raise BundleLoadError(f"{path}.quantity", f"{count.quantity} is less than the {count.status} records hold")
-        taken = {m.timestamp for m in group}
-        slot = start
-        for n in range(missing):
-            while slot in taken:
-                slot += timedelta(hours=1)
-            if slot >= end:
-                raise BundleLoadError(f"{path}.records", "more records than hours in the period")
-            self.session.add(MeteringResult(
-                product_code=count.product_code, customer_ref=ref, customer_identifier=None,
-                customer_aws_account_id=None, dimension=count.dimension, timestamp=slot,
-                quantity=rest if n == 0 else Decimal(0), status=count.status,
-                metering_record_id=f"{BALANCING_PREFIX}{count.status}:{slot:%Y%m%d%H}"))
-            taken.add(slot)
+        load_metering(self.session, section, refs or [section.results[0].customer_ref], (start, end))
 
     def _partner_usage(self) -> None:
         rows = [(f"$.partner_usage[{i}]", r.model_dump(exclude={"id"})) for i, r in enumerate(self.b.partner_usage)]
