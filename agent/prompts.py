@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from agent.case_rendering import RenderLimits, as_text, render_case
 from agent.llm.base import CaseInput
 from agent.schemas import Action, Category, Classification, Draft, EscalateTo
+from agent.taxonomy import candidate_categories
 
 PROMPT_VERSION = "openai-2026.11.1"
 
@@ -161,10 +162,12 @@ def schema_instruction(model: type[BaseModel]) -> str:
 
 
 def classify_messages(case: CaseInput) -> list[dict[str, Any]]:
-    """System prefix (static) + the case, last."""
+    """System prefix (static) + the case, last, led by the categories its difference can mean."""
+    candidates = candidate_categories(case.exception.get("rule"), case.exception.get("kind"))
+    lead = f"Categories this difference usually means, most likely first: {', '.join(c.value for c in candidates)}\n"
     return [
         {"role": "system", "content": CLASSIFY_SYSTEM},
-        {"role": "user", "content": render_case(case, CLASSIFY_LIMITS)},
+        {"role": "user", "content": lead + render_case(case, CLASSIFY_LIMITS)},
     ]
 
 

@@ -98,13 +98,21 @@ def validation_errors(exc: ValidationError) -> list[str]:
     return lines
 
 
+def _json_part(text: str) -> str:
+    """The JSON object inside a reply: markdown fences and prose around it are tolerated."""
+    match = _FENCE.match(text)
+    if match:
+        return match.group(1)
+    start, end = text.find("{"), text.rfind("}")
+    return text[start : end + 1] if 0 <= start < end else text
+
+
 def parse_reply(text: str | None, out: type[T]) -> tuple[T | None, list[str]]:
-    """Validate a reply with the pydantic model; markdown fences around the JSON are tolerated."""
+    """Validate a reply with the pydantic model; the errors, as lines, when it does not validate."""
     if not text or not text.strip():
         return None, ["the reply was empty"]
-    match = _FENCE.match(text)
     try:
-        return out.model_validate_json(match.group(1) if match else text), []
+        return out.model_validate_json(_json_part(text)), []
     except ValidationError as exc:
         return None, validation_errors(exc)
 

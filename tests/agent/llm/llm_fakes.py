@@ -81,7 +81,7 @@ def _passages(*chunk_ids: str) -> list[dict[str, Any]]:
 
 
 class FakeTools:
-    """Two read-only tools over fixed data, scoped by `ctx["account_id"]` like the real ones."""
+    """Two read-only tools over fixed data, scoped by `ctx.account_id` like the real ones."""
 
     def __init__(self, on_call: Callable[[str, dict[str, Any]], None] | None = None) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -105,7 +105,7 @@ class FakeTools:
         if name == "get_payments":
             invoice = GetPaymentsArgs.model_validate(args).invoice_number
             if invoice != "INV-2026-0912":
-                raise LookupError(f"no invoice {invoice} for account {ctx['account_id']}")
+                raise LookupError(f"no invoice {invoice} for account {ctx.account_id}")
             return ToolResult(data={"invoice_number": invoice, "invoice_total": "8400.00", "currency": "USD",
                                     "payments": [{"payment_id": "PAY-77120", "amount": "7900.00",
                                                   "received": "2026-11-02"}],

@@ -9,6 +9,11 @@ Started by the recording run only (see `conftest.py`); replay never touches it. 
 - `/refuse/v1/chat/completions`: a Chat Completions reply carrying `message.refusal`, the
   shape OpenAI uses when a model declines a structured-output request. Written by the stub,
   labelled `"system_fingerprint": "stub-refusal"`.
+- `/malformed-once/v1/chat/completions`: a first request (no assistant turn yet) gets the
+  kind of reply small models give without a grammar (prose around JSON, a made-up category,
+  a word for a number), written by the stub and labelled `"system_fingerprint":
+  "stub-malformed"`; the repair request (it carries that reply and the validation errors) is
+  forwarded to the real server and its answer relayed.
 """
 
 from __future__ import annotations
@@ -21,18 +26,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 REFUSAL = "I'm sorry, but I can't help with that request."
+MALFORMED = 'Sure! Here is the classification:\n{"category": "metering_gap", "confidence": "high", "action": "resend"}'
 
 
-def refusal_completion(model: str) -> dict[str, Any]:
-    """OpenAI's documented shape of a refusal: no content, `refusal` set, finish_reason stop."""
+def stub_completion(model: str, *, label: str, content: str | None = None,
+                    refusal: str | None = None) -> dict[str, Any]:
+    """A Chat Completions body written by the stub; `system_fingerprint` says which stub answer it is."""
     return {
-        "id": "chatcmpl-stub-refusal",
+        "id": f"chatcmpl-{label}",
         "object": "chat.completion",
         "created": 1764000000,
         "model": model,
-        "system_fingerprint": "stub-refusal",
+        "system_fingerprint": label,
         "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": None, "refusal": REFUSAL}}],
+                     "message": {"role": "assistant", "content": content, "refusal": refusal}}],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
     }
 
@@ -48,22 +55,34 @@ class StubServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                request = json.loads(body)
+                model = request.get("model", "stub")
                 if self.path.startswith("/refuse/"):
-                    model = json.loads(body).get("model", "stub")
-                    return self._reply(200, json.dumps(refusal_completion(model)).encode())
+                    return self._json(200, stub_completion(model, label="stub-refusal", refusal=REFUSAL))
+                if self.path.startswith("/malformed-once/"):
+                    if not any(m.get("role") == "assistant" for m in request.get("messages", [])):
+                        return self._json(200, stub_completion(model, label="stub-malformed", content=MALFORMED))
+                    return self._forward(body, "/malformed-once/v1")
                 if self.path.startswith("/rate-limit-once/"):
                     digest = hashlib.sha256(body).hexdigest()
                     if digest not in stub.seen:
                         stub.seen.add(digest)
                         error = {"error": {"message": "Rate limit reached (stub)", "type": "rate_limit_error",
                                            "code": "rate_limit_exceeded"}}
-                        return self._reply(429, json.dumps(error).encode(), {"retry-after-ms": "50"})
-                    rest = self.path.removeprefix("/rate-limit-once/v1")
-                    request = urllib.request.Request(stub.upstream + rest, data=body, method="POST",
-                                                     headers={"content-type": "application/json"})
-                    with urllib.request.urlopen(request, timeout=1800) as response:  # noqa: S310 - loopback
-                        return self._reply(response.status, response.read())
+                        return self._json(429, error, {"retry-after-ms": "50"})
+                    return self._forward(body, "/rate-limit-once/v1")
                 return self._reply(404, b'{"error":{"message":"unknown stub route"}}')
+
+            def _forward(self, body: bytes, prefix: str) -> None:
+                """Relay the request to the real server, unchanged, and its answer back."""
+                url = stub.upstream + self.path.removeprefix(prefix)
+                forward = urllib.request.Request(url, data=body, method="POST",
+                                                 headers={"content-type": "application/json"})
+                with urllib.request.urlopen(forward, timeout=3600) as response:  # noqa: S310 - loopback only
+                    self._reply(response.status, response.read())
+
+            def _json(self, status: int, value: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+                self._reply(status, json.dumps(value).encode(), headers)
 
             def _reply(self, status: int, payload: bytes, headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
