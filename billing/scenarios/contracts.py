@@ -18,7 +18,6 @@ from billing.scenarios.model import Account, AgreementRow, Contract, Product
 _RATE_PLACES = Decimal("0.000001")
 _HOURS_PER_MONTH = 730
 MARKETPLACE_FEE = {"azure_marketplace": Decimal("0.03"), "gcp_marketplace": Decimal("0.03")}
-AZURE_RENEWAL_FEE = Decimal("0.015")
 
 
 def local_price(usd_price: Decimal, currency: str) -> Decimal:

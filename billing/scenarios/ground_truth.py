@@ -4,7 +4,6 @@ route), the grain an exception should carry, the rules expected to see it, and a
 from __future__ import annotations
 
 import random
-from decimal import Decimal
 from typing import cast
 
 from billing.money import quantize
@@ -151,8 +150,3 @@ def build_truth(world: World, plan: FaultPlan, rng: random.Random) -> list[Truth
                 )
             )
     return entries
-
-
-def amount_in_usd(world: World, entry: TruthEntry) -> Decimal:
-    """A truth line's amount at stake in USD (for summaries)."""
-    return world.fx.to_usd(entry.amount_at_stake, entry.currency, last_day(entry.period))

@@ -10,7 +10,7 @@ from typing import Any
 
 from billing.money import fmt
 from billing.scenarios.calendar import add_months, first_day, parse_period
-from billing.scenarios.catalog import SELLER_EMAIL_DOMAIN
+from billing.scenarios.catalog import SELLER_EMAIL_DOMAIN, SELLER_NAME
 from billing.scenarios.faults.base import Effect
 from billing.scenarios.model import Contract
 from billing.scenarios.world import World
@@ -304,7 +304,7 @@ def _sender(role: str, c: Contract, rng: random.Random) -> tuple[str, str, str]:
             f"{name.split(' ')[0].lower()}.{name.split(' ')[1].lower()}@{c.account.contact_domain}",
             c.account.name,
         )
-    return name, f"{name.split(' ')[0].lower()}@{SELLER_EMAIL_DOMAIN}", "Lumenfold Software"
+    return name, f"{name.split(' ')[0].lower()}@{SELLER_EMAIL_DOMAIN}", SELLER_NAME
 
 
 def _received(world: World, period: str, rng: random.Random) -> datetime:

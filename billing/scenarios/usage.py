@@ -90,9 +90,3 @@ def simulate_usage(world: World) -> None:
             world.usage[key] = simulate_dimension(world, contract, dim, rng)
             if contract.is_aws:
                 world.partner[key] = array("q", world.usage[key])
-
-
-def active_hours(world: World, contract: Contract, period: str) -> list[int]:
-    """The hours of `period` inside the contract's validity."""
-    tl = world.timeline
-    return [h for h in tl.hour_range(period) if contract.active_on(tl.day_of(h))]

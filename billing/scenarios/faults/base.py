@@ -15,7 +15,6 @@ from billing.scenarios.vocabulary import Action, Category, EscalateTo
 from billing.scenarios.world import World
 
 Stage = Literal["usage", "billing", "cash"]
-STAGES: tuple[Stage, ...] = ("usage", "billing", "cash")
 
 
 @dataclass

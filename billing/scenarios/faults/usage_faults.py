@@ -52,10 +52,6 @@ def run_text(world: World, run: list[int]) -> str:
     return f"{iso_hour(world.timeline.moment(run[0]))} to {iso_hour(world.timeline.moment(run[-1] + 1))}"
 
 
-def has_usage(world: World, c: Contract, period: str) -> bool:
-    return bool(used_dimensions(world, c, period))
-
-
 def inject_dropped_metering(world: World, t: Target) -> Effect | None:
     """Records our pipeline never delivered (an outage) or AWS left unprocessed and nobody retried."""
     c, rng = t.contract, t.rng
