@@ -102,12 +102,29 @@ def _route_view(outcome: CaseOutcome) -> Panel:
     return Panel("\n".join(lines), title="route")
 
 
+def _with_recorded_evidence(outcome: CaseOutcome) -> dict[str, Any]:
+    """The final state, with the tool results and SOP passages as the audit trail recorded them
+    (a finished case drops them from its state; the trail keeps them)."""
+    values = dict(outcome.values)
+    if values.get("evidence") and values.get("sop_passages"):
+        return values
+    with session_factory(context.engine())() as session:
+        for event in trail_of(session, outcome.exception_id):
+            if event.thread_id != outcome.thread_id:
+                continue
+            if event.event == "tool_results" and not values.get("evidence"):
+                values["evidence"] = event.payload.get("results", {})
+            if event.event == "sop_passages" and not values.get("sop_passages"):
+                values["sop_passages"] = event.payload.get("passages", [])
+    return values
+
+
 def print_outcome(outcome: CaseOutcome) -> None:
     """The evidence, the decision, the draft and the route of one case."""
     if outcome.error:
         console.print(f"[red]exception {outcome.exception_id} failed:[/] {escape(outcome.error)}")
         return
-    console.print(Group(Panel(_evidence_view(outcome.values), title="evidence"),
+    console.print(Group(Panel(_evidence_view(_with_recorded_evidence(outcome)), title="evidence"),
                         Panel(_decision_view(outcome), title="decision"),
                         _draft_view(outcome.values.get("draft")), _route_view(outcome)))
 

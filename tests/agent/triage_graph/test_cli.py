@@ -47,6 +47,7 @@ def test_triage_prints_evidence_decision_draft_and_route(app: typer.Typer, engin
     result = runner.invoke(app, ["triage", str(exception_id)])
     assert result.exit_code == 0, result.output
     for text in ("evidence", "metering_gaps / metering_missing_hours", "dropped_metering#decision-steps",
+                 "records: 1 item(s)", "summary: 2 item(s)",
                  "decision", "resend_metering", "draft", "Difference: USD 250.00", "route", "auto → triaged",
                  "confidence 0.95 is at or above the threshold 0.80"):
         assert text in result.output
