@@ -29,7 +29,7 @@ def sqlite_path(url: str) -> str:
     rest = url.split("://", 1)[1] if "://" in url else url
     if rest in ("", "/", "/:memory:"):
         return ":memory:"
-    return rest[1:] if rest.startswith("/") else rest
+    return rest.removeprefix("/")
 
 
 def postgres_conninfo(url: str) -> str:

@@ -10,6 +10,7 @@ measures it in the same run, as the floor LangGraph itself sets.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,14 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agent.deps import TriageDeps
 from agent.nodes import (
-    make_classify, make_draft, make_finalize, make_gather, make_retrieve, make_review, make_route, make_verify,
+    make_classify,
+    make_draft,
+    make_finalize,
+    make_gather,
+    make_retrieve,
+    make_review,
+    make_route,
+    make_verify,
 )
 from agent.state import TriageState
 
@@ -47,7 +55,7 @@ def assemble(nodes: dict[str, Node], checkpointer: BaseCheckpointSaver[Any] | No
     for name in NODES:
         builder.add_node(name, nodes[name])  # type: ignore[call-overload]
     builder.add_edge(START, LINE[0])
-    for a, b in zip(LINE, LINE[1:]):
+    for a, b in itertools.pairwise(LINE):
         builder.add_edge(a, b)
     builder.add_conditional_edges("route", after_route, ["review", "finalize"])
     builder.add_conditional_edges("review", after_review, ["retrieve", "finalize"])

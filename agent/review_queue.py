@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session
 from agent.schemas import Category, Draft
 from agent.state import Decision, TriageState, case_input
 from billing.models import (
-    CaseExample, Discrepancy, ExceptionStatus, ReviewDecisionKind, ReviewItem, ReviewStatus, utcnow,
+    CaseExample,
+    Discrepancy,
+    ExceptionStatus,
+    ReviewDecisionKind,
+    ReviewItem,
+    ReviewStatus,
+    utcnow,
 )
 
 
@@ -186,14 +192,15 @@ def _store_example(session: Session, state: TriageState, item: ReviewItem, decis
     action = classification.get("action") if same_category else None
     escalate_to = classification.get("escalate_to") if same_category else None
     draft = decision.get("draft") or (item.draft if kind in ("approve", "edit") else None)
-    values: dict[str, Any] = dict(
-        review_item_id=item.id, rule=exc.get("rule", ""), kind=exc.get("kind", ""), channel=exc.get("channel", ""),
-        period=exc.get("period", ""), text=case_text(state), category=category, action=action,
-        escalate_to=escalate_to, proposed_category=proposed,
+    values: dict[str, Any] = {
+        "review_item_id": item.id, "rule": exc.get("rule", ""), "kind": exc.get("kind", ""),
+        "channel": exc.get("channel", ""), "period": exc.get("period", ""), "text": case_text(state),
+        "category": category, "action": action, "escalate_to": escalate_to, "proposed_category": proposed,
         # Whether the agent's category was right: approved, or edited with the category kept.
-        accepted=kind in ("approve", "edit") and same_category, decision=kind, reason=decision.get("reason"), draft=draft,
-        reviewer=decision["reviewer"], evidence_hash=state.get("evidence_hash", ""), source="review", updated_at=now,
-    )
+        "accepted": kind in ("approve", "edit") and same_category, "decision": kind,
+        "reason": decision.get("reason"), "draft": draft, "reviewer": decision["reviewer"],
+        "evidence_hash": state.get("evidence_hash", ""), "source": "review", "updated_at": now,
+    }
     example = session.scalars(select(CaseExample).where(CaseExample.exception_id == state["exception_id"])).one_or_none()
     if example is None:
         session.add(CaseExample(exception_id=state["exception_id"], created_at=now, **values))

@@ -22,7 +22,14 @@ from typing import Any, Literal
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 from pydantic import BaseModel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from sqlalchemy import Engine, select
 
 from agent.audit import entry, write_entries
@@ -37,7 +44,14 @@ from agent.retrieval import SopRetriever, knowledge_retriever
 from agent.review_queue import ReviewDecision, ReviewError, claim, release
 from agent.sessions import sessions, unit_of_work
 from billing.migrate import create_engine_and_upgrade
-from billing.models import Discrepancy, ExceptionStatus, ReviewItem, ReviewStatus, RunStatus, TriageRun
+from billing.models import (
+    Discrepancy,
+    ExceptionStatus,
+    ReviewItem,
+    ReviewStatus,
+    RunStatus,
+    TriageRun,
+)
 from billing.settings import Settings, get_settings
 
 Durability = Literal["sync", "async", "exit"]

@@ -19,7 +19,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
 
 from agent.llm.base import CaseInput
 from agent.schemas import Classification, Draft, EscalateTo

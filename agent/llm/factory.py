@@ -17,8 +17,8 @@ from sqlalchemy import Engine, select
 
 from agent.llm.base import Backend
 from agent.schemas import Category
-from agent.taxonomy import usual_resolution
 from agent.sessions import sessions
+from agent.taxonomy import usual_resolution
 from billing.models import CaseExample
 from billing.settings import Settings
 

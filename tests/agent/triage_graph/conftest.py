@@ -47,8 +47,8 @@ def make_triage(engine: Engine, settings: Settings, backend: FakeBackend,
     stack = []
 
     def factory(**overrides: object) -> Triage:
-        kwargs: dict[str, object] = dict(settings=settings, engine=engine, backend=backend, retriever=retriever,
-                                         run_tools=fake_tools)
+        kwargs: dict[str, object] = {"settings": settings, "engine": engine, "backend": backend, "retriever": retriever,
+                                         "run_tools": fake_tools}
         kwargs.update(overrides)
         cm = open_triage(**kwargs)  # type: ignore[arg-type]
         stack.append(cm)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from agent.llm.base import BackendError, BackendResult, CaseInput, SopPassage, Usage
-from agent.schemas import Action, Category, Classification, Draft, EscalateTo
+from agent.schemas import Category, Classification, Draft, EscalateTo
 from agent.taxonomy import candidate_categories, usual_resolution
 from billing.db import transaction
 from billing.models import Discrepancy, FxRate, Message, utcnow

@@ -12,7 +12,6 @@ from agent.llm.base import OutsideText
 from tests.agent.triage_graph.outside_texts import HONEST, HOSTILE
 
 
-
 @pytest.mark.parametrize("text", HOSTILE)
 def test_instructions_are_flagged(text: str) -> None:
     result = inspect_text(text)

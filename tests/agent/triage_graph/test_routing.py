@@ -7,11 +7,11 @@ suspicious outside text, or genuinely ambiguous evidence (low confidence).
 
 from __future__ import annotations
 
-import pytest
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 
 from agent.routing import decide_route
@@ -43,8 +43,8 @@ def _stake(usd: str | None, problem: str | None = None) -> StakeInfo:
 
 
 def _route(**kwargs: Any) -> Any:
-    values: dict[str, Any] = dict(policy=POLICY, classification=_classification(), stake=_stake("250.00"),
-                                  problems=[], suspicious=[], backend_errors=[])
+    values: dict[str, Any] = {"policy": POLICY, "classification": _classification(), "stake": _stake("250.00"),
+                                  "problems": [], "suspicious": [], "backend_errors": []}
     values.update(kwargs)
     return decide_route(**values)
 
@@ -111,7 +111,7 @@ def test_nothing_is_sent_without_approval_unless_policy_allows() -> None:
     held = _route(classification=partner)
     assert held.route == "auto" and not held.send_allowed
     assert "proposed only: the email is not sent until a person approves it" in held.reasons
-    policy = RoutingSettings(auto_send_categories=["price_mismatch"], auto_send_below_usd=Decimal("500"))
+    policy = RoutingSettings(auto_send_categories=["price_mismatch"], auto_send_below_usd=Decimal(500))
     assert _route(policy=policy, classification=partner).send_allowed
     assert not _route(policy=policy, classification=partner, stake=_stake("500.00")).send_allowed
 

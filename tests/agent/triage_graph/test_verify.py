@@ -33,9 +33,9 @@ def _case(**evidence: Any) -> CaseInput:
 
 
 def _classification(**overrides: Any) -> Classification:
-    values: dict[str, Any] = dict(category=Category.SHORT_PAYMENT, confidence=0.9, rationale="Short by the fee.",
-                                  evidence_ids=["be-7f3a9c0d11"], sop_chunk_ids=["short_payment#decision-steps"],
-                                  action=Action.CHASE_PAYMENT, escalate_to=EscalateTo.PARTNER, owner="collections")
+    values: dict[str, Any] = {"category": Category.SHORT_PAYMENT, "confidence": 0.9, "rationale": "Short by the fee.",
+                                  "evidence_ids": ["be-7f3a9c0d11"], "sop_chunk_ids": ["short_payment#decision-steps"],
+                                  "action": Action.CHASE_PAYMENT, "escalate_to": EscalateTo.PARTNER, "owner": "collections"}
     values.update(overrides)
     return Classification(**values)
 
