@@ -26,7 +26,7 @@ TAIL = ("get_account_history", "get_messages")
 PLANS: dict[str, tuple[str, ...]] = {
     "usage_vs_partner_usage": ("get_agreement_state", "get_usage_summary", "get_metering_results"),
     "metering_not_accepted": ("get_agreement_state", "get_metering_results", "get_usage_summary"),
-    "metering_gaps": ("get_usage_summary", "get_metering_results"),
+    "metering_gaps": ("get_agreement_state", "get_usage_summary", "get_metering_results"),
     "billed_rate_vs_contract": ("get_agreement_state", "get_usage_summary", "get_partner_billing_events"),
     "usage_without_agreement": ("get_agreement_state", "get_usage_summary", "get_partner_billing_events"),
     "usage_without_invoice": ("get_agreement_state", "get_usage_summary", "get_partner_billing_events",

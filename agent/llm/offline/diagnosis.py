@@ -50,56 +50,82 @@ def _boundary_share(f: Facts) -> tuple[Decimal | None, Decimal | None]:
 
 
 def usage_gap(f: Facts) -> list[Hypothesis]:
-    """usage_vs_partner_usage: dropped or duplicated metering, wrong dimension, or the month's edge."""
+    """usage_vs_partner_usage: dropped or duplicated metering, wrong dimension, entitlement, or the month's edge."""
     hyps: list[Hypothesis] = []
     ours, partner = f.detail("our_quantity"), f.detail("partner_quantity")
-    total = f.detail("account_product_total") or {}
-    if total.get("agrees") is True:
-        hyps.append(_h(C.WRONG_DIMENSION, 0.92,
-                       f"the account's total over the product's dimensions agrees ({total.get('ours')} ours vs "
-                       f"{total.get('partner')} partner) while this dimension differs ({ours} vs {partner}): "
-                       "quantity moved between dimensions"))
+    hyps += _usage_causes(f)
     edge, gap = _boundary_share(f)
-    if edge is not None and gap and edge > 0:
-        share = min(edge / gap, Decimal(1))
-        if share >= Decimal("0.9"):
-            hyps.append(_h(C.TIMING_DIFFERENCE, 0.9,
-                           f"the gap of {gap.normalize():f} sits at the month's edge ({edge.normalize():f} moved "
-                           "across the midnight-UTC cut-off)"))
-        elif share >= Decimal("0.4"):
-            hyps.append(_h(C.TIMING_DIFFERENCE, 0.45, "part of the gap sits at the month's edge"))
-    statuses = agreement_inactive(f)
-    if statuses:
-        hyps.append(_h(C.ENTITLEMENT_MISMATCH, 0.7, f"the agreement is {statuses}"))
+    confined = _gap_confined_to_edge(f)
+    if edge is not None and gap and edge > 0 and min(edge / gap, Decimal(1)) >= Decimal("0.9"):
+        hyps.append(_h(C.TIMING_DIFFERENCE, 0.9,
+                       f"the gap of {gap.normalize():f} sits at the month's edge ({edge.normalize():f} moved "
+                       "across the midnight-UTC cut-off)"))
+    elif confined:
+        hyps.append(_h(C.TIMING_DIFFERENCE, 0.84, confined))
     if f.kind == "usage_shortfall":
-        if f.evidence_mentions("CustomerNotSubscribed"):
-            hyps.append(_h(C.REJECTED_METERING, 0.8, "metering results show CustomerNotSubscribed"))
         days = f.detail("days_with_gap")
-        hyps.append(_h(C.DROPPED_METERING, 0.8,
+        hyps.append(_h(C.DROPPED_METERING, 0.6 if confined else 0.8,
                        f"we metered {ours} but the partner's feed shows {partner}"
                        + (f" on {days} day(s) with a gap" if days else "")))
     else:
-        dup = f.evidence_mentions("DuplicateRecord")
+        dup = f.metering_statuses(f.exc.get("dimension_key")).get("DuplicateRecord", 0)
         hyps.append(_h(C.DUPLICATE_METERING, 0.85 if dup else 0.78,
                        f"the partner's feed shows {partner} against our {ours}"
                        + ("; metering results include DuplicateRecord" if dup else "")))
     return hyps
 
 
-def agreement_inactive(f: Facts) -> str:
-    """The non-active agreement statuses in evidence, as text ('' when all active or unknown)."""
-    bad = sorted({s for s in f.agreement_statuses() if s in {"SUPERSEDED", "ROLLED_BACK", "CANCELLED", "EXPIRED", "TERMINATED"}})
-    return ", ".join(bad)
+def _usage_causes(f: Facts) -> list[Hypothesis]:
+    """The causes that outrank a plain dropped/duplicated record when their evidence is present."""
+    hyps: list[Hypothesis] = []
+    problem = f.agreement_problem()
+    if problem:
+        hyps.append(_h(C.ENTITLEMENT_MISMATCH, 0.92, problem + "; usage continued without an entitlement"))
+    shift = f.dimension_mix_shift()
+    total = f.detail("account_product_total") or {}
+    if shift:
+        hyps.append(_h(C.WRONG_DIMENSION, 0.92, shift + ": quantity moved between dimensions"))
+    elif total.get("agrees") is True:
+        hyps.append(_h(C.WRONG_DIMENSION, 0.9,
+                       f"the account's total over the product's dimensions agrees ({total.get('ours')} ours vs "
+                       f"{total.get('partner')} partner) while this dimension differs"))
+    rejected = f.metering_statuses(f.exc.get("dimension_key")).get("CustomerNotSubscribed", 0)
+    if rejected and not problem:
+        hyps.append(_h(C.REJECTED_METERING, 0.88,
+                       f"{rejected} metering record(s) of this dimension answered CustomerNotSubscribed"))
+    return hyps
+
+
+def _gap_confined_to_edge(f: Facts) -> str:
+    """The whole gap on the month's first or last day, within our usage of the edge hours."""
+    days = f.detail("largest_gap_days") or []
+    if len(days) != 1 or f.detail("days_with_gap") not in (1, None):
+        return ""
+    day = str(days[0].get("day", ""))
+    period = f.exc.get("period") or ""
+    gap = dec(days[0].get("gap"))
+    if gap is None or not day.startswith(period):
+        return ""
+    last_day = day.endswith(("-28", "-29", "-30", "-31")) and gap < 0
+    edge = f.detail_dec("boundary", "our_last_hours_quantity" if last_day else "our_first_hours_quantity")
+    first_day = day.endswith("-01") and gap > 0
+    if (last_day or first_day) and edge is not None and abs(gap) <= edge:
+        return (f"the whole gap ({gap.normalize():f}) falls on {day}, within our usage of the edge hours "
+                f"({edge.normalize():f}): a record on the wrong side of the midnight-UTC cut-off")
+    return ""
 
 
 def metering_status(f: Facts) -> list[Hypothesis]:
-    """metering_not_accepted: what AWS answered decides it."""
+    """metering_not_accepted: what AWS answered decides it, read with the agreement state."""
     status = f.detail("status") or ""
     records = f.detail("records")
     if f.kind == "metering_customer_not_subscribed" or status == "CustomerNotSubscribed":
-        inactive = agreement_inactive(f)
-        return [_h(C.REJECTED_METERING, 0.9, f"{records} record(s) answered CustomerNotSubscribed"),
-                _h(C.ENTITLEMENT_MISMATCH, 0.75 if inactive else 0.2, f"the agreement is {inactive}" if inactive else "")]
+        problem = f.agreement_problem()
+        if problem:
+            return [_h(C.ENTITLEMENT_MISMATCH, 0.9, problem + f"; {records} record(s) answered CustomerNotSubscribed"),
+                    _h(C.REJECTED_METERING, 0.5, "")]
+        return [_h(C.REJECTED_METERING, 0.9, f"{records} record(s) answered CustomerNotSubscribed "
+                                            "while the agreement is in force")]
     if f.kind == "metering_duplicate_record" or status == "DuplicateRecord":
         other = f.detail("hours_accepted_with_other_quantity") or 0
         if other:
@@ -111,10 +137,18 @@ def metering_status(f: Facts) -> list[Hypothesis]:
 
 
 def metering_gaps(f: Facts) -> list[Hypothesis]:
+    """metering_gaps: hours without an accepted record — never sent, sent under another dimension, or refused."""
     if f.kind == "partner_feed_missing_day":
         return [_h(C.TIMING_DIFFERENCE, 0.7, "a day is missing from the partner's feed; the feed refreshes every 24 h"),
                 _h(C.DROPPED_METERING, 0.35, "")]
-    return [_h(C.DROPPED_METERING, 0.9, "hours with usage have no accepted metering record")]
+    hyps = _usage_causes(f)
+    answered = f.detail("hours_answered_otherwise") or 0
+    missing = f.detail("missing_hours")
+    if answered and not any(h.category in (C.ENTITLEMENT_MISMATCH, C.REJECTED_METERING) for h in hyps):
+        hyps.append(_h(C.REJECTED_METERING, 0.85, f"{answered} of the {missing} hour(s) were answered with another status"))
+    hyps.append(_h(C.DROPPED_METERING, 0.82 if not answered else 0.5,
+                   f"{missing} hour(s) with usage have no accepted metering record"))
+    return hyps
 
 
 def disbursement_gap(f: Facts) -> list[Hypothesis]:
@@ -145,7 +179,11 @@ def disbursement_gap(f: Facts) -> list[Hypothesis]:
 
 def direct_payment(f: Facts) -> list[Hypothesis]:
     if f.kind == "unapplied_cash":
-        return [_h(C.SHORT_PAYMENT, 0.55, "a receipt matches no invoice (unapplied cash)"), _h(C.OTHER, 0.4, "")]
+        if f.detail("account_identified") is False:
+            return [_h(C.OTHER, 0.8, f"a receipt from {f.detail('payer')} matches no invoice and no known customer"),
+                    _h(C.SHORT_PAYMENT, 0.3, "")]
+        return [_h(C.SHORT_PAYMENT, 0.6, "a receipt from a known customer matches no invoice (unapplied cash)"),
+                _h(C.OTHER, 0.45, "")]
     return [_h(C.SHORT_PAYMENT, 0.85, "the direct invoice is past due and not fully paid")]
 
 

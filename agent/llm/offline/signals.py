@@ -72,22 +72,49 @@ class Facts:
     def evidence_mentions(self, token: str) -> bool:
         return f'"{token}"' in self.evidence_text
 
-    def agreement_statuses(self) -> list[str]:
-        """Statuses of the account's agreements as the evidence shows them."""
-        found: list[str] = []
+    def agreement_problem(self) -> str:
+        """Why the contract behind the case has no agreement in force ('' when it has, or unknown)."""
+        state = self.case.evidence.get("get_agreement_state") or {}
+        contracts = state.get("contracts") or [] if isinstance(state, dict) else []
+        key = self.details.get("contract_key")
+        mine = [c for c in contracts if isinstance(c, dict) and (key is None or c.get("contract_key") == key)]
+        for c in mine:
+            status = str(c.get("agreement_status") or "").upper()
+            if status and status != "ACTIVE":
+                return f"agreement {c.get('agreement_id')} of contract {c.get('contract_key')} is {status}"
+            if c.get("covers_period") is False:
+                return f"agreement {c.get('agreement_id')} of contract {c.get('contract_key')} does not cover the period"
+        return ""
 
-        def walk(node: Any) -> None:
-            if isinstance(node, dict):
-                if "agreement_id" in node and isinstance(node.get("status"), str):
-                    found.append(node["status"].upper())
-                for v in node.values():
-                    walk(v)
-            elif isinstance(node, list):
-                for v in node:
-                    walk(v)
+    def usage_totals(self) -> list[dict[str, Any]]:
+        """Per-dimension totals (ours, partner's) of the case's product, from the usage summary."""
+        summary = self.case.evidence.get("get_usage_summary") or {}
+        totals = summary.get("totals") or [] if isinstance(summary, dict) else []
+        product = self.exc.get("product_code")
+        return [t for t in totals if isinstance(t, dict) and (product is None or t.get("product_code") == product)]
 
-        walk(self.case.evidence.get("get_agreement_state"))
-        return found
+    def dimension_mix_shift(self) -> str:
+        """Quantity moved between dimensions: differences that cancel out over the product ('' if not)."""
+        diffs = [(t.get("dimension_key"), dec(t.get("difference"))) for t in self.usage_totals()]
+        moved = [(d, q) for d, q in diffs if q]
+        if len(moved) < 2:
+            return ""
+        net = sum((q for _, q in moved), Decimal(0))
+        largest = max(abs(q) for _, q in moved)
+        if abs(net) <= largest * Decimal("0.01"):
+            parts = ", ".join(f"{d} {q.normalize():f}" for d, q in moved)
+            return f"the product's dimension differences cancel out ({parts})"
+        return ""
+
+    def metering_statuses(self, dimension: str | None = None) -> dict[str, int]:
+        """Records per metering status (of one dimension when given), from the metering evidence."""
+        results = self.case.evidence.get("get_metering_results") or {}
+        counts: dict[str, int] = {}
+        for row in (results.get("status_counts") or []) if isinstance(results, dict) else []:
+            if dimension and row.get("dimension") not in (None, dimension):
+                continue
+            counts[row.get("status", "")] = counts.get(row.get("status", ""), 0) + int(row.get("records") or 0)
+        return counts
 
     def record_ids(self) -> list[str]:
         refs = self.exc.get("record_refs") or {}
