@@ -28,3 +28,10 @@ def world(engine: Engine) -> World:
     """Two accounts' October 2026 (ACME with every kind of record, GLOBEX as the other tenant)."""
     with transaction(engine) as session:
         return build_world(session)
+
+
+@pytest.fixture
+def sqlite_world(sqlite_engine: Engine) -> World:
+    """The same world on SQLite only, for tests about argument handling rather than SQL."""
+    with transaction(sqlite_engine) as session:
+        return build_world(session)

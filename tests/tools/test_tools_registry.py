@@ -97,9 +97,9 @@ def test_call_tool_accepts_json_text_and_applies_defaults_for_nulls(engine: Engi
     ("get_usage_summary", {"granularity": "week"}, "granularity"),
     ("search_sops", {"query": "refund", "channels": ["direct"]}, "channels"),
 ])
-def test_bad_calls_are_refused_with_a_message_a_model_can_act_on(engine: Engine, world: World, name: str,
-                                                                  arguments: Any, message: str) -> None:
-    with read_only_session(engine) as session:
-        ctx = ToolContext.for_exception(session, world.case_id)
+def test_bad_calls_are_refused_with_a_message_a_model_can_act_on(sqlite_engine: Engine, sqlite_world: World,
+                                                                  name: str, arguments: Any, message: str) -> None:
+    with read_only_session(sqlite_engine) as session:
+        ctx = ToolContext.for_exception(session, sqlite_world.case_id)
         with pytest.raises(ToolArgumentsError, match=message):
             call_tool(ctx, name, arguments)

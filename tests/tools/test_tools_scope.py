@@ -12,6 +12,7 @@ from tests.tools.case_world import World
 from tools import (
     ToolArgumentsError,
     ToolContext,
+    ToolError,
     ToolScopeError,
     call_tool,
     gather_evidence,
@@ -74,3 +75,22 @@ def test_the_shared_payout_is_summed_over_every_buyer_without_listing_theirs(eng
     payout = next(p for p in result.payouts if p.billing_event_id == world.payout_id)
     assert (payout.rows_paid, payout.rows_total, payout.adds_up) == (2, Decimal(-4000), True)
     assert world.globex_event_id not in {e.billing_event_id for e in result.events}
+
+
+def test_a_chat_about_an_account_and_period_sees_that_account_only(engine: Engine, world: World) -> None:
+    """Without an exception, the scope is the account the person opened and the period they chose."""
+    with read_only_session(engine) as session:
+        ctx = ToolContext.for_account(session, world.acme_id, "2026-10", channel="aws_marketplace")
+        usage = call_tool(ctx, "get_usage_summary", {"granularity": "day"})
+        history = call_tool(ctx, "get_account_history")
+        payments = call_tool(ctx, "get_payments_and_disbursements")
+        with pytest.raises(ToolError, match="give exception_id"):
+            call_tool(ctx, "get_exception")
+        mine = call_tool(ctx, "get_exception", {"exception_id": world.money_case_id})
+        with pytest.raises(ToolScopeError):
+            call_tool(ctx, "get_exception", {"exception_id": world.globex_case_id})
+        with pytest.raises(ToolScopeError):
+            ToolContext.for_account(session, 999_999, "2026-10")
+    assert {t.dimension_key for t in usage.totals} == {"api_calls", "storage_gb"}
+    assert {e.exception_id for e in history.entries} == {world.case_id, world.money_case_id, world.earlier_case_id}
+    assert "PAY-0001" in {p.payment_id for p in payments.payments} and mine.id == world.money_case_id
