@@ -18,7 +18,7 @@ from billing.bundles.fetch.usage import (
     fetch_usage_hours,
     hours_named_in,
 )
-from billing.bundles.records import UsageDay
+from billing.bundles.records import usage_day_id
 from billing.bundles.scope import BOUNDARY_HOURS, CaseScope, at_midnight
 from tools.context import ToolContext
 from tools.contract_tools import case_contracts, case_products
@@ -116,7 +116,7 @@ def _comparison(key: tuple[str, str, date], mine: Decimal, seen: Decimal,
                 rows: list[tuple[str, str, str, date, Decimal, Decimal | None]]) -> UsageDayComparison:
     code, dim, day = key
     return UsageDayComparison.model_construct(
-        id=UsageDay.model_construct(product_code=code, dimension_key=dim, usage_date=day).derived_id(),
+        id=usage_day_id(code, dim, day),
         usage_date=day, product_code=code, dimension_key=dim, ours=mine, partner=seen, difference=seen - mine,
         partner_rates=sorted({p[5] for p in rows if p[5] is not None}), partner_row_ids=[p[0] for p in rows])
 

@@ -124,6 +124,11 @@ class AgreementRecord(Record):
     estimated_agreement_value: Dec | None = None
 
 
+def usage_day_id(product_code: str, dimension_key: str, usage_date: date) -> str:
+    """The citable id of our usage of one dimension on one UTC day."""
+    return f"usage-day:{product_code}:{dimension_key}:{usage_date.isoformat()}"
+
+
 class UsageDay(DerivedIdRecord):
     """Our metered usage of one dimension summed over one UTC day."""
 
@@ -133,7 +138,7 @@ class UsageDay(DerivedIdRecord):
     quantity: Dec
 
     def derived_id(self) -> str:
-        return f"usage-day:{self.product_code}:{self.dimension_key}:{self.usage_date.isoformat()}"
+        return usage_day_id(self.product_code, self.dimension_key, self.usage_date)
 
 
 class UsageHour(DerivedIdRecord):
