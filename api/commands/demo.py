@@ -102,7 +102,8 @@ def _print_summary(session, matched, *, rows, backend, batch, timings):  # type:
                       ", ".join(f"{c} {v:,.2f}" for c, v in sorted(stake.items())))
     console.print(table)
 
-    right = sum(1 for eid, entry in matched.items() if outcomes.get(eid, {}).get("category") == entry.category)
+    right = sum(1 for eid, entry in matched.items()
+                if outcomes.get(eid, {}).get("category") == entry.labels_for(matched.exceptions[eid].rule)[0])
     must_see = [eid for eid, entry in matched.items() if entry.route == "human"]
     seen = sum(1 for eid in must_see if outcomes.get(eid, {}).get("route") == "human")
     figures: dict[str, object] = {

@@ -39,9 +39,21 @@ class TruthEntry(BaseModel):
     benign: bool
     look_alike_of: Category | None = None
     second_category: Category | None = None
+    # Two causes: the rules only the second cause trips, and what resolves that cause. An exception
+    # raised by one of those rules is explained by the second cause, not the first.
+    second_rules: list[str] = Field(default_factory=list)
+    second_action: Action | None = None
+    second_escalate_to: EscalateTo | None = None
     note: str = ""
     # The inbound messages written for this case (messages.jsonl), if any.
     message_ids: list[str] = Field(default_factory=list)
+
+    def labels_for(self, rule: str) -> tuple[Category, Action, EscalateTo]:
+        """(category, action, escalate_to) of the cause that an exception of `rule` reveals."""
+        if self.second_category is not None and rule in self.second_rules:
+            return (self.second_category, self.second_action or self.action,
+                    self.second_escalate_to or self.escalate_to)
+        return self.category, self.action, self.escalate_to
 
     @field_serializer("amount_at_stake")
     def _amount_as_text(self, value: Decimal) -> str:
