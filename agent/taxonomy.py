@@ -8,6 +8,7 @@ category follows DOMAIN.md's taxonomy table and the SOP runbooks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from agent.schemas import Action, Category, EscalateTo
 
@@ -59,12 +60,15 @@ class Resolution:
 
 A, E = Action, EscalateTo
 USUAL: dict[Category, Resolution] = {
-    C.DROPPED_METERING: Resolution(A.RESEND_METERING, E.INTERNAL, "metering-platform"),
+    # Found at reconciliation, the hours are past AWS's 6-hour window: bill under the contract
+    # (or write off when small — see `resolution_for`), and fix the pipeline.
+    C.DROPPED_METERING: Resolution(A.REBILL, E.INTERNAL, "billing-ops"),
     C.DUPLICATE_METERING: Resolution(A.REFUND_REQUEST, E.PARTNER, "billing-ops"),
     C.REJECTED_METERING: Resolution(A.FIX_METERING_MAPPING, E.INTERNAL, "metering-platform"),
     C.WRONG_DIMENSION: Resolution(A.FIX_METERING_MAPPING, E.INTERNAL, "metering-platform"),
     C.PRICE_MISMATCH: Resolution(A.REQUEST_PARTNER_CORRECTION, E.PARTNER, "deal-desk"),
-    C.ENTITLEMENT_MISMATCH: Resolution(A.CREDIT_NOTE, E.INTERNAL, "billing-ops"),
+    # Usage after cancellation is served but unbilled: bill it directly with the customer's agreement.
+    C.ENTITLEMENT_MISMATCH: Resolution(A.REBILL, E.CUSTOMER, "billing-ops"),
     C.LISTING_FEE_MISMATCH: Resolution(A.REQUEST_PARTNER_CORRECTION, E.PARTNER, "billing-ops"),
     C.RESELLER_MARGIN_MISMATCH: Resolution(A.REQUEST_PARTNER_CORRECTION, E.PARTNER, "channel-ops"),
     C.SHORT_PAYMENT: Resolution(A.CHASE_PAYMENT, E.PARTNER, "collections"),
@@ -112,6 +116,25 @@ def usual_resolution(category: Category, channel: str | None = None) -> Resoluti
             return Resolution(A.CHASE_PAYMENT, E.CUSTOMER, "collections")
         if category is C.MISSING_INVOICE:
             return Resolution(A.REBILL, E.INTERNAL, "billing-ops")
+    return res
+
+
+def resolution_for(category: Category, channel: str | None, *, amount_usd: Decimal | None = None,
+                   write_off_below_usd: Decimal = Decimal("250"), window_open: bool = False,
+                   payer_known: bool = True) -> Resolution:
+    """The resolution of one case: the usual one, refined by what its evidence says.
+
+    - dropped metering: resend while AWS's window is open; past it, write off a small loss and
+      bill a larger one under the contract (dropped metering runbook, decision steps 1 and 3);
+    - money from an unknown payer is investigated internally; a known customer is asked."""
+    res = usual_resolution(category, channel)
+    if category is C.DROPPED_METERING:
+        if window_open:
+            return Resolution(A.RESEND_METERING, E.INTERNAL, "metering-platform")
+        if amount_usd is not None and amount_usd < write_off_below_usd:
+            return Resolution(A.WRITE_OFF, E.INTERNAL, "billing-ops")
+    if category is C.OTHER and payer_known:
+        return Resolution(A.INVESTIGATE, E.CUSTOMER, "billing-ops")
     return res
 
 

@@ -61,6 +61,9 @@ class RoutingSettings(BaseModel):
     always_review_categories: list[str] = Field(
         default_factory=lambda: ["refund_discrepancy", "tax_discrepancy", "channel_conflict", "other"]
     )
+    # Usage lost past the metering window is booked as lost revenue below this (USD-equivalent)
+    # and billed under the contract at or above it (dropped metering runbook, decision step 3).
+    write_off_below_usd: Decimal = Decimal("250")
     # Categories whose partner emails may be sent without approval below `auto_send_below_usd`.
     auto_send_categories: list[str] = Field(default_factory=list)
     auto_send_below_usd: Decimal = Decimal("0")

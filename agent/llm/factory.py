@@ -44,7 +44,8 @@ def make_backend(settings: Settings, engine: Engine | None = None) -> Backend:
     cases = library.read_cases(library.LIBRARY_DIR / "generated.jsonl")
     if engine is not None:
         cases += reviewed_cases(engine, library.LibraryCase)
-    offline_backend: Backend = offline.OfflineBackend(contacts=settings.email, library_cases=cases)
+    offline_backend: Backend = offline.OfflineBackend(contacts=settings.email, library_cases=cases,
+                                                      write_off_below_usd=settings.routing.write_off_below_usd)
     return offline_backend
 
 

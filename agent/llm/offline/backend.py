@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 from agent.llm.base import BackendResult, CaseInput, Usage
@@ -18,7 +19,7 @@ from agent.llm.offline.library import LIBRARY_DIR, CaseLibrary, LibraryCase, rea
 from agent.llm.offline.signals import Facts
 from agent.llm.offline.templates import render_draft
 from agent.schemas import Category, Classification, Draft
-from agent.taxonomy import usual_resolution
+from agent.taxonomy import resolution_for
 from billing.settings import EmailSettings
 
 RULES_WEIGHT = 0.8  # the SOP rules decide; neighbours move confidence and break near-ties
@@ -53,8 +54,10 @@ class OfflineBackend:
         calibrator: Calibrator | None = None,
         embed: object | None = None,
         library_path: Path | None = None,
+        write_off_below_usd: Decimal = Decimal("250"),
     ) -> None:
         self.contacts = contacts or EmailSettings()
+        self.write_off_below_usd = write_off_below_usd
         cases = library_cases if library_cases is not None else read_cases(library_path or LIBRARY_DIR / "generated.jsonl")
         self.calibrator = calibrator if calibrator is not None else Calibrator.load(CALIBRATION_PATH)
         self._library_cases = cases
@@ -96,7 +99,9 @@ class OfflineBackend:
         facts = Facts(case)
         ranked, votes, raw = self.score(case)
         best = ranked[0]
-        resolution = usual_resolution(best.category, facts.channel)
+        resolution = resolution_for(best.category, facts.channel, amount_usd=facts.amount_usd(),
+                                    write_off_below_usd=self.write_off_below_usd,
+                                    payer_known=facts.detail("account_identified") is not False)
         passages = [p for p in case.sop_passages if best.category.value in p.categories] or case.sop_passages[:1]
         rationale = "; ".join(best.reasons) or f"the usual cause of a {facts.kind}"
         if len(ranked) > 1 and ranked[1].score >= 0.5:

@@ -56,6 +56,12 @@ class Facts:
         self.delta_qty = dec(self.exc.get("delta_quantity"))
         self._evidence_text: str | None = None
 
+    def amount_usd(self) -> Decimal | None:
+        """|delta| in USD when the case is in USD (usage-priced offers are); None otherwise."""
+        if self.delta is None or self.currency != "USD":
+            return None
+        return abs(self.delta)
+
     def detail(self, *path: str) -> Any:
         return get(self.details, *path)
 
