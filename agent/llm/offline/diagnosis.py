@@ -144,11 +144,26 @@ def metering_gaps(f: Facts) -> list[Hypothesis]:
     hyps = _usage_causes(f)
     answered = f.detail("hours_answered_otherwise") or 0
     missing = f.detail("missing_hours")
-    if answered and not any(h.category in (C.ENTITLEMENT_MISMATCH, C.REJECTED_METERING) for h in hyps):
+    statuses = f.metering_statuses(f.exc.get("dimension_key"))
+    unprocessed = statuses.get("Unprocessed", 0)
+    if answered and unprocessed:
+        # Left in UnprocessedRecords and never retried: dropped on our side, not refused by AWS.
+        hyps.append(_h(C.DROPPED_METERING, 0.88, f"{unprocessed} record(s) came back in UnprocessedRecords "
+                                                 "and were never resent"))
+    elif answered and not any(h.category in (C.ENTITLEMENT_MISMATCH, C.REJECTED_METERING) for h in hyps):
         hyps.append(_h(C.REJECTED_METERING, 0.85, f"{answered} of the {missing} hour(s) were answered with another status"))
     hyps.append(_h(C.DROPPED_METERING, 0.82 if not answered else 0.5,
                    f"{missing} hour(s) with usage have no accepted metering record"))
     return hyps
+
+
+def not_invoiced(f: Facts) -> list[Hypothesis]:
+    """usage_without_invoice: a skipped billing run, or usage the customer was no longer entitled to."""
+    problem = f.agreement_problem()
+    if problem:
+        return [_h(C.ENTITLEMENT_MISMATCH, 0.9, problem + "; the usage has no agreement to be invoiced under"),
+                _h(C.MISSING_INVOICE, 0.5, "")]
+    return [_h(C.MISSING_INVOICE, 0.88, "usage was metered but nothing was invoiced for the period")]
 
 
 def disbursement_gap(f: Facts) -> list[Hypothesis]:
@@ -202,7 +217,7 @@ BY_RULE: dict[str, Callable[[Facts], list[Hypothesis]]] = {
     "direct_payments": direct_payment,
     "billed_rate_vs_contract": single(C.PRICE_MISMATCH, 0.92, "the billed rate differs from the contracted rate"),
     "usage_without_agreement": single(C.ENTITLEMENT_MISMATCH, 0.9, "usage continued without an active agreement"),
-    "usage_without_invoice": single(C.MISSING_INVOICE, 0.88, "usage was metered but nothing was invoiced for the period"),
+    "usage_without_invoice": not_invoiced,
     "channel_overlap": single(C.CHANNEL_CONFLICT, 0.9, "the same usage was billed direct and through the marketplace"),
     "listing_fee_vs_contract": single(C.LISTING_FEE_MISMATCH, 0.93, "the listing fee rate charged differs from the contracted rate"),
     "forgiven_charges": single(C.FORGIVEN_CHARGE, 0.93, "the marketplace reverted the charge (action FORGIVEN)"),
