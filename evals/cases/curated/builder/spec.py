@@ -168,6 +168,8 @@ class MeterRule(HoursField):
     send_as_dim: str | None = Field(default=None, description="The dimension key the record was sent under.")
     also_as: Literal["account_id", "identifier"] | None = Field(
         default=None, description="Also sent (and accepted) under the buyer's other customer reference.")
+    copy_as_dim: str | None = Field(
+        default=None, description="Also sent (and accepted) under this other dimension key.")
     submitted_delay_minutes: int = 5
 
 
@@ -485,7 +487,10 @@ def load_specs(folder: Path) -> list[CaseSpec]:
     seen: dict[str, str] = {}
     catalog = load_catalog(folder)
     for path in sorted(p for p in folder.glob("*.yaml") if not p.name.startswith("_")):
-        documents = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        try:
+            documents = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        except yaml.YAMLError as exc:
+            raise SpecError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(documents, list):
             raise SpecError(f"{path}: a spec file is a YAML list of cases")
         for index, raw in enumerate(documents):

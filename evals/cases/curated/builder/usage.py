@@ -106,7 +106,6 @@ def seed_usage(session: Session, spec: CaseSpec, usage: UsageSpec, account_id: i
         return
     refs = {"identifier": account.aws_customer_identifier, "account_id": account.aws_account_id}
     primary = usage.send_as
-    accepted: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
     accepted_hours: dict[tuple[str, datetime], Decimal] = defaultdict(Decimal)
     for (dim, hour), quantity in sorted(quantities.items()):
         rule = _rule_for(usage.metering, dim, hour)
@@ -115,10 +114,12 @@ def seed_usage(session: Session, spec: CaseSpec, usage: UsageSpec, account_id: i
             continue
         sent_dim = (rule.send_as_dim if rule else None) or dim
         submitted = hour + timedelta(hours=1, minutes=rule.submitted_delay_minutes if rule else 5)
-        senders = [primary]
+        senders = [(primary, sent_dim)]
         if rule is not None and rule.also_as is not None and status == "Success":
-            senders.append(rule.also_as)
-        for sender in senders:
+            senders.append((rule.also_as, sent_dim))
+        if rule is not None and rule.copy_as_dim is not None and status == "Success":
+            senders.append((primary, rule.copy_as_dim))
+        for sender, record_dim in senders:
             ref = refs[sender]
             if ref is None:
                 raise ValueError(f"case {spec.id}: metering as {sender} needs the account's id for it")
@@ -131,13 +132,13 @@ def seed_usage(session: Session, spec: CaseSpec, usage: UsageSpec, account_id: i
                     product_code=usage.product,
                     customer_identifier=ref if sender == "identifier" else None,
                     customer_aws_account_id=ref if sender == "account_id" else None,
-                    customer_ref=ref, license_arn=None, dimension=sent_dim, timestamp=hour, quantity=quantity,
+                    customer_ref=ref, license_arn=None, dimension=record_dim, timestamp=hour, quantity=quantity,
                     status=answer,
-                    metering_record_id=_record_id(f"{spec.id}:{ref}:{sent_dim}:{hour}") if counts else None,
+                    metering_record_id=_record_id(f"{spec.id}:{ref}:{record_dim}:{hour}") if counts else None,
                     submitted_at=submitted + (timedelta(minutes=50) if not counts else timedelta()),
                 ))
                 if counts:
-                    accepted_hours[(sent_dim, hour)] += quantity
+                    accepted_hours[(record_dim, hour)] += quantity
     if usage.partner_feed:
         _seed_partner_feed(session, spec, usage, accepted_hours)
     session.flush()
