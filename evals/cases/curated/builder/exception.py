@@ -13,6 +13,7 @@ from billing.reconcile.config import ReconcileSettings, using
 from billing.reconcile.findings import Finding, apply_findings
 from billing.reconcile.registry import RULES
 from billing.reconcile.rules import register_all
+from evals.cases.curated.builder.money import event_id
 from evals.cases.curated.builder.spec import CaseSpec, ImportedException, ReconciledException, SpecError
 
 
@@ -58,6 +59,13 @@ def _reconciled(session: Session, spec: CaseSpec, wanted: ReconciledException) -
     return row
 
 
+def _resolve(spec: CaseSpec, ref: str) -> str:
+    """A spec names a billing event the builder made as ``@event:<invoice id>:<row>`` (its id is derived)."""
+    if ref.startswith("@event:"):
+        return event_id(spec.id, ref.removeprefix("@event:"))
+    return ref
+
+
 def _imported(session: Session, spec: CaseSpec, imp: ImportedException, account_id: int | None) -> Discrepancy:
     delta = None if imp.expected is None or imp.observed is None else imp.observed - imp.expected
     delta_q = (None if imp.expected_quantity is None or imp.observed_quantity is None
@@ -71,7 +79,8 @@ def _imported(session: Session, spec: CaseSpec, imp: ImportedException, account_
         channel=imp.channel, period=spec.period, product_code=imp.product, dimension_key=imp.dim,
         currency=imp.currency, expected_amount=imp.expected, observed_amount=imp.observed, delta_amount=delta,
         expected_quantity=imp.expected_quantity, observed_quantity=imp.observed_quantity,
-        delta_quantity=delta_q, record_refs={k: list(v) for k, v in imp.refs.items()}, details=details,
+        delta_quantity=delta_q, record_refs={k: [_resolve(spec, r) for r in v] for k, v in imp.refs.items()},
+        details=details,
         description=imp.description, evidence_hash=digest, source="import")
     session.add(row)
     session.flush()

@@ -149,8 +149,8 @@ def _marketplace_invoice(session: Session, spec: CaseSpec, inv: MarketplaceInvoi
                 add(f"forgiven:{role}", action="FORGIVEN", transaction_type=parent.transaction_type,
                     amount=-parent.amount, balance_impacting=True, invoice_id=parent.invoice_id,
                     buyer_invoice_id=parent.buyer_invoice_id, parent_billing_event_id=parent.billing_event_id,
-                    action_date=inv.forgiven.on, valid_from=_stamp(inv.forgiven.on),
-                    update_date=_stamp(inv.forgiven.on))
+                    action_date=inv.forgiven.at, valid_from=_stamp(inv.forgiven.at),
+                    update_date=_stamp(inv.forgiven.at))
     for kind, reversals in (("REFUND", inv.refunds), ("CREDIT", inv.credits)):
         for n, rev in enumerate(reversals, start=1):
             parts = [("gross", "SELLER_REV_SHARE", rev.gross), ("fee", "AWS_REV_SHARE", rev.fee),
@@ -165,7 +165,7 @@ def _marketplace_invoice(session: Session, spec: CaseSpec, inv: MarketplaceInvoi
                     invoice_id=parent.invoice_id if parent else inv.invoice_id,
                     buyer_invoice_id=parent.buyer_invoice_id if parent else None,
                     parent_billing_event_id=parent.billing_event_id if parent else None,
-                    invoice_date=rev.on, action_date=rev.on, valid_from=_stamp(rev.on), update_date=_stamp(rev.on))
+                    invoice_date=rev.at, action_date=rev.at, valid_from=_stamp(rev.at), update_date=_stamp(rev.at))
     if inv.disbursed is not None:
         payout = payouts[inv.disbursed.payout]
         for role in inv.disbursed.rows:
@@ -175,8 +175,8 @@ def _marketplace_invoice(session: Session, spec: CaseSpec, inv: MarketplaceInvoi
             child = add(f"disbursed:{role}", action="DISBURSED", transaction_type=parent.transaction_type,
                         amount=-parent.amount, balance_impacting=True, invoice_id=parent.invoice_id,
                         buyer_invoice_id=parent.buyer_invoice_id, parent_billing_event_id=parent.billing_event_id,
-                        disbursement_billing_event_id=payout.id, action_date=inv.disbursed.on,
-                        valid_from=_stamp(inv.disbursed.on), update_date=_stamp(inv.disbursed.on))
+                        disbursement_billing_event_id=payout.id, action_date=inv.disbursed.at,
+                        valid_from=_stamp(inv.disbursed.at), update_date=_stamp(inv.disbursed.at))
             payout.children.append(child)
     session.flush()
 
@@ -190,13 +190,13 @@ def _payout(session: Session, spec: CaseSpec, payout: _Payout) -> None:
         session.add(BillingEvent(
             billing_event_id=parent_id, action="INVOICED", transaction_type="SELLER_REV_SHARE", amount=other.gross,
             currency=p.currency, balance_impacting=True, end_user_account_id=other.aws_account_id,
-            to_account_id=seller, invoice_date=p.on - timedelta(days=35), payment_due_date=p.on - timedelta(days=5),
+            to_account_id=seller, invoice_date=p.at - timedelta(days=35), payment_due_date=p.at - timedelta(days=5),
             invoice_id=f"{parent_id[:10]}", catalog="AWSMarketplace"))
         child = BillingEvent(
             billing_event_id=event_id(spec.id, f"{p.alias}:other{n}:disbursed"), action="DISBURSED",
             transaction_type="SELLER_REV_SHARE", amount=-other.gross, currency=p.currency, balance_impacting=True,
             end_user_account_id=other.aws_account_id, to_account_id=seller, parent_billing_event_id=parent_id,
-            disbursement_billing_event_id=payout.id, action_date=p.on, invoice_id=f"{parent_id[:10]}",
+            disbursement_billing_event_id=payout.id, action_date=p.at, invoice_id=f"{parent_id[:10]}",
             catalog="AWSMarketplace")
         session.add(child)
         payout.children.append(child)
@@ -205,9 +205,9 @@ def _payout(session: Session, spec: CaseSpec, payout: _Payout) -> None:
     session.add(BillingEvent(
         billing_event_id=payout.id, action="DISBURSED", transaction_type="DISBURSEMENT", amount=amount,
         currency=p.currency, balance_impacting=True, from_account_id=None, to_account_id=seller,
-        bank_trace_id=p.bank_trace_id, action_date=p.on, catalog="AWSMarketplace",
+        bank_trace_id=p.bank_trace_id, action_date=p.at, catalog="AWSMarketplace",
         disbursement_amount=p.disbursement_amount, disbursement_currency=p.disbursement_currency,
-        disbursement_reference_number=p.reference, valid_from=_stamp(p.on), update_date=_stamp(p.on)))
+        disbursement_reference_number=p.reference, valid_from=_stamp(p.at), update_date=_stamp(p.at)))
     if p.failed_on is not None:
         session.add(BillingEvent(
             billing_event_id=event_id(spec.id, f"payout:{p.alias}:failure"), action="DISBURSED",
@@ -220,7 +220,7 @@ def _payout(session: Session, spec: CaseSpec, payout: _Payout) -> None:
         received = p.receipt_amount if p.receipt_amount is not None else abs(p.disbursement_amount or amount)
         session.add(Payment(
             payment_id=f"bank-{p.bank_trace_id.lower()}", account_id=None, channel="aws_marketplace",
-            kind="disbursement", currency=currency, amount=received, received_date=p.on + timedelta(days=1),
+            kind="disbursement", currency=currency, amount=received, received_date=p.at + timedelta(days=1),
             invoice_number=None, bank_trace_id=p.bank_trace_id, payer=AWS_PAYER_NAMES.get(currency, "AMAZON"),
             remittance_note=f"AWS MARKETPLACE DISBURSEMENT {p.reference or p.bank_trace_id}"))
     session.flush()

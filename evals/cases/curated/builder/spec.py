@@ -211,19 +211,19 @@ class UsageSpec(Spec):
 
 class DisbursedSpec(Spec):
     payout: str
-    on: date
+    at: date
     rows: list[Literal["gross", "fee", "seller_tax"]] = Field(default_factory=lambda: ["gross", "fee", "seller_tax"])
 
 
 class ForgivenSpec(Spec):
-    on: date
+    at: date
     rows: list[Literal["gross", "fee", "seller_tax"]] = Field(default_factory=lambda: ["gross", "fee"])
 
 
 class ReversalSpec(Spec):
     """A refund or credit on the invoice: amounts as they appear in the feed (signed)."""
 
-    on: date
+    at: date
     gross: Dec
     fee: Dec | None = None
     tax: Dec | None = None
@@ -268,7 +268,7 @@ class OtherBuyer(Spec):
 
 class PayoutSpec(Spec):
     alias: str
-    on: date
+    at: date
     currency: Currency = "USD"
     bank_trace_id: str | None = None
     amount: Dec | None = Field(default=None, description="Payout amount (negative); default: Σ of its rows.")
@@ -362,6 +362,9 @@ class MessageSpec(Spec):
     body: str
     channel: str | None = None
     linked: bool = True
+
+
+# (Dates of events are `at`, never `on`: YAML 1.1 reads a bare `on` as the boolean true.)
 
 
 class ReconciledException(Spec):
