@@ -13,6 +13,8 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from agent.runner import Triage, open_triage
+from agent.schemas import Category
+from agent.taxonomy import usual_resolution
 from api import context
 from api.commands import triage as triage_cmd
 from billing.settings import Settings
@@ -48,7 +50,7 @@ def test_triage_prints_evidence_decision_draft_and_route(app: typer.Typer, engin
     assert result.exit_code == 0, result.output
     for text in ("evidence", "metering_gaps / metering_missing_hours", "dropped_metering#decision-steps",
                  "records: 1 item(s)", "summary: 2 item(s)",
-                 "decision", "resend_metering", "draft", "Difference: USD 250.00", "route", "auto → triaged",
+                 "decision", usual_resolution(Category.DROPPED_METERING).action.value, "draft", "Difference: USD 250.00", "route", "auto → triaged",
                  "confidence 0.95 is at or above the threshold 0.80"):
         assert text in result.output
 

@@ -8,10 +8,13 @@ import json
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, text
 
 from agent.review_queue import ReviewDecision
 from billing.db import session_factory
@@ -22,12 +25,21 @@ from tests.agent.triage_graph.fakes import add_exception
 CHILD = Path(__file__).with_name("resume_child.py")
 
 
-def _urls(engine: Engine, tmp_path: Path) -> tuple[str, str]:
-    """The database URL, and a checkpoint URL of the same kind of server."""
+@pytest.fixture
+def urls(engine: Engine, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """The database URL, and a checkpoint URL on the same kind of server: for PostgreSQL, a
+    schema of this test's own (LangGraph's tables are not ours; they must not sit among ours)."""
     url = engine.url.render_as_string(hide_password=False)
-    if engine.dialect.name == "postgresql":
-        return url, url  # PostgresSaver, in this test process's own schema
-    return url, f"sqlite:///{tmp_path}/checkpoints.db"
+    if engine.dialect.name != "postgresql":
+        yield url, f"sqlite:///{tmp_path}/checkpoints.db"
+        return
+    schema = f"cp_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    base = url.split("?", 1)[0]
+    yield url, f"{base}?options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def _resume_elsewhere(db_url: str, checkpoint_url: str, item_id: int, decision: ReviewDecision) -> dict[str, Any]:
@@ -37,8 +49,8 @@ def _resume_elsewhere(db_url: str, checkpoint_url: str, item_id: int, decision: 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_resume_in_a_new_process(engine: Engine, make_triage: TriageFactory, tmp_path: Path) -> None:
-    db_url, checkpoint_url = _urls(engine, tmp_path)
+def test_resume_in_a_new_process(engine: Engine, make_triage: TriageFactory, urls: tuple[str, str]) -> None:
+    db_url, checkpoint_url = urls
     triage = make_triage(checkpoint_url=checkpoint_url)
     exception_id = add_exception(engine, expected="30000.00", observed="1000.00")
     stopped = triage.case(exception_id)
