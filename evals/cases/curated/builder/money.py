@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session
 
 from billing.models import BillingEvent, CreditNote, Invoice, InvoiceLine, Payment, RefundRequest
 from billing.money import quantize
-from evals.cases.curated.builder.spec import CaseSpec, MarketplaceInvoiceSpec, PayoutSpec, parse_days
+from evals.cases.curated.builder.spec import (
+    CaseSpec,
+    MarketplaceInvoiceSpec,
+    PayoutSpec,
+    RawEventSpec,
+    parse_days,
+)
 
 AWS_PAYER_NAMES = {"USD": "AMAZON WEB SERVICES INC", "EUR": "AMAZON WEB SERVICES EMEA SARL",
                    "GBP": "AMAZON WEB SERVICES EMEA SARL UK BRANCH", "AUD": "AMAZON WEB SERVICES AUSTRALIA",
@@ -50,6 +56,8 @@ def seed_money(session: Session, spec: CaseSpec, account_id: int | None, contrac
     payouts = {p.alias: _Payout(p, event_id(spec.id, f"payout:{p.alias}")) for p in money.payouts}
     for invoice in money.invoices:
         _marketplace_invoice(session, spec, invoice, payouts)
+    for raw in money.events:
+        _raw_event(session, spec, raw)
     for payout in payouts.values():
         _payout(session, spec, payout)
     for inv in money.our_invoices:
@@ -178,6 +186,24 @@ def _marketplace_invoice(session: Session, spec: CaseSpec, inv: MarketplaceInvoi
                         disbursement_billing_event_id=payout.id, action_date=inv.disbursed.at,
                         valid_from=_stamp(inv.disbursed.at), update_date=_stamp(inv.disbursed.at))
             payout.children.append(child)
+    session.flush()
+
+
+def _raw_event(session: Session, spec: CaseSpec, raw: RawEventSpec) -> None:
+    contract = spec.contract(raw.contract)
+    usage = parse_days(raw.usage) if raw.usage else None
+    stamp = _stamp(raw.action_date or raw.invoice_date or date(2000, 1, 1))
+    session.add(BillingEvent(
+        billing_event_id=event_id(spec.id, raw.role), action=raw.action, transaction_type=raw.transaction_type,
+        amount=raw.amount, currency=contract.currency, balance_impacting=raw.balance_impacting,
+        from_account_id=spec.account.aws_account_id if spec.account else None,
+        to_account_id=spec.money.seller_account_id,
+        end_user_account_id=spec.account.aws_account_id if spec.account else None,
+        product_id=spec.product(contract.product).mp_id, invoice_id=raw.invoice_id, invoice_date=raw.invoice_date,
+        payment_due_date=raw.due, usage_period_start_date=usage[0] if usage else None,
+        usage_period_end_date=usage[-1] if usage else None, agreement_id=contract.agreement_id,
+        offer_id=contract.offer_id, catalog="AWSMarketplace", action_date=raw.action_date,
+        invoice_variant=raw.invoice_variant, line_item_id=raw.line_item_id, valid_from=stamp, update_date=stamp))
     session.flush()
 
 

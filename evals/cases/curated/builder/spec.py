@@ -340,9 +340,28 @@ class RefundSpec(Spec):
     reason: str | None = None
 
 
+class RawEventSpec(Spec):
+    """A billing event as the feed has it, for rows no invoice macro describes (e.g. a balance adjustment)."""
+
+    role: str
+    contract: str
+    action: str = "INVOICED"
+    transaction_type: str
+    amount: Dec
+    balance_impacting: bool = True
+    invoice_id: str | None = None
+    invoice_date: date | None = None
+    due: date | None = None
+    usage: str | None = None
+    action_date: date | None = None
+    invoice_variant: str | None = None
+    line_item_id: str | None = None
+
+
 class MoneySpec(Spec):
     seller_account_id: str = "814736250193"
     invoices: list[MarketplaceInvoiceSpec] = Field(default_factory=list)
+    events: list[RawEventSpec] = Field(default_factory=list)
     payouts: list[PayoutSpec] = Field(default_factory=list)
     our_invoices: list[InvoiceSpec] = Field(default_factory=list)
     payments: list[PaymentSpec] = Field(default_factory=list)
