@@ -7,6 +7,7 @@ from typing import Any
 
 from agent.runner import CaseOutcome
 from billing.settings import Settings
+from evals.capture import CaseCapture
 from evals.case_set import EvalCase
 from evals.drafts import check_draft_of
 from evals.results import CaseResult, Predicted
@@ -17,25 +18,26 @@ SHOWN_FIELDS = ("rule", "kind", "channel", "period", "product_code", "dimension_
 DETAILS_CHARS = 600
 
 
-def evidence_summary(values: dict[str, Any]) -> dict[str, Any]:
+def evidence_summary(values: dict[str, Any], capture: CaseCapture) -> dict[str, Any]:
     """What a reader of the report needs to judge a case: the exception as reconciliation stated
-    it, the amount at stake, the tools that answered, the outside text and whether it was flagged."""
+    it, the amount at stake, the tools that answered, the outside text and whether it was flagged,
+    the SOP passages retrieved."""
     exception = values.get("exception") or {}
     details = json.dumps(exception.get("details") or {}, ensure_ascii=False, default=str, sort_keys=True)
     return {
         **{name: exception.get(name) for name in SHOWN_FIELDS},
         "details": details if len(details) <= DETAILS_CHARS else details[:DETAILS_CHARS] + " …",
         "stake": values.get("stake"),
-        "tools": sorted((values.get("evidence") or {}).keys()),
+        "tools": sorted(capture.tool_results.keys()),
         "outside_text": [{"message_id": t.get("message_id"), "sender_role": t.get("sender_role"),
                           "subject": t.get("subject", ""), "suspicious": bool(t.get("suspicious"))}
                          for t in values.get("outside_text") or []],
-        "sop_passages": [p.get("chunk_id") for p in values.get("sop_passages") or []],
+        "sop_passages": [p.chunk_id for p in capture.passages],
     }
 
 
-def case_result(case: EvalCase, outcome: CaseOutcome, settings: Settings, *, load_ms: float,
-                default_model: str) -> CaseResult:
+def case_result(case: EvalCase, outcome: CaseOutcome, capture: CaseCapture, settings: Settings, *,
+                load_ms: float, default_model: str) -> CaseResult:
     """Score-ready record of one case: the labels beside the agent's decision, draft check and cost."""
     values = outcome.values
     classification = values.get("classification") or {}
@@ -48,8 +50,8 @@ def case_result(case: EvalCase, outcome: CaseOutcome, settings: Settings, *, loa
     )
     return CaseResult(
         case_id=case.case_id, source=case.source, expected=case.expected, predicted=predicted,
-        draft=check_draft_of(values, settings) if values else None,
+        draft=check_draft_of(values, capture, settings) if values else None,
         llm_calls=outcome.llm_calls, input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
         model=values.get("model") or default_model, wall_ms=outcome.wall_ms, load_ms=load_ms,
-        evidence=evidence_summary(values) if values else {},
+        evidence=evidence_summary(values, capture) if values else {},
     )

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.state import case_input
 from agent.verify import Facts, collect_facts, extract_claims
 from billing.settings import Settings
+from evals.capture import CaseCapture
 from evals.results import DraftCheck
 
 
@@ -30,12 +30,13 @@ def unsupported_claims(text: str, facts: Facts) -> tuple[list[str], list[str], l
     return amounts, ids, other
 
 
-def check_draft_of(state: dict[str, Any], settings: Settings) -> DraftCheck | None:
+def check_draft_of(state: dict[str, Any], capture: CaseCapture, settings: Settings) -> DraftCheck | None:
     """The final draft of a graph state, checked against what that case was given (None: no draft)."""
     draft = state.get("draft")
     if not draft:
         return None
-    facts = collect_facts(case_input(state), settings)  # type: ignore[arg-type]
+    case = capture.case_input(state)
+    facts = collect_facts(case, settings, capture.evidence_text(case))
     amounts: list[str] = []
     ids: list[str] = []
     other: list[str] = []

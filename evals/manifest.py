@@ -35,6 +35,7 @@ class CaseSetManifest(BaseModel):
     case_set_hash: str
     by_category: dict[str, int]
     files: list[str]
+    duplicate_keys_skipped: int = 0  # cases left out: an earlier seed gave another case the same key
     built_by: str = "evals/build_generated.py"
 
 

@@ -138,7 +138,8 @@ def reliability_bins(confidences: Sequence[float], correct: Sequence[bool], bins
     _same_length(confidences, correct)
     members: list[list[tuple[float, bool]]] = [[] for _ in range(bins)]
     for c, ok in zip(confidences, correct):
-        index = min(bins - 1, max(0, math.ceil(c * bins) - 1))
+        # Rounded first: 0.7 * 10 is 7.000000000000001 in floating point, and 0.7 belongs to (0.6, 0.7].
+        index = min(bins - 1, max(0, math.ceil(round(c * bins, 9)) - 1))
         members[index].append((c, ok))
     out = []
     for i, items in enumerate(members):

@@ -29,6 +29,7 @@ from agent.runner import open_triage
 from billing.bundles import BundleLoadError, load_bundle
 from billing.db import transaction
 from billing.settings import Settings, get_settings
+from evals.capture import CaseCapture
 from evals.case_result import case_result
 from evals.case_set import CaseSet, CaseSetError, EvalCase, load_case_set
 from evals.identity import RunIdentity, code_version, new_run_id, sop_corpus_hash
@@ -83,10 +84,11 @@ def run_case(case: EvalCase, *, databases: CaseDatabases, settings: Settings, ba
         except Exception as exc:  # noqa: BLE001 - any load failure is the case file's; say which
             raise CaseSetError(f"{case.source}: cannot be loaded: {type(exc).__name__}: {exc}") from exc
         load_ms = (time.perf_counter() - start) * 1000
-        with open_triage(settings, engine=engine, backend=backend, retriever=retriever,
-                         checkpoint_url="memory://") as triage:
+        capture = CaseCapture(retriever)  # the real tools and retriever, their answers kept for scoring
+        with open_triage(settings, engine=engine, backend=backend, retriever=capture.retrieve,
+                         run_tools=capture.tools, checkpoint_url="memory://") as triage:
             outcome = triage.case(exception_id)
-    return case_result(case, outcome, settings, load_ms=load_ms, default_model=backend.model)
+    return case_result(case, outcome, capture, settings, load_ms=load_ms, default_model=backend.model)
 
 
 def run_eval(
