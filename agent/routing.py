@@ -3,7 +3,8 @@
 A case goes to a person when any of these hold (`RoutingSettings` sets the figures): the
 backend failed after its retries; a check failed after the one repair; outside text tried to
 instruct; the confidence is below the threshold; the category always needs approval; the
-amount at stake is at or above materiality in USD, or its USD value is unknown. Otherwise it
+amount at stake is at or above materiality in USD, or its USD value is unknown; the case is
+part of a compound one (`agent.compound`). Otherwise it
 is auto-triaged: a *proposed* resolution. Every route carries its reasons, auto ones too.
 
 Nothing reaches a partner or customer without a person's approval unless the policy lists
@@ -45,6 +46,7 @@ def decide_route(
     suspicious: list[str],
     backend_errors: list[str],
     reclassified_by: str | None = None,
+    compound: list[str] | None = None,
 ) -> RouteDecision:
     """Apply the policy. `problems` are the checks still failing after the repair attempt."""
     human: list[str] = []
@@ -53,6 +55,8 @@ def decide_route(
         human.append("no classification was produced")
     human.extend(f"suspicious outside text: {s}" for s in suspicious)
     human.extend(f"check failed: {p}" for p in problems)
+    if policy.review_compound_cases:
+        human.extend(compound or [])
     if reclassified_by:
         human.append(f"reclassified by {reclassified_by}: the redrafted resolution needs approval")
     usd = Decimal(stake["usd"]) if stake.get("usd") is not None else None

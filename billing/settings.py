@@ -64,6 +64,8 @@ class RoutingSettings(BaseModel):
     # Usage lost past the metering window is booked as lost revenue below this (USD-equivalent)
     # and billed under the contract at or above it (dropped metering runbook, decision step 3).
     write_off_below_usd: Decimal = Decimal("250")
+    # An account and period whose open exceptions point to causes of different families go to a person.
+    review_compound_cases: bool = True
     # Categories whose partner emails may be sent without approval below `auto_send_below_usd`.
     auto_send_categories: list[str] = Field(default_factory=list)
     auto_send_below_usd: Decimal = Decimal("0")

@@ -1,0 +1,43 @@
+"""Compound cases: causes of different families on one account, period and product go to a person."""
+
+from agent.compound import compound_reasons
+
+
+def entry(rule: str, kind: str, *, exception_id: int = 2, period: str = "2026-10", product: str | None = "P1",
+          status: str = "open") -> dict:
+    return {"exception_id": exception_id, "rule": rule, "kind": kind, "period": period,
+            "product_code": product, "status": status}
+
+
+def case(rule: str, *history: dict) -> tuple[dict, dict]:
+    exception = {"id": 1, "rule": rule, "period": "2026-10", "product_code": "P1"}
+    return exception, {"get_account_history": {"entries": list(history)}}
+
+
+def test_rate_difference_beside_dropped_hours_is_compound() -> None:
+    exc, ev = case("billed_rate_vs_contract", entry("metering_gaps", "metering_missing_hours"))
+    reasons = compound_reasons(exc, ev, "price_mismatch")
+    assert reasons and "metering_gaps/metering_missing_hours" in reasons[0]
+
+
+def test_one_cause_tripping_several_rules_is_not_compound() -> None:
+    # A cancelled agreement: rejected records, missing hours and usage without an agreement.
+    exc, ev = case("metering_gaps", entry("metering_not_accepted", "metering_customer_not_subscribed"),
+                   entry("usage_without_agreement", "usage_without_active_agreement", exception_id=3))
+    assert compound_reasons(exc, ev, "entitlement_mismatch") == []
+
+
+def test_fx_difference_beside_an_undisbursed_invoice_is_compound_both_ways() -> None:
+    exc, ev = case("fx_conversion", entry("disbursed_vs_invoiced", "undisbursed"))
+    assert compound_reasons(exc, ev, "fx_variance")
+    exc, ev = case("disbursed_vs_invoiced", entry("fx_conversion", "fx_difference"))
+    assert compound_reasons(exc, ev, "short_payment")
+
+
+def test_other_products_periods_closed_cases_and_itself_do_not_count() -> None:
+    exc, ev = case("billed_rate_vs_contract",
+                   entry("metering_gaps", "metering_missing_hours", product="P2"),
+                   entry("metering_gaps", "metering_missing_hours", period="2026-09"),
+                   entry("metering_gaps", "metering_missing_hours", status="closed"),
+                   entry("metering_gaps", "metering_missing_hours", exception_id=1))
+    assert compound_reasons(exc, ev, "price_mismatch") == []
