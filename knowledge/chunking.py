@@ -55,14 +55,17 @@ class Chunk:
 
     @property
     def unit_texts(self) -> list[str]:
-        """The section's items (list items, paragraphs, table rows), each with its context.
+        """The section's items (list items, paragraphs, table rows), each after its heading.
 
         MiniLM averages a whole passage into one vector, so a section about five things
         matches a question about one of them only weakly. Each item also gets a vector of
         its own ("small-to-big"): the item finds the section, the section is what is cited.
+        The item carries its heading ("Email outline: To the customer: ...") but not the
+        SOP title: a 60-character title in front of a 10-word item made every item of a
+        runbook embed alike (vector-only recall@3 0.76 with the title, 0.81 without, on
+        the development queries).
         """
-        prefix = f"{self.title} - {self.heading}: "
-        return [prefix + unit for unit in split_units(self.text)]
+        return [unit_text(self.heading, unit) for unit in split_units(self.text)]
 
     def content_hash(self, model: str) -> str:
         """Changes whenever the indexed text, the metadata or the embedding model change."""
@@ -77,6 +80,16 @@ class Chunk:
 def search_text(title: str, heading: str, text: str) -> str:
     """Compose the text the retrievers see (also used to rebuild it from stored metadata)."""
     return f"{title} - {heading}\n{text}"
+
+
+def unit_text(heading: str, unit: str) -> str:
+    """What is embedded for one item of a section."""
+    return f"{heading}: {unit}"
+
+
+def unit_search_text(title: str, heading: str, unit: str) -> str:
+    """What keyword search sees of one item: the item in the context of its section."""
+    return f"{title} - {heading}\n{unit}"
 
 
 _ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+|^\s*\|")

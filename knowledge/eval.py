@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -19,6 +20,9 @@ from knowledge.keyword import tokenize
 from knowledge.search import KnowledgeBase, SearchMode
 
 QUERIES_PATH = Path(__file__).resolve().parent / "eval_queries.yaml"
+#: Further query sets, one file each: ``eval_queries_<set>.yaml`` (e.g. the blind ``holdout3``).
+#: A query in such a file belongs to the set named by the file unless it says otherwise.
+EXTRA_QUERIES_GLOB = "eval_queries_*.yaml"
 MODES: tuple[SearchMode, ...] = ("vector", "keyword", "fused")
 #: MRR is computed over this many results (MRR@10).
 DEPTH = 10
@@ -68,10 +72,23 @@ class EvalReport(BaseModel):
         return next(r for r in self.results if r.mode == "fused")
 
 
-def load_queries(path: Path = QUERIES_PATH) -> list[EvalQuery]:
-    """Read and validate the labelled queries."""
+def _read_queries(path: Path, default_set: str) -> list[EvalQuery]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return [EvalQuery(**item) for item in data["queries"]]
+    return [EvalQuery(**{"set": default_set, **item}) for item in data["queries"]]
+
+
+def load_queries(path: Path = QUERIES_PATH, sets: list[str] | None = None) -> list[EvalQuery]:
+    """Read and validate the labelled queries: ``path`` and, next to it, every
+    ``eval_queries_<set>.yaml``; only the queries of ``sets`` when given."""
+    queries = _read_queries(path, "main")
+    for extra in sorted(path.parent.glob(EXTRA_QUERIES_GLOB)):
+        queries += _read_queries(extra, extra.stem.removeprefix("eval_queries_"))
+    if sets:
+        unknown = set(sets) - {q.set for q in queries}
+        if unknown:
+            raise ValueError(f"unknown query sets {sorted(unknown)}")
+        queries = [q for q in queries if q.set in sets]
+    return queries
 
 
 def is_relevant(chunk_id: str, labels: list[str]) -> bool:
@@ -123,39 +140,48 @@ def _percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def evaluate_mode(kb: KnowledgeBase, queries: list[EvalQuery], mode: SearchMode) -> ModeResult:
-    """Run every query once in ``mode`` and score it."""
-    hits1 = hits3 = 0
-    reciprocal: list[float] = []
-    latencies: list[float] = []
-    cpu: list[float] = []
-    misses: list[str] = []
-    for query in queries:
-        kb.embedding_function.clear_cache()  # measure the model, not the cache
-        start, start_cpu = time.perf_counter(), time.process_time()
-        passages = kb.search(query.q, k=DEPTH, mode=mode)
-        latencies.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.process_time() - start_cpu) * 1000)
-        ranks = [i for i, p in enumerate(passages, 1) if is_relevant(p.chunk_id, query.relevant)]
-        first = ranks[0] if ranks else None
-        hits1 += first == 1
-        hits3 += first is not None and first <= 3
-        reciprocal.append(1 / first if first else 0.0)
-        if first is None or first > 3:
-            misses.append(query.q)
-    n = len(queries)
+@dataclass(frozen=True)
+class _Outcome:
+    """One query's result: the rank of the first relevant passage, and its cost."""
+
+    query: EvalQuery
+    first: int | None
+    wall_ms: float
+    cpu_ms: float
+
+
+def _run(kb: KnowledgeBase, query: EvalQuery, mode: SearchMode) -> _Outcome:
+    kb.embedding_function.clear_cache()  # measure the model, not the cache
+    start, start_cpu = time.perf_counter(), time.process_time()
+    passages = kb.search(query.q, k=DEPTH, mode=mode)
+    wall = (time.perf_counter() - start) * 1000
+    cpu = (time.process_time() - start_cpu) * 1000
+    ranks = [i for i, p in enumerate(passages, 1) if is_relevant(p.chunk_id, query.relevant)]
+    return _Outcome(query, ranks[0] if ranks else None, wall, cpu)
+
+
+def _score(mode: str, outcomes: list[_Outcome]) -> ModeResult:
+    n = len(outcomes)
+    latencies = [o.wall_ms for o in outcomes]
+    cpu = [o.cpu_ms for o in outcomes]
     return ModeResult(
         mode=mode,
         n=n,
-        recall_at_1=round(hits1 / n, 4),
-        recall_at_3=round(hits3 / n, 4),
-        mrr=round(sum(reciprocal) / n, 4),
+        recall_at_1=round(sum(o.first == 1 for o in outcomes) / n, 4),
+        recall_at_3=round(sum(o.first is not None and o.first <= 3 for o in outcomes) / n, 4),
+        mrr=round(sum(1 / o.first for o in outcomes if o.first) / n, 4),
         p50_ms=round(statistics.median(latencies), 2),
         p95_ms=round(_percentile(latencies, 95), 2),
         p50_cpu_ms=round(statistics.median(cpu), 2),
         p95_cpu_ms=round(_percentile(cpu, 95), 2),
-        misses=misses,
+        misses=[f"[{o.query.set}] {o.query.q}" for o in outcomes
+                if o.first is None or o.first > 3],
     )
+
+
+def evaluate_mode(kb: KnowledgeBase, queries: list[EvalQuery], mode: SearchMode) -> ModeResult:
+    """Run every query once in ``mode`` and score it."""
+    return _score(mode, [_run(kb, q, mode) for q in queries])
 
 
 def evaluate(
@@ -171,10 +197,12 @@ def evaluate(
     kb.embedding_function.warm_up()
     for mode in modes:  # warm Chroma's and the keyword index's first-call paths
         kb.search("warm up query", k=DEPTH, mode=mode)
-    results = [evaluate_mode(kb, queries, mode) for mode in modes]
-    sets = sorted({q.set for q in queries})
+    outcomes = {mode: [_run(kb, q, mode) for q in queries] for mode in modes}
+    results = [_score(mode, runs) for mode, runs in outcomes.items()]
+    sets = list(dict.fromkeys(q.set for q in queries))
     by_set = (
-        {name: evaluate_mode(kb, [q for q in queries if q.set == name], "fused") for name in sets}
+        {name: _score("fused", [o for o in outcomes["fused"] if o.query.set == name])
+         for name in sets}
         if len(sets) > 1 and "fused" in modes else {}
     )
     return EvalReport(

@@ -1,4 +1,4 @@
-"""Combining rankings: weighted reciprocal-rank fusion, and the exact-identifier guarantee.
+"""Combining the retrievers: a weighted sum of their scores, and the exact-identifier guarantee.
 
 A ranking is a list of ``(document index, score)`` pairs, best first.
 """
@@ -6,16 +6,53 @@ A ranking is a list of ``(document index, score)`` pairs, best first.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+import numpy as np
 
 from knowledge.keyword import BM25Index
 
 Ranking = list[tuple[int, float]]
 
-#: Reciprocal-rank-fusion constant. Cormack et al. (2009) use 60 for long runs from many
-#: systems; with three short rankings of 30, a smaller constant lets a top-ranked passage of
-#: one retriever count more. Chosen on the even-numbered main eval queries (10 vs 20, 30,
-#: 60), checked on the odd-numbered ones.
-RRF_K = 10
+
+@dataclass(frozen=True)
+class Signals:
+    """What each retriever says about every section (arrays indexed by section)."""
+
+    #: Cosine similarity of the query to the section's best vector record.
+    vector: np.ndarray
+    #: BM25 of the section, as a share of a whole-query match (see ``search._scaled``).
+    keyword: np.ndarray
+    #: BM25 of the section's best item, as a share of a whole-query match.
+    item_keyword: np.ndarray
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """The weight of each signal in the fused score (only their ratios matter)."""
+
+    vector: float
+    keyword: float
+    item_keyword: float
+
+
+#: Chosen by ``python -m knowledge.tune`` (pairwise logistic regression) on the even-numbered
+#: queries of the development sets, checked on the odd-numbered ones; see docs/knowledge.md.
+WEIGHTS = FusionWeights(vector=6.0, keyword=4.8, item_keyword=1.8)
+
+
+def fuse(signals: Signals, weights: FusionWeights = WEIGHTS) -> np.ndarray:
+    """The fused score of every section: a weighted sum of the signals.
+
+    Scores, not ranks: a passage that one retriever finds far ahead of the rest (a BM25
+    score twice the next one's) counts for more than one that merely ranks first, which
+    reciprocal-rank fusion cannot tell apart. Cosines and scaled BM25 scores both live in
+    0-1, and the weights were fitted on labelled queries, so no calibration is guessed.
+    """
+    return (weights.vector * signals.vector + weights.keyword * signals.keyword
+            + weights.item_keyword * signals.item_keyword)
+
+
 #: An identifier found in more than this share of passages is vocabulary, not a needle.
 EXACT_TERM_MAX_SHARE = 0.05
 #: A passage naming a rare identifier of the query is always among this many first results.
@@ -24,20 +61,6 @@ EXACT_TERM_TOP = 3
 _RAW_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[_\-.][A-Za-z0-9]+)*")
 #: snake_case, an inner capital (camelCase, CamelCase), or an all-capitals word of 3+ letters.
 _IDENTIFIER_RE = re.compile(r"_|[a-z][A-Z]|^[A-Z]{3,}$")
-
-
-def rrf(rankings: list[tuple[Ranking, float]], k: int = RRF_K) -> Ranking:
-    """Weighted reciprocal-rank fusion: score = sum over rankings of weight / (k + rank).
-
-    Rank-based, so it needs no calibration between cosine and BM25 scores; a passage that
-    only one retriever finds (an exact identifier, a paraphrase) still surfaces. Ties are
-    broken by document index, so the result is deterministic.
-    """
-    fused: dict[int, float] = {}
-    for ranking, weight in rankings:
-        for rank, (doc, _) in enumerate(ranking, start=1):
-            fused[doc] = fused.get(doc, 0.0) + weight / (k + rank)
-    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def exact_terms(query: str, bm25: BM25Index) -> list[str]:
@@ -56,8 +79,8 @@ def exact_terms(query: str, bm25: BM25Index) -> list[str]:
 def promote_exact(ranked: Ranking, keyword: Ranking, query: str, bm25: BM25Index) -> Ranking:
     """Make sure each rare identifier of the query is named by one of the top passages.
 
-    A sentence model cannot read ``DISBURSEMENT_FAILURE`` or ``charge_side``, and two vector
-    rankings can outvote the keyword one. For each such term, the best keyword hit that
+    A sentence model cannot read ``DISBURSEMENT_FAILURE`` or ``charge_side``, and the vector
+    score can outweigh the keyword one. For each such term, the best keyword hit that
     contains it is moved into the top :data:`EXACT_TERM_TOP` if no passage there names it.
     """
     for term in exact_terms(query, bm25)[:EXACT_TERM_TOP]:

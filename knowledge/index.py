@@ -29,7 +29,7 @@ from knowledge.keyword import load_glossary
 from knowledge.sop import load_corpus
 
 #: Bumped when the stored metadata layout changes (forces a rebuild of every chunk).
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 #: ``kind`` of a record: the section itself (cited, keyword-indexed) or one of its items
 #: (extra vectors that lead to the section).
 SECTION = "section"
@@ -141,7 +141,8 @@ def _records(chunk: Chunk, content_hash: str) -> list[tuple[str, str, str, dict[
     records = [(chunk.chunk_id, chunk.search_text, chunk.text,
                 chunk_metadata(chunk, content_hash, SECTION))]
     for i, unit in enumerate(chunk.unit_texts, start=1):
-        records.append((f"{chunk.chunk_id}{UNIT_SEPARATOR}{i}", unit, unit.split(": ", 1)[-1],
+        records.append((f"{chunk.chunk_id}{UNIT_SEPARATOR}{i}", unit,
+                        unit.removeprefix(f"{chunk.heading}: "),
                         chunk_metadata(chunk, content_hash, UNIT)))
     return records
 

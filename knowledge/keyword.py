@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 #: The built-in billing vocabulary; a ``glossary.yaml`` in a SOP folder adds groups to it.
@@ -92,36 +93,71 @@ class KeywordHit:
 
 
 class BM25Index:
-    """Okapi BM25 over a fixed list of documents."""
+    """Okapi BM25 over a fixed list of documents.
+
+    Each term's contribution to each document that holds it (idf x saturated tf) is computed
+    once, when the index is built; a query then only adds up a few numpy arrays.
+    """
 
     def __init__(self, documents: list[str], k1: float = 1.2, b: float = 0.75) -> None:
         self.k1 = k1
         self.b = b
-        self._postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        self._lengths: list[int] = []
+        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        lengths: list[int] = []
         for doc, text in enumerate(documents):
             counts = Counter(tokenize(text))
-            self._lengths.append(sum(counts.values()))
+            lengths.append(sum(counts.values()))
             for term, tf in counts.items():
-                self._postings[term].append((doc, tf))
+                postings[term].append((doc, tf))
         n = len(documents)
-        self._avg_len = (sum(self._lengths) / n) if n else 0.0
-        # BM25+ style idf floor at 0: a term in most passages neither helps nor hurts.
-        self._idf = {
-            term: max(0.0, math.log((n - len(p) + 0.5) / (len(p) + 0.5) + 1.0))
-            for term, p in self._postings.items()
-        }
+        self._n = n
+        avg_len = (sum(lengths) / n) if n else 0.0
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._idf: dict[str, float] = {}
+        for term, plist in postings.items():
+            # BM25+ style idf floor at 0: a term in most passages neither helps nor hurts.
+            idf = max(0.0, math.log((n - len(plist) + 0.5) / (len(plist) + 0.5) + 1.0))
+            self._idf[term] = idf
+            docs = np.array([d for d, _ in plist], dtype=np.int64)
+            tf = np.array([t for _, t in plist], dtype=np.float64)
+            norm = k1 * (1 - b + b * np.array([lengths[d] for d, _ in plist]) / avg_len)
+            self._postings[term] = (docs, idf * tf * (k1 + 1) / (tf + norm))
 
     def __len__(self) -> int:
-        return len(self._lengths)
+        return self._n
 
     def documents_with(self, term: str) -> set[int]:
         """The documents in which ``term`` (an index term) occurs."""
-        return {doc for doc, _ in self._postings.get(term, ())}
+        docs = self._postings.get(term)
+        return set() if docs is None else {int(d) for d in docs[0]}
 
     def document_frequency(self, term: str) -> int:
         """In how many documents ``term`` (an index term, e.g. lowercased) occurs."""
-        return len(self._postings.get(term, ()))
+        docs = self._postings.get(term)
+        return 0 if docs is None else len(docs[0])
+
+    def full_match(self, query: str | dict[str, float]) -> float:
+        """The score of a passage of average length holding each query term once: what a
+        passage that matches the whole query scores, to put scores on a 0-1 scale that
+        says how much of the query a passage matches (unlike dividing by the best score,
+        which makes a passage matching one common word look like a perfect match)."""
+        terms = query if isinstance(query, dict) else {t: 1.0 for t in tokenize(query)}
+        # A term no passage holds is as rare as a term can be: no passage matches it.
+        unseen = math.log((self._n + 0.5) / 0.5 + 1.0)
+        return sum(w * self._idf.get(t, unseen) for t, w in terms.items())
+
+    def scores(self, query: str | dict[str, float]) -> np.ndarray:
+        """The BM25 score of every document (0 where no query term occurs).
+
+        ``query`` is text, or already weighted terms (see :meth:`Glossary.expand`).
+        """
+        terms = query if isinstance(query, dict) else {t: 1.0 for t in tokenize(query)}
+        out = np.zeros(self._n, dtype=np.float64)
+        for term, weight in terms.items():
+            hit = self._postings.get(term)
+            if hit is not None:
+                out[hit[0]] += weight * hit[1]  # a term lists each document once
+        return out
 
     def search(
         self,
@@ -129,23 +165,14 @@ class BM25Index:
         allowed: set[int] | None = None,
         k: int = 20,
     ) -> list[KeywordHit]:
-        """The ``k`` best documents for ``query``, optionally among ``allowed`` ones only.
-
-        ``query`` is text, or already weighted terms (see :meth:`Glossary.expand`).
-        """
-        terms = query if isinstance(query, dict) else {t: 1.0 for t in tokenize(query)}
-        scores: dict[int, float] = defaultdict(float)
-        for term, weight in terms.items():
-            idf = self._idf.get(term)
-            if not idf:
-                continue
-            for doc, tf in self._postings[term]:
-                if allowed is not None and doc not in allowed:
-                    continue
-                norm = self.k1 * (1 - self.b + self.b * self._lengths[doc] / self._avg_len)
-                scores[doc] += weight * idf * tf * (self.k1 + 1) / (tf + norm)
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [KeywordHit(doc, score) for doc, score in ranked[:k]]
+        """The ``k`` best documents for ``query``, optionally among ``allowed`` ones only."""
+        scores = self.scores(query)
+        if allowed is not None:
+            keep = np.zeros(self._n, dtype=bool)
+            keep[list(allowed)] = True
+            scores = np.where(keep, scores, 0.0)
+        order = np.lexsort((np.arange(self._n), -scores))  # best first, ties by document
+        return [KeywordHit(int(d), float(scores[d])) for d in order[:k] if scores[d] > 0]
 
 
 def _words(text: str) -> list[str]:
@@ -160,31 +187,25 @@ class Glossary:
     members added at ``weight`` (below 1: the words the user wrote still count most).
     """
 
-    def __init__(self, groups: list[list[str]], weight: float = 0.4, spell_out: int = 3) -> None:
+    def __init__(self, groups: list[list[str]], weight: float = 0.4) -> None:
         self.weight = weight
-        self.spell_out = spell_out
         self._phrases = groups
         self._groups = [[(_words(p), tokenize(p)) for p in group] for group in groups]
+        # Phrases by their first word: matching a query looks only at its own words.
+        self._by_first: dict[str, list[tuple[int, tuple[str, ...]]]] = defaultdict(list)
+        for i, group in enumerate(self._groups):
+            for words, _ in group:
+                if words:
+                    self._by_first[words[0]].append((i, tuple(words)))
 
     def _matched(self, words: list[str]) -> list[int]:
-        return [
-            i for i, group in enumerate(self._groups)
-            if any(_contains(words, phrase) for phrase, _ in group if phrase)
-        ]
-
-    def expand_text(self, query: str) -> str:
-        """The query followed by the first few synonyms of each group it mentions.
-
-        This is what gets embedded for the expanded vector ranking: a sentence model
-        needs words, not weights.
-        """
-        words = _words(query)
-        extra: list[str] = []
-        for i in self._matched(words):
-            others = [p for p, (w, _) in zip(self._phrases[i], self._groups[i])
-                      if w and not _contains(words, w)]
-            extra.extend(others[: self.spell_out])
-        return f"{query}; {', '.join(extra)}" if extra else query
+        """The groups one of whose phrases occurs in ``words``, in glossary order."""
+        found: set[int] = set()
+        for start, word in enumerate(words):
+            for group, phrase in self._by_first.get(word, ()):
+                if tuple(words[start:start + len(phrase)]) == phrase:
+                    found.add(group)
+        return sorted(found)
 
     def expand(self, query: str) -> dict[str, float]:
         """Weighted query terms: the query's own at 1.0, glossary expansions at ``weight``."""
@@ -194,11 +215,6 @@ class Glossary:
                 for term in phrase_terms:
                     terms.setdefault(term, self.weight)
         return terms
-
-
-def _contains(words: list[str], phrase: list[str]) -> bool:
-    n = len(phrase)
-    return any(words[i:i + n] == phrase for i in range(len(words) - n + 1))
 
 
 def _read_groups(path: Path) -> list[list[str]]:

@@ -1,8 +1,13 @@
-"""Retrieval: vector search (Chroma) fused with BM25 by reciprocal rank, with filters.
+"""Retrieval: vector search fused with BM25, with filters, over the SOP index in Chroma.
 
 ``search(query, categories=…, channels=…, k=…, config=…)`` is what the tools and the CLI
 call. It returns :class:`Passage` objects carrying the SOP id, version and heading that an
 audit record cites.
+
+Chroma stores the passages, their vectors and metadata (on disk, or on a server shared by
+every worker). A searcher loads all of it once (a SOP corpus is a few thousand vectors, a few
+MB) and searches in memory: one matrix-vector product is exact and takes well under a
+millisecond, where a Chroma query costs several. It reloads when the index changes.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Literal
 
+import numpy as np
 from chromadb.api.models.Collection import Collection
 from pydantic import BaseModel, ConfigDict
 
-from knowledge.chunking import search_text
+from knowledge.chunking import search_text, unit_search_text
 from knowledge.embedding import MiniLMEmbeddingFunction
-from knowledge.fusion import Ranking, promote_exact, rrf
+from knowledge.fusion import Ranking, Signals, fuse, promote_exact
 from knowledge.index import (
     CATEGORY_FLAG,
     CHANNEL_FLAG,
@@ -33,10 +39,8 @@ from knowledge.keyword import BM25Index, Glossary
 from knowledge.sop import CATEGORIES, CHANNELS
 
 SearchMode = Literal["fused", "vector", "keyword"]
-#: How many sections each retriever hands to the fusion, at least.
-CANDIDATES = 30
-#: Vector records fetched per wanted section: a section also has one record per item.
-RECORDS_PER_SECTION = 4
+#: How many sections the exact-identifier guarantee looks at (see ``fusion.promote_exact``).
+EXACT_POOL = 30
 #: How long a searcher trusts its keyword index before checking the collection's fingerprint.
 REFRESH_AFTER_S = 30.0
 
@@ -64,12 +68,23 @@ class Passage(BaseModel):
 
 @dataclass(frozen=True)
 class _Snapshot:
-    """The sections as last loaded, swapped whole so a search never sees half a refresh."""
+    """The index as last loaded, swapped whole so a search never sees half a refresh.
+
+    Sections (the passages that are cited) are numbered in SOP order. Each vector record (a
+    section or one of its items) and each keyword item points to its section by number.
+    """
 
     ids: tuple[str, ...] = ()
     docs: tuple[str, ...] = ()
     metas: tuple[dict[str, Any], ...] = ()
+    #: One row per vector record, sorted by section; ``record_starts[i]`` is the first row
+    #: of section ``i`` (every section has at least its own record).
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    record_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     bm25: BM25Index = field(default_factory=lambda: BM25Index([]))
+    #: BM25 over the items of the sections, and the section of each item.
+    item_bm25: BM25Index = field(default_factory=lambda: BM25Index([]))
+    item_section: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     glossary: Glossary = field(default_factory=lambda: Glossary([]))
     fingerprint: str | None = None
 
@@ -82,6 +97,16 @@ class _Snapshot:
         meta = self.metas[doc]
         return search_text(str(meta.get("title", "")), str(meta.get("heading", "")), self.docs[doc])
 
+    def allowed(self, cats: list[str], chans: list[str]) -> np.ndarray | None:
+        """Mask of the sections matching the filters (any category and any channel)."""
+        if not cats and not chans:
+            return None
+        return np.array([
+            (not cats or any(m.get(f"{CATEGORY_FLAG}{c}") for c in cats))
+            and (not chans or any(m.get(f"{CHANNEL_FLAG}{c}") for c in chans))
+            for m in self.metas
+        ], dtype=bool)
+
 
 def _check_filter(values: list[str] | None, allowed: tuple[str, ...], what: str) -> list[str]:
     values = list(dict.fromkeys(values or []))
@@ -91,24 +116,31 @@ def _check_filter(values: list[str] | None, allowed: tuple[str, ...], what: str)
     return values
 
 
-def _where(categories: list[str], channels: list[str]) -> dict[str, Any] | None:
-    """Chroma filter: any of the categories AND any of the channels (one operator per dict)."""
-    clauses: list[dict[str, Any]] = []
-    for prefix, values in ((CATEGORY_FLAG, categories), (CHANNEL_FLAG, channels)):
-        terms = [{f"{prefix}{v}": True} for v in values]
-        if len(terms) == 1:
-            clauses.append(terms[0])
-        elif terms:
-            clauses.append({"$or": terms})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
 def _document_order(row: tuple[str, str, Any]) -> tuple[str, int]:
     """Sort key of an (id, document, metadata) row: SOP id, then position in the SOP."""
     meta = row[2] or {}
     return str(meta.get("sop_id", "")), int(meta.get("position", 0))
+
+
+def _item_number(record_id: str) -> int:
+    """``sop#section@3`` -> 3 (items keep their order within a section); a section -> 0."""
+    _, sep, number = record_id.rpartition(UNIT_SEPARATOR)
+    return int(number) if sep and number.isdigit() else 0
+
+
+def _scaled(scores: np.ndarray, index: BM25Index, terms: dict[str, float]) -> np.ndarray:
+    """BM25 scores divided by what a passage matching the whole query would score (0-1,
+    more for a passage repeating the query's words): how much of the query a passage
+    matches. Dividing by the best score instead would make a passage matching a single
+    common word of the query look like a perfect match."""
+    full = index.full_match(terms)
+    return scores / full if full > 0 else scores
+
+
+def _ranking(score: np.ndarray, n: int) -> Ranking:
+    """The ``n`` best sections (finite scores only), best first, ties in SOP order."""
+    order = np.lexsort((np.arange(len(score)), -score))[:n]
+    return [(int(d), float(score[d])) for d in order if np.isfinite(score[d])]
 
 
 class KnowledgeBase:
@@ -130,27 +162,47 @@ class KnowledgeBase:
     # -- keeping the keyword side in step with the collection ----------------------------
 
     def refresh(self) -> None:
-        """Reload every section from the collection and rebuild the keyword index."""
+        """Reload every record from the collection; rebuild the vector and keyword indexes."""
         with self._lock:
-            got = self._collection.get(where={"kind": SECTION}, include=["documents", "metadatas"])
+            got = self._collection.get(include=["documents", "metadatas", "embeddings"])
+            rows = list(zip(got["ids"], got["documents"] or [], got["metadatas"] or [],
+                            got["embeddings"] if got["embeddings"] is not None else [],
+                            strict=True))
             # Document order (the tie-breaker of every ranking) follows the SOPs, not the
             # order Chroma stored them in, so a fresh and an updated index rank alike.
-            rows = sorted(
-                zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True),
-                key=_document_order,
+            sections = sorted((r for r in rows if (r[2] or {}).get("kind") == SECTION),
+                              key=lambda r: _document_order(r[:3]))
+            position = {r[0]: i for i, r in enumerate(sections)}
+            # A record whose section is missing belongs to a re-index under way: skip it.
+            records = sorted(
+                ((position[str((r[2] or {}).get("chunk_id", r[0]))], r[0], r)
+                 for r in rows if str((r[2] or {}).get("chunk_id", r[0])) in position),
+                key=lambda t: (t[0], t[1] != sections[t[0]][0], _item_number(t[1])),
             )
-            ids = tuple(r[0] for r in rows)
-            docs = tuple(r[1] for r in rows)
-            metas = tuple(dict(r[2] or {}) for r in rows)
+            metas = tuple(dict(r[2] or {}) for r in sections)
+            items = [(sec, r) for sec, rid, r in records if rid != sections[sec][0]]
             collection_meta = self._fresh_collection_metadata()
+            dims = len(records[0][2][3]) if records else 0
             self._snap = _Snapshot(
-                ids=ids,
-                docs=docs,
+                ids=tuple(r[0] for r in sections),
+                docs=tuple(r[1] for r in sections),
                 metas=metas,
+                vectors=np.array([r[3] for _, _, r in records], dtype=np.float32).reshape(
+                    len(records), dims),
+                record_starts=np.searchsorted(
+                    np.array([sec for sec, _, _ in records], dtype=np.int64),
+                    np.arange(len(sections)),
+                ),
                 bm25=BM25Index([
-                    search_text(str(m.get("title", "")), str(m.get("heading", "")), d)
-                    for m, d in zip(metas, docs)
+                    search_text(str(m.get("title", "")), str(m.get("heading", "")), r[1])
+                    for m, r in zip(metas, sections)
                 ]),
+                item_bm25=BM25Index([
+                    unit_search_text(str(metas[sec].get("title", "")),
+                                     str(metas[sec].get("heading", "")), r[1])
+                    for sec, r in items
+                ]),
+                item_section=np.array([sec for sec, _ in items], dtype=np.int64),
                 glossary=Glossary(json.loads(str(collection_meta.get("glossary", "[]")))),
                 fingerprint=collection_meta.get("fingerprint"),
             )
@@ -212,62 +264,68 @@ class KnowledgeBase:
             return []
         self._refresh_if_stale()
         snap = self._snap
-        pool = max(CANDIDATES, 3 * k)
+        if not snap.ids:
+            return []
+        allowed = snap.allowed(cats, chans)
+        signals = self.signals(query, vector=mode != "keyword", keyword=mode != "vector",
+                               snap=snap)
         if mode == "vector":
-            ranked = self._vector(snap, [query], cats, chans, pool)[0]
+            score = signals.vector
         elif mode == "keyword":
-            ranked = self._keyword(snap, query, cats, chans, pool)
+            score = signals.keyword
         else:
-            # Three rankings: the query's vector, the vector of the query spelled out with
-            # glossary synonyms (bridges "commission" -> "listing fee"), and BM25 with the
-            # same expansion. When the glossary adds nothing, the query's own vector counts
-            # twice, so the vector/keyword balance does not depend on the glossary.
-            expanded = snap.glossary.expand_text(query)
-            texts = [query] if expanded == query else [query, expanded]
-            vectors = self._vector(snap, texts, cats, chans, pool)
-            keyword = self._keyword(snap, query, cats, chans, pool)
-            ranked = rrf([(vectors[0], 1.0), (vectors[-1], 1.0), (keyword, 1.0)])
+            score = fuse(signals)
+        if allowed is not None:
+            score = np.where(allowed, score, -np.inf)
+        if mode == "keyword":  # a passage sharing no term with the query is no keyword hit
+            score = np.where(score > 0, score, -np.inf)
+        ranked = _ranking(score, max(k, EXACT_POOL))
+        if mode == "fused":
+            hits = signals.keyword > 0 if allowed is None else allowed & (signals.keyword > 0)
+            keyword = _ranking(np.where(hits, signals.keyword, -np.inf), EXACT_POOL)
             ranked = promote_exact(ranked, keyword, query, snap.bm25)
         return [self._passage(snap, doc, score) for doc, score in ranked[:k]]
 
-    def _vector(
-        self, snap: _Snapshot, texts: list[str], cats: list[str], chans: list[str], n: int
-    ) -> list[Ranking]:
-        """One ranking of sections per text: best similarity of the section or its items."""
-        if not snap.ids:
-            return [[] for _ in texts]
-        result = self._collection.query(
-            query_embeddings=self.embedding_function(texts),  # type: ignore[arg-type]
-            n_results=n * RECORDS_PER_SECTION,
-            where=_where(cats, chans),
-            # Ids only: fetching metadata costs Chroma ~0.2 ms a record; an item's id is
-            # "<section id>@<n>", which is all we need to find its section.
-            include=["distances"],
-        )
-        rankings: list[Ranking] = []
-        for ids, distances in zip(result["ids"], result["distances"] or []):
-            best: dict[int, float] = {}
-            for record_id, dist in zip(ids, distances):
-                # A section unknown to the snapshot means a re-index is under way: skip it.
-                doc = snap.position.get(record_id.split(UNIT_SEPARATOR, 1)[0])
-                if doc is not None and doc not in best:  # results come best first
-                    best[doc] = 1.0 - float(dist)  # cosine distance -> similarity
-            rankings.append(sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
-        return rankings
+    def signals(
+        self,
+        query: str,
+        *,
+        vector: bool = True,
+        keyword: bool = True,
+        snap: _Snapshot | None = None,
+    ) -> Signals:
+        """The evidence each retriever has for every section (what fusion weighs; the tuner
+        of the fusion weights reads it too).
 
-    @staticmethod
-    def _keyword(
-        snap: _Snapshot, query: str, cats: list[str], chans: list[str], n: int
-    ) -> Ranking:
-        allowed: set[int] | None = None
-        if cats or chans:
-            allowed = {
-                i for i, m in enumerate(snap.metas)
-                if (not cats or any(m.get(f"{CATEGORY_FLAG}{c}") for c in cats))
-                and (not chans or any(m.get(f"{CHANNEL_FLAG}{c}") for c in chans))
-            }
-        terms = snap.glossary.expand(query)
-        return [(h.doc, h.score) for h in snap.bm25.search(terms, allowed=allowed, k=n)]
+        * ``vector``: cosine similarity of the query to the section's best record (the
+          section itself or one of its items: the item finds the section, "small-to-big");
+        * ``keyword``: BM25 of the section (title, heading and text), the query expanded
+          with the glossary;
+        * ``item_keyword``: BM25 of the section's best item, so that one list item that
+          matches well is not drowned in a long section.
+
+        Keyword scores are divided by what a passage matching the whole (expanded) query
+        would score, so they say how much of the query a passage matches, on the same scale
+        whatever the query's length. One model pass per query.
+        """
+        snap = snap or self._snap
+        n = len(snap.ids)
+        zeros = np.zeros(n, dtype=np.float64)
+        vec = zeros
+        if vector and n:
+            query_vector = np.asarray(self.embedding_function([query])[0], dtype=np.float32)
+            # The best record of each section (records are grouped by section).
+            vec = np.maximum.reduceat(snap.vectors @ query_vector, snap.record_starts)
+            vec = vec.astype(np.float64)
+        bm = item = zeros
+        if keyword and n:
+            terms = snap.glossary.expand(query)
+            bm = snap.bm25.scores(terms)
+            item = np.zeros(n, dtype=np.float64)
+            if len(snap.item_section):
+                np.maximum.at(item, snap.item_section, snap.item_bm25.scores(terms))
+            bm, item = _scaled(bm, snap.bm25, terms), _scaled(item, snap.item_bm25, terms)
+        return Signals(vector=vec, keyword=bm, item_keyword=item)
 
     @staticmethod
     def _passage(snap: _Snapshot, doc: int, score: float) -> Passage:

@@ -73,8 +73,8 @@ def test_units_are_items_with_context() -> None:
     ]
     chunk = _chunks("## Symptoms\n\n- cash short of invoice\n- remittance missing lines\n")[0]
     assert chunk.unit_texts == [
-        "Demo runbook - Symptoms: - cash short of invoice",
-        "Demo runbook - Symptoms: - remittance missing lines",
+        "Symptoms: - cash short of invoice",
+        "Symptoms: - remittance missing lines",
     ]
 
 
@@ -89,8 +89,8 @@ def test_asked_as_questions_become_items() -> None:
         '> Asked as: "Can we still send it?" · "Is a retry safe?"\n'
     )[0]
     assert chunk.unit_texts == [
-        "Demo runbook - Decision steps: 1. Resend inside the window.",
-        "Demo runbook - Decision steps: Can we still send it?",
-        "Demo runbook - Decision steps: Is a retry safe?",
+        "Decision steps: 1. Resend inside the window.",
+        "Decision steps: Can we still send it?",
+        "Decision steps: Is a retry safe?",
     ]
     assert "Asked as" in chunk.text  # kept in the passage: keyword search sees it too

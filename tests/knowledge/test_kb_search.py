@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from knowledge import KBConfig, KnowledgeBase, Passage, search
-from knowledge.fusion import promote_exact, rrf
+import numpy as np
+
+from knowledge.fusion import FusionWeights, Signals, fuse, promote_exact
 from knowledge.keyword import BM25Index
 
 
@@ -87,9 +89,43 @@ def test_deterministic(kb: KnowledgeBase) -> None:
     assert kb.search(query, k=5) == kb.search(query, k=5)
 
 
-def test_rrf_rewards_agreement_and_keeps_single_finds() -> None:
-    fused = rrf([([(1, 0.9), (2, 0.8)], 1.0), ([(2, 7.0), (3, 5.0)], 1.0)])
-    assert [doc for doc, _ in fused] == [2, 1, 3]
+def test_fusion_weighs_each_signal() -> None:
+    signals = Signals(vector=np.array([0.6, 0.5, 0.2]), keyword=np.array([0.0, 0.4, 1.0]),
+                      item_keyword=np.array([0.0, 0.5, 0.0]))
+    # Agreement of both retrievers beats either alone; weights change the order.
+    assert list(np.argsort(-fuse(signals, FusionWeights(1.0, 0.5, 0.5)))) == [1, 2, 0]
+    assert list(np.argsort(-fuse(signals, FusionWeights(1.0, 0.0, 0.0)))) == [0, 1, 2]
+
+
+def test_signals_cover_every_section_on_one_scale(kb: KnowledgeBase) -> None:
+    s = kb.signals("payout bounced, bank details rejected")
+    n = len(kb)
+    assert s.vector.shape == s.keyword.shape == s.item_keyword.shape == (n,)
+    assert -1.0 <= s.vector.min() and s.vector.max() <= 1.0
+    # Keyword scores are a share of a whole-query match: a passage matching only some of
+    # the words scores well under one that matches them all.
+    assert 0.0 <= s.keyword.min() and 0.3 < s.keyword.max() < 3.0
+    assert kb.chunk_ids()[int(np.argmax(s.keyword))].startswith("disbursement_failure#")
+
+
+def test_keyword_scale_does_not_inflate_a_single_common_word() -> None:
+    bm25 = BM25Index(["usage was sent late", "payout failed", "bank details rejected"] + [
+        f"filler text number {i}" for i in range(20)
+    ])
+    terms = {"gigabyt": 1.0, "terabyt": 1.0, "sent": 1.0}
+    best = bm25.scores(terms).max() / bm25.full_match(terms)
+    assert 0 < best < 0.5  # one word of three matched
+
+
+def test_small_to_big_an_item_finds_its_section(kb: KnowledgeBase) -> None:
+    # "Decision steps" of dropped metering is about many things; one item is about
+    # unsubscribed customers. The section scores its best item.
+    s = kb.signals("customer unsubscribed, how long can we still send the remaining usage")
+    section = kb.chunk_ids().index("dropped_metering#decision-steps")
+    whole = kb.embedding_function([kb.passage_text("dropped_metering#decision-steps")])[0]
+    query = kb.embedding_function(["customer unsubscribed, how long can we still send the "
+                                   "remaining usage"])[0]
+    assert s.vector[section] > float(np.dot(whole, query))
 
 
 def test_rare_identifier_is_promoted_into_the_top_three() -> None:
@@ -107,5 +143,15 @@ def test_rare_identifier_is_promoted_into_the_top_three() -> None:
 
 
 def test_glossary_travels_with_the_index(kb: KnowledgeBase) -> None:
-    expanded = kb._snap.glossary.expand_text("AWS took too much commission")
-    assert "listing fee" in expanded
+    terms = kb._snap.glossary.expand("AWS took too much commission")
+    assert terms["commission"] == 1.0  # the user's own words count fully
+    assert terms["list"] == terms["fee"] == kb._snap.glossary.weight  # "listing fee", weaker
+
+
+def test_glossary_matches_phrases_not_scattered_words() -> None:
+    from knowledge.keyword import Glossary
+
+    glossary = Glossary([["listing fee", "commission"], ["bank details", "iban"]])
+    assert "commission" in glossary.expand("the listing fee is wrong")
+    assert "commission" not in glossary.expand("the fee for listing is wrong")
+    assert "iban" in glossary.expand("Bank details changed")
