@@ -28,6 +28,7 @@ import io
 import sys
 import tempfile
 from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import get_args
 
@@ -55,6 +56,15 @@ CASES_FILE = "cases.jsonl.gz"
 DEFAULT_OUT = Path(__file__).resolve().parent / "cases" / "generated"
 
 
+def as_of_reconciliation(bundle: CaseBundle, as_of: date) -> CaseBundle:
+    """The exception's clock fields set to 03:00 UTC of the scenario's run date, as if the nightly
+    reconciliation had raised it then — instead of the moment this script ran, so that a rebuild
+    gives the same bytes."""
+    stamp = datetime.combine(as_of, time(3), tzinfo=UTC)
+    exception = bundle.exception.model_copy(update={"first_seen_at": stamp, "last_seen_at": stamp, "updated_at": stamp})
+    return bundle.model_copy(update={"exception": exception})
+
+
 def scenario_cases(seed: int, work: Path, *, accounts: int, months: int, start: str,
                    fault_rate: float) -> list[CaseBundle]:
     """The labelled case bundles of one generated, ingested and reconciled scenario."""
@@ -67,8 +77,8 @@ def scenario_cases(seed: int, work: Path, *, accounts: int, months: int, start: 
         reconcile(engine, as_of=summary.as_of)
         labels = labels_from_truth(engine, folder / "scenario" / "truth.jsonl")
         with transaction(engine) as session:
-            return [collect_bundle(session, exception_id, expected=labels[exception_id])
-                    for exception_id in sorted(labels)]
+            return [as_of_reconciliation(collect_bundle(session, exception_id, expected=labels[exception_id]),
+                                         summary.as_of) for exception_id in sorted(labels)]
     finally:
         engine.dispose()
 
