@@ -16,6 +16,7 @@ from pathlib import Path
 
 from billing.bundles import bundle_json, write_bundle
 from evals.cases.curated.builder import build_all, load_specs
+from evals.cases.curated.builder.readme import update_readme
 
 HERE = Path(__file__).resolve().parent
 SPECS = HERE / "specs"
@@ -31,17 +32,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         specs = [s for s in specs if s.id in set(args.only)]
     stale: list[str] = []
-    for spec, bundle in build_all(specs):
+    built = build_all(specs)
+    for spec, bundle in built:
         target = HERE / f"{spec.id}.json"
         if args.check:
             if not target.exists() or target.read_text(encoding="utf-8") != bundle_json(bundle):
                 stale.append(target.name)
         else:
             write_bundle(bundle, target)
-    if not args.only and not args.check:
-        known = {f"{s.id}.json" for s in specs}
-        for orphan in sorted(p for p in HERE.glob("c*.json") if p.name not in known):
-            orphan.unlink()  # a case whose spec was removed
+    known = {f"{s.id}.json" for s in specs}
+    orphans = sorted(p for p in HERE.glob("c*.json") if p.name not in known)
+    if not args.only:
+        if args.check:
+            stale += [f"{p.name} (no spec)" for p in orphans]
+        else:
+            for orphan in orphans:
+                orphan.unlink()  # a case whose spec was removed
+        if not update_readme(HERE / "README.md", built, check=args.check):
+            stale.append("README.md")
     if stale:
         print("stale bundles (run python -m evals.cases.curated.build):", ", ".join(stale), file=sys.stderr)
         return 1
