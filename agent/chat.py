@@ -129,7 +129,9 @@ class _Turn:
 
     def __init__(self, caller: StructuredCaller, registry: ToolRegistry, ctx: Any, options: ChatOptions) -> None:
         self.caller, self.registry, self.ctx, self.options = caller, registry, ctx, options
-        self.usage, self.raw, self.calls = Usage(), cast(list[dict[str, Any]], []), cast(list[ToolCallRecord], [])
+        self.usage = Usage()
+        self.raw: list[dict[str, Any]] = []
+        self.calls: list[ToolCallRecord] = []
 
     def run_tool(self, name: str, arguments: str) -> ToolCallRecord:
         try:
@@ -146,7 +148,10 @@ class _Turn:
 
     def fact(self, record: ToolCallRecord) -> str:
         """A tool result as one compact line of data."""
-        body = record.error and f"error: {record.error}" or as_text(compact(record.result, max_items=5, max_str=300))
+        if record.error:
+            body = f"error: {record.error}"
+        else:
+            body = as_text(compact(record.result, max_items=5, max_str=300))
         text = f"{record.name}({as_text(record.arguments)}) returned {body}"
         limit = self.options.result_chars
         return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -186,16 +191,21 @@ def _native_turn(turn: _Turn, head: list[dict[str, Any]], specs: list[dict[str, 
 
 def _pick_model(names: list[str]) -> type[BaseModel]:
     """`{"next": <tool name> | "answer"}`, its choices fixed by the tools on offer."""
-    choices = cast(Any, Literal.__getitem__(tuple([*names, "answer"])))
+    choices = cast(Any, Literal.__getitem__((*names, "answer")))
     return create_model("NextStep", __config__=ConfigDict(extra="forbid"), next=(choices, ...))
+
+
+def _summary(spec: dict[str, Any]) -> str:
+    """A tool's description, first line only: the pick prompt lists every tool."""
+    description = (spec["function"].get("description") or "").strip()
+    return description.splitlines()[0] if description else ""
 
 
 def _named_turn(turn: _Turn, head: list[dict[str, Any]], specs: list[dict[str, Any]]) -> ChatAnswer:
     """`named`: pick a tool (structured output), then a call naming it yields the arguments."""
     opts = turn.options
     by_name = {s["function"]["name"]: s for s in specs}
-    lines = [f"- {n}: {(s['function'].get('description') or '').strip().splitlines()[0] if s['function'].get('description') else ''}"
-             for n, s in by_name.items()]
+    lines = [f"- {name}: {_summary(spec)}" for name, spec in by_name.items()]
     picker = _pick_model(list(by_name))
     facts: list[str] = []
     for round_no in range(1, opts.max_rounds + 1):
@@ -234,7 +244,9 @@ def chat_turn(
     one repair, API failure after the SDK's retries).
     """
     registry = registry or cast(ToolRegistry, importlib.import_module("tools"))
-    caller = StructuredCaller(settings, client)
+    # Chat Completions whatever `settings.api` says: every compatible server speaks it, and the
+    # tool specs (`tools.openai_tool_specs()`) are in its format.
+    caller = StructuredCaller(settings.model_copy(update={"api": "chat"}), client)
     turn = _Turn(caller, registry, ctx, options)
     started = time.perf_counter()
     head = [{"role": "system", "content": CHAT_SYSTEM}, chat_scope_message(scope_of(ctx)),

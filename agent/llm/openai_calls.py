@@ -52,6 +52,8 @@ class RefusalError(OutputError):
 
 def make_client(settings: LLMSettings) -> OpenAI:
     """An SDK client from the settings; timeouts and retries are the SDK's own."""
+    # The bare OPENAI_* variables are read here too (as the SDK itself does) because
+    # `Settings` does not yet map them onto the nested `llm` settings it documents.
     api_key = settings.api_key or os.environ.get("OPENAI_API_KEY")
     base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL")
     if not api_key:
@@ -237,7 +239,7 @@ class StructuredCaller:
             if value is not None:
                 break
             if reply.truncated:
-                errors.append(f"the reply was cut off at {max_tokens} tokens: write less")
+                errors.append(f"the reply was cut off at {max_tokens} tokens: write a much shorter reply")
             raw[-1]["invalid"] = errors
             if attempt > repairs:
                 raise OutputError(f"{purpose}: invalid output after {repairs} repair(s): {'; '.join(errors)}",

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from llm_stub_server import StubServer
 
 from agent.llm.base import CaseInput
 from billing.settings import LLMSettings
-from llm_stub_server import StubServer
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes"
 RECORDED_WITH = CASSETTES / "llm_recorded_with.json"
@@ -56,7 +56,7 @@ def vcr_config() -> dict[str, Any]:
         "before_record_response": _scrub_response,
         # Every LLM call posts to the same path: only the body tells two calls apart.
         "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
-        "record_mode": "none",
+        # No `record_mode` here: it would override `--record-mode`; pytest-recording's default is `none`.
         "decode_compressed_response": True,
     }
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import httpx2
 from openai import OpenAI, pydantic_function_tool
 from pydantic import BaseModel, ConfigDict, Field
-
-from knowledge import BUILTIN_SOP_DIR, load_corpus
-from knowledge.chunking import chunk_sop
 
 
 def chat_completion(content: str | None = None, *, tool_calls: list[dict[str, Any]] | None = None,
@@ -74,8 +72,17 @@ class ToolResult(BaseModel):
     data: dict[str, Any]
 
 
+@cache
+def _chunks() -> dict[str, Any]:
+    """The real SOP corpus, chunked (imported here, so only the tests that search load it)."""
+    from knowledge import BUILTIN_SOP_DIR, load_corpus
+    from knowledge.chunking import chunk_sop
+
+    return {c.chunk_id: c for s in load_corpus([BUILTIN_SOP_DIR]).sops for c in chunk_sop(s)}
+
+
 def _passages(*chunk_ids: str) -> list[dict[str, Any]]:
-    chunks = {c.chunk_id: c for s in load_corpus([BUILTIN_SOP_DIR]).sops for c in chunk_sop(s)}
+    chunks = _chunks()
     return [{"chunk_id": c, "sop_id": chunks[c].sop_id, "version": chunks[c].version, "heading": chunks[c].heading,
              "text": " ".join(chunks[c].text.split()[:60])} for c in chunk_ids]
 

@@ -23,7 +23,7 @@ import json
 import threading
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 REFUSAL = "I'm sorry, but I can't help with that request."
 MALFORMED = 'Sure! Here is the classification:\n{"category": "metering_gap", "confidence": "high", "action": "resend"}'
@@ -53,7 +53,7 @@ class StubServer:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 request = json.loads(body)
                 model = request.get("model", "stub")
@@ -78,7 +78,7 @@ class StubServer:
                 url = stub.upstream + self.path.removeprefix(prefix)
                 forward = urllib.request.Request(url, data=body, method="POST",
                                                  headers={"content-type": "application/json"})
-                with urllib.request.urlopen(forward, timeout=3600) as response:  # noqa: S310 - loopback only
+                with urllib.request.urlopen(forward, timeout=3600) as response:
                     self._reply(response.status, response.read())
 
             def _json(self, status: int, value: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -99,7 +99,7 @@ class StubServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> StubServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

@@ -22,10 +22,11 @@ from llm_fakes import FakeTools
 
 from agent.chat import ChatMessage, ChatOptions, chat_turn
 from agent.llm.base import CaseInput
-from agent.llm.openai_backend import OpenAIBackend, strings_in
-from agent.llm.openai_calls import RefusalError
+from agent.llm.openai_backend import OpenAIBackend, OutputBudget, strings_in
+from agent.llm.openai_calls import OutputError, RefusalError
 from agent.schemas import Action, Category, Classification, Draft, EscalateTo
 from billing.settings import EmailSettings, LLMSettings
+
 
 @dataclass
 class Scope:
@@ -85,6 +86,29 @@ def test_internal_resolution_draft(llm_settings: LLMSettings, cases: dict[str, C
 
 @pytest.mark.vcr
 @pytest.mark.block_network
+def test_draft_cut_off_twice_by_local_model_is_a_backend_error(
+    llm_settings: LLMSettings, cases: dict[str, CaseInput], vcr: Any, recording: bool,
+) -> None:
+    """A real reply cut off at max_tokens (set tiny here) is invalid JSON: one repair, then a BackendError."""
+    case = cases["short_payment"]
+    decided = Classification(
+        category=Category.SHORT_PAYMENT, confidence=0.7, rationale="PAY-77120 paid 7900.00 of 8400.00.",
+        evidence_ids=["PAY-77120"], sop_chunk_ids=[], action=Action.CHASE_PAYMENT,
+        escalate_to=EscalateTo.CUSTOMER, owner="collections",
+    )
+    tiny = OpenAIBackend(llm_settings, email=EmailSettings(), budget=OutputBudget(classify=320, draft=24))
+    with pytest.raises(OutputError) as caught:
+        tiny.draft(case, decided)
+    first, repair = caught.value.raw
+    assert first["response"]["choices"][0]["finish_reason"] == "length"
+    assert any("cut off at 24 tokens" in problem for problem in first["invalid"])
+    assert "cut off at 24 tokens" in repair["request"]["messages"][-1]["content"]
+    assert caught.value.usage.llm_calls == 2
+    assert_fully_played(vcr, recording)
+
+
+@pytest.mark.vcr
+@pytest.mark.block_network
 def test_chat_turn_with_named_tool_choice(llm_settings: LLMSettings, vcr: Any, recording: bool) -> None:
     """A small model calls a tool only when tool_choice names it (local-llm header): the `named` strategy."""
     tools = FakeTools()
@@ -96,7 +120,7 @@ def test_chat_turn_with_named_tool_choice(llm_settings: LLMSettings, vcr: Any, r
     assert turn.tool_calls[0].error is None
     assert turn.answer.strip()
     assert set(turn.citations) <= {"short_payment#decision-steps", "credit_misapplied#symptoms"}
-    named = [r for r in turn.raw if r["purpose"] == "chat_args"][0]["request"]
+    named = next(r for r in turn.raw if r["purpose"] == "chat_args")["request"]
     assert named["tool_choice"] == {"type": "function", "function": {"name": "get_payments"}}
     assert_fully_played(vcr, recording)
 

@@ -120,3 +120,11 @@ def test_a_refused_chat_raises() -> None:
     server = ScriptedServer([(200, chat_completion(None, refusal="No."))])
     with pytest.raises(BackendError, match="model refused: No."):
         chat_turn(QUESTION, ctx=Scope(), settings=settings(), registry=FakeTools(), client=server.client())
+
+
+def test_the_chat_speaks_chat_completions_even_when_the_backend_uses_responses() -> None:
+    """Tool specs are in the Chat Completions format; the Responses API would reject them."""
+    server = ScriptedServer([(200, answer("Nothing needed.", []))])
+    chat_turn(QUESTION, ctx=Scope(), settings=settings(api="responses"), registry=FakeTools(),
+              client=server.client())
+    assert "messages" in server.requests[0] and "input" not in server.requests[0]
