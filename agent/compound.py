@@ -12,6 +12,7 @@ tools report it: our own records, never outside text.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 #: Rules that one cause commonly trips together.
@@ -74,3 +75,24 @@ def compound_reasons(exception: dict[str, Any], evidence: dict[str, Any], catego
         return []
     return [f"compound case: the account also has open {', '.join(sorted(others))} for "
             f"{exception.get('period')}; resolve the causes together"]
+
+
+def problem_amount(exception: dict[str, Any], evidence: dict[str, Any]) -> tuple[Decimal, int]:
+    """The amount at stake of the whole problem this case is a slice of, in its currency.
+
+    One rule raising the same difference on several dimensions of one product (a cancelled
+    agreement, a mapping bug) is one problem: materiality is judged on the sum of those
+    exceptions' |delta|, not on each slice. Returns (sum including this case, slices)."""
+    own = exception.get("delta_amount")
+    total = abs(Decimal(str(own))) if own not in (None, "") else Decimal(0)
+    slices = 1
+    history = evidence.get("get_account_history") or {}
+    for entry in history.get("entries") or [] if isinstance(history, dict) else []:
+        if not isinstance(entry, dict) or entry.get("exception_id") == exception.get("id"):
+            continue
+        same = all(entry.get(k) == exception.get(k) for k in ("rule", "kind", "period", "product_code", "currency"))
+        if same and exception.get("product_code") and entry.get("status") in _OPEN \
+                and entry.get("delta_amount") not in (None, ""):
+            total += abs(Decimal(str(entry["delta_amount"])))
+            slices += 1
+    return total, slices

@@ -47,6 +47,7 @@ def decide_route(
     backend_errors: list[str],
     reclassified_by: str | None = None,
     compound: list[str] | None = None,
+    problem: tuple[Decimal, int] | None = None,
 ) -> RouteDecision:
     """Apply the policy. `problems` are the checks still failing after the repair attempt."""
     human: list[str] = []
@@ -64,6 +65,13 @@ def decide_route(
         human.append(f"materiality unknown: {stake.get('problem') or 'no USD amount'}")
     elif usd >= policy.materiality_usd:
         human.append(f"amount at stake {_usd(usd)} is at or above materiality {_usd(policy.materiality_usd)}")
+    elif problem is not None and problem[1] > 1 and stake.get("amount") not in (None, "") \
+            and Decimal(str(stake["amount"])) > 0:
+        # The same difference on several dimensions is one problem: scale by this slice's USD rate.
+        problem_usd = problem[0] * usd / Decimal(str(stake["amount"]))
+        if problem_usd >= policy.materiality_usd:
+            human.append(f"the same difference on {problem[1]} dimensions adds up to {_usd(problem_usd)}, "
+                         f"at or above materiality {_usd(policy.materiality_usd)}")
     if classification is not None:
         if classification.confidence < policy.confidence_threshold:
             human.append(

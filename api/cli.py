@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from api import cli_kb
-from api.commands import cases, db, demo, generate, ingest, library, reconcile, triage
+from api.commands import cases, db, demo, eval, generate, ingest, library, reconcile, triage
 
 app = typer.Typer(
     help="Billing discrepancy triage for cloud-marketplace billing operations.",
@@ -13,7 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (demo, db, generate, ingest, reconcile, cases, triage, library):
+for module in (demo, db, generate, ingest, reconcile, cases, triage, library, eval):
     module.register(app)
 app.add_typer(cli_kb.app, name="kb")
 

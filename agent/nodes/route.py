@@ -8,7 +8,7 @@ from agent.audit import Trail
 from agent.deps import TriageDeps
 from agent.guards import suspicious_reasons
 from agent.llm.base import OutsideText
-from agent.compound import compound_reasons
+from agent.compound import compound_reasons, problem_amount
 from agent.routing import decide_route
 from agent.state import StakeInfo, TriageState, classification_of
 
@@ -30,6 +30,7 @@ def make_route(deps: TriageDeps) -> Any:
             reclassified_by=state.get("reclassified_by"),
             compound=compound_reasons(state.get("exception") or {}, state.get("evidence") or {},
                                       (state.get("classification") or {}).get("category")),
+            problem=problem_amount(state.get("exception") or {}, state.get("evidence") or {}),
         )
         trail = Trail(state)
         trail.add("route", deps.actor, {"route": decision.route, "reasons": decision.reasons,

@@ -1,6 +1,8 @@
 """Compound cases: causes of different families on one account, period and product go to a person."""
 
-from agent.compound import compound_reasons
+from decimal import Decimal
+
+from agent.compound import compound_reasons, problem_amount
 
 
 def entry(rule: str, kind: str, *, exception_id: int = 2, period: str = "2026-10", product: str | None = "P1",
@@ -41,3 +43,14 @@ def test_other_products_periods_closed_cases_and_itself_do_not_count() -> None:
                    entry("metering_gaps", "metering_missing_hours", status="closed"),
                    entry("metering_gaps", "metering_missing_hours", exception_id=1))
     assert compound_reasons(exc, ev, "price_mismatch") == []
+
+
+def test_the_same_difference_on_several_dimensions_is_one_problem() -> None:
+    exc = {"id": 1, "rule": "usage_vs_partner_usage", "kind": "usage_shortfall", "period": "2026-10",
+           "product_code": "P1", "currency": "USD", "delta_amount": "-4000"}
+    history = {"get_account_history": {"entries": [
+        {**exc, "id": None, "exception_id": 2, "delta_amount": "-7000.50", "status": "open"},
+        {**exc, "id": None, "exception_id": 3, "delta_amount": "-100", "status": "closed"},
+        {**exc, "id": None, "exception_id": 4, "delta_amount": "-100", "product_code": "P2", "status": "open"},
+    ]}}
+    assert problem_amount(exc, history) == (Decimal("11000.50"), 2)
