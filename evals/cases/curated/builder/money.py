@@ -17,10 +17,21 @@ from datetime import date, datetime, time, timedelta, UTC
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from billing.models import BillingEvent, CreditNote, Invoice, InvoiceLine, Payment, RefundRequest
+from billing.models import (
+    BillingEvent,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    PartnerUsage,
+    Payment,
+    RefundRequest,
+    UsageRecord,
+)
 from billing.money import quantize
+from billing.reconcile.periods import period_bounds
 from evals.cases.curated.builder.spec import (
     CaseSpec,
     MarketplaceInvoiceSpec,
@@ -61,11 +72,14 @@ def seed_money(session: Session, spec: CaseSpec, account_id: int | None, contrac
     for payout in payouts.values():
         _payout(session, spec, payout)
     for inv in money.our_invoices:
-        lines = [InvoiceLine(line_no=n, product_code=line.product, dimension_key=line.dim,
-                             description=line.description, quantity=line.quantity, unit_price=line.unit_price,
-                             amount=line.amount if line.amount is not None
-                             else quantize(line.quantity * line.unit_price, inv.currency))
-                 for n, line in enumerate(inv.lines, start=1)]
+        lines = []
+        for n, line in enumerate(inv.lines, start=1):
+            quantity = (_our_usage(session, account_id, line.product, line.dim, inv.period)
+                        if line.quantity == "usage" else line.quantity)
+            lines.append(InvoiceLine(line_no=n, product_code=line.product, dimension_key=line.dim,
+                                     description=line.description, quantity=quantity, unit_price=line.unit_price,
+                                     amount=line.amount if line.amount is not None
+                                     else quantize(quantity * line.unit_price, inv.currency)))
         subtotal = sum((line.amount for line in lines), Decimal(0))
         if account_id is None:
             raise ValueError(f"case {spec.id}: invoice {inv.number} needs the case's account")
@@ -88,6 +102,31 @@ def seed_money(session: Session, spec: CaseSpec, account_id: int | None, contrac
                                   status=r.status, requested_date=r.requested, approved_date=r.approved,
                                   reason=r.reason))
     session.flush()
+
+
+def _priced_usage(session: Session, product_id: str | None, buyer: str | None, usage: list[date] | None,
+                  currency: str) -> Decimal:
+    """What the partner's daily feed priced for the buyer and product over the usage period (AWS invoices
+    usage at the feed's rates)."""
+    if usage is None:
+        raise ValueError("gross 'usage' needs the invoice's usage period")
+    total = session.scalar(select(func.sum(PartnerUsage.estimated_revenue_in_pricing_currency)).where(
+        PartnerUsage.product_id == product_id, PartnerUsage.end_user_account_id == buyer,
+        PartnerUsage.usage_date >= usage[0], PartnerUsage.usage_date <= usage[-1]))
+    if not total:
+        raise ValueError(f"no partner usage of {product_id} for {buyer} to price the invoice")
+    return quantize(Decimal(str(total)), currency)
+
+
+def _our_usage(session: Session, account_id: int | None, product: str | None, dim: str | None, period: str) -> Decimal:
+    """Our metered usage of one product and dimension in the calendar month `period`."""
+    bounds = period_bounds(period)
+    total = session.scalar(select(func.sum(UsageRecord.quantity)).where(
+        UsageRecord.account_id == account_id, UsageRecord.product_code == product, UsageRecord.dimension_key == dim,
+        UsageRecord.usage_hour >= bounds.start, UsageRecord.usage_hour < bounds.end))
+    if not total:
+        raise ValueError(f"no usage of {product}/{dim} in {period} to bill")
+    return Decimal(str(total)).normalize()
 
 
 def _marketplace_invoice(session: Session, spec: CaseSpec, inv: MarketplaceInvoiceSpec,
@@ -118,15 +157,16 @@ def _marketplace_invoice(session: Session, spec: CaseSpec, inv: MarketplaceInvoi
         session.add(row)
         return row
 
+    gross = inv.gross if inv.gross != "usage" else _priced_usage(session, product.mp_id, buyer, usage, currency)
     variant = "RESALE" if resale else "PURCHASE"
     charge = {"charge_variant": "RESALE", "charge_side": inv.resale_side or "BUYING"} if resale else {}
-    rows["gross"] = add("gross", action="INVOICED", transaction_type="SELLER_REV_SHARE", amount=inv.gross,
+    rows["gross"] = add("gross", action="INVOICED", transaction_type="SELLER_REV_SHARE", amount=gross,
                         balance_impacting=True, invoice_id=inv.invoice_id, invoice_variant=variant,
                         line_item_id=inv.line_item_id or f"{inv.invoice_id}-1", **charge)
     fee = inv.fee
     rate = inv.fee_rate if inv.fee_rate is not None else (contract.fee_rate if inv.fee is None else None)
     if fee is None and rate is not None:
-        fee = -quantize(inv.gross * rate, currency)
+        fee = -quantize(gross * rate, currency)
     if fee is not None:
         on_fee_invoice = inv.fee_invoice_id is not None
         rows["fee"] = add("fee", action="INVOICED", transaction_type="AWS_REV_SHARE", amount=fee,

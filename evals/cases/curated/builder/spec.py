@@ -236,7 +236,8 @@ class MarketplaceInvoiceSpec(Spec):
     invoice_date: date
     due: date | None = None
     usage: str | None = Field(default=None, description="Usage period 'YYYY-MM-DD..YYYY-MM-DD'.")
-    gross: Dec
+    gross: Dec | Literal["usage"] = Field(
+        description="The SELLER_REV_SHARE amount, or 'usage': what the partner's feed priced in the usage period.")
     fee: Dec | None = Field(default=None, description="The AWS_REV_SHARE amount (negative).")
     fee_rate: Dec | None = None
     fee_invoice_id: str | None = Field(default=None, description="The seller's listing-fee invoice holding the fee row.")
@@ -286,7 +287,8 @@ class InvoiceLineSpec(Spec):
     product: str | None = None
     dim: str | None = None
     description: str | None = None
-    quantity: Dec
+    quantity: Dec | Literal["usage"] = Field(
+        description="Units billed, or 'usage': our metered usage of the line's product and dimension in the period.")
     unit_price: Dec
     amount: Dec | None = None
 
