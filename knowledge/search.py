@@ -56,7 +56,8 @@ class Passage(BaseModel):
     heading: str
     chunk_id: str
     text: str
-    #: fused: the RRF score; vector: cosine similarity; keyword: BM25 score. Higher is better.
+    #: fused: the weighted sum of the signals (``fusion.fuse``); vector: cosine similarity;
+    #: keyword: BM25 as a share of a whole-query match. Higher is better.
     score: float
     categories: list[str]
     channels: list[str]
@@ -143,8 +144,60 @@ def _ranking(score: np.ndarray, n: int) -> Ranking:
     return [(int(d), float(score[d])) for d in order if np.isfinite(score[d])]
 
 
+@dataclass(frozen=True)
+class _Row:
+    """One record as stored in Chroma: a section, or one item of a section."""
+
+    record_id: str
+    document: str
+    meta: dict[str, Any]
+    vector: Any
+
+    @property
+    def section_id(self) -> str:
+        return str(self.meta.get("chunk_id", self.record_id))
+
+
+def _snapshot(rows: list[_Row], collection_meta: dict[str, Any]) -> _Snapshot:
+    """Build the in-memory indexes from every stored record."""
+    # Document order (the tie-breaker of every ranking) follows the SOPs, not the order
+    # Chroma stored them in, so a fresh and an updated index rank alike.
+    sections = sorted((r for r in rows if r.meta.get("kind") == SECTION),
+                      key=lambda r: _document_order((r.record_id, r.document, r.meta)))
+    position = {r.record_id: i for i, r in enumerate(sections)}
+    # Every record of a section, the section's own first, then its items in order. A record
+    # whose section is missing belongs to a re-index under way: it is skipped.
+    records = sorted(
+        ((position[r.section_id], r) for r in rows if r.section_id in position),
+        key=lambda t: (t[0], t[1].record_id != sections[t[0]].record_id,
+                       _item_number(t[1].record_id)),
+    )
+    items = [(sec, r) for sec, r in records if r.record_id != sections[sec].record_id]
+    metas = tuple(r.meta for r in sections)
+    dims = len(records[0][1].vector) if records else 0
+
+    def title_heading(meta: dict[str, Any]) -> tuple[str, str]:
+        return str(meta.get("title", "")), str(meta.get("heading", ""))
+
+    return _Snapshot(
+        ids=tuple(r.record_id for r in sections),
+        docs=tuple(r.document for r in sections),
+        metas=metas,
+        vectors=np.array([r.vector for _, r in records], dtype=np.float32).reshape(
+            len(records), dims),
+        record_starts=np.searchsorted(np.array([sec for sec, _ in records], dtype=np.int64),
+                                      np.arange(len(sections))),
+        bm25=BM25Index([search_text(*title_heading(r.meta), r.document) for r in sections]),
+        item_bm25=BM25Index([unit_search_text(*title_heading(metas[sec]), r.document)
+                             for sec, r in items]),
+        item_section=np.array([sec for sec, _ in items], dtype=np.int64),
+        glossary=Glossary(json.loads(str(collection_meta.get("glossary", "[]")))),
+        fingerprint=collection_meta.get("fingerprint"),
+    )
+
+
 class KnowledgeBase:
-    """An opened index: the Chroma collection plus an in-memory keyword index of it."""
+    """An opened index: the Chroma collection plus in-memory vector and keyword indexes of it."""
 
     def __init__(
         self, config: KBConfig, embedding_function: MiniLMEmbeddingFunction | None = None
@@ -165,47 +218,15 @@ class KnowledgeBase:
         """Reload every record from the collection; rebuild the vector and keyword indexes."""
         with self._lock:
             got = self._collection.get(include=["documents", "metadatas", "embeddings"])
-            rows = list(zip(got["ids"], got["documents"] or [], got["metadatas"] or [],
-                            got["embeddings"] if got["embeddings"] is not None else [],
-                            strict=True))
-            # Document order (the tie-breaker of every ranking) follows the SOPs, not the
-            # order Chroma stored them in, so a fresh and an updated index rank alike.
-            sections = sorted((r for r in rows if (r[2] or {}).get("kind") == SECTION),
-                              key=lambda r: _document_order(r[:3]))
-            position = {r[0]: i for i, r in enumerate(sections)}
-            # A record whose section is missing belongs to a re-index under way: skip it.
-            records = sorted(
-                ((position[str((r[2] or {}).get("chunk_id", r[0]))], r[0], r)
-                 for r in rows if str((r[2] or {}).get("chunk_id", r[0])) in position),
-                key=lambda t: (t[0], t[1] != sections[t[0]][0], _item_number(t[1])),
-            )
-            metas = tuple(dict(r[2] or {}) for r in sections)
-            items = [(sec, r) for sec, rid, r in records if rid != sections[sec][0]]
-            collection_meta = self._fresh_collection_metadata()
-            dims = len(records[0][2][3]) if records else 0
-            self._snap = _Snapshot(
-                ids=tuple(r[0] for r in sections),
-                docs=tuple(r[1] for r in sections),
-                metas=metas,
-                vectors=np.array([r[3] for _, _, r in records], dtype=np.float32).reshape(
-                    len(records), dims),
-                record_starts=np.searchsorted(
-                    np.array([sec for sec, _, _ in records], dtype=np.int64),
-                    np.arange(len(sections)),
-                ),
-                bm25=BM25Index([
-                    search_text(str(m.get("title", "")), str(m.get("heading", "")), r[1])
-                    for m, r in zip(metas, sections)
-                ]),
-                item_bm25=BM25Index([
-                    unit_search_text(str(metas[sec].get("title", "")),
-                                     str(metas[sec].get("heading", "")), r[1])
-                    for sec, r in items
-                ]),
-                item_section=np.array([sec for sec, _ in items], dtype=np.int64),
-                glossary=Glossary(json.loads(str(collection_meta.get("glossary", "[]")))),
-                fingerprint=collection_meta.get("fingerprint"),
-            )
+            embeddings = got["embeddings"] if got["embeddings"] is not None else []
+            rows = [
+                _Row(record_id, document or "", dict(meta or {}), vector)
+                for record_id, document, meta, vector in zip(
+                    got["ids"], got["documents"] or [], got["metadatas"] or [], embeddings,
+                    strict=True,
+                )
+            ]
+            self._snap = _snapshot(rows, self._fresh_collection_metadata())
             self._checked_at = time.monotonic()
 
     def _fresh_collection_metadata(self) -> dict[str, Any]:
