@@ -18,10 +18,9 @@ if str(ROOT) not in sys.path:  # `tests.evals.fakes` must resolve to this reposi
 import pytest  # noqa: E402
 
 from billing.settings import KnowledgeSettings, Settings  # noqa: E402
+from tests.evals.gate_summary import gate_lines  # noqa: E402
 
 FIXTURE_CASES = Path(__file__).resolve().parent / "fixtures" / "cases"
-#: Lines the gate tests want shown at the end of every run, passed or failed.
-GATE_LINES = pytest.StashKey[list[str]]()
 
 
 @pytest.fixture
@@ -37,13 +36,9 @@ def eval_index_settings() -> Settings:
                     database_url="sqlite://", checkpoint_url="memory://")
 
 
-def record_gate_line(config: pytest.Config, line: str) -> None:
-    """Keep a line for the terminal summary (shown with or without -s)."""
-    config.stash.setdefault(GATE_LINES, []).append(line)
-
-
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
-    lines = config.stash.get(GATE_LINES, [])
+    """The gate's figures at the end of the run, passed or failed."""
+    lines = gate_lines(config)
     if lines:
         terminalreporter.section("eval gate: offline backend")
         for line in lines:
