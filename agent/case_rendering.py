@@ -150,7 +150,7 @@ def _without_repeats(details: dict[str, Any], exception: dict[str, Any]) -> dict
     """`details` without the numbers the exception's own fields already state (same value)."""
     stated = {_number(exception[k]) for k in AMOUNT_FIELDS if not _empty(exception.get(k))} - {None}
     return {k: v for k, v in details.items()
-            if isinstance(v, bool) or isinstance(v, dict | list) or _number(v) not in stated}
+            if isinstance(v, bool | dict | list) or _number(v) not in stated}
 
 
 def render_exception(exception: dict[str, Any], limits: RenderLimits, evidence: dict[str, Any] | None = None) -> str:

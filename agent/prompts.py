@@ -123,8 +123,8 @@ CLASSIFY_SYSTEM = _classify_system()
 DRAFT_SYSTEM = _draft_system()
 
 # Sized so that a routine case costs <= 3,000 input tokens over both calls (bench/llm_tokens.py).
-CLASSIFY_LIMITS = RenderLimits(budget_chars=2900, max_items=4, max_passages=3, passage_words=45)
-DRAFT_LIMITS = RenderLimits(budget_chars=1800, max_items=4, max_passages=2, passage_words=45, outside_chars=500,
+CLASSIFY_LIMITS = RenderLimits(budget_chars=2600, max_items=4, max_passages=3, passage_words=45)
+DRAFT_LIMITS = RenderLimits(budget_chars=1600, max_items=4, max_passages=2, passage_words=45, outside_chars=500,
                             include_evidence=False)
 
 

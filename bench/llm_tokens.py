@@ -1,7 +1,10 @@
 """LLM calls and tokens per routine case (classify + draft) on the configured server.
 
 Targets (issue 4, item 12): <= 2 LLM calls and <= 3,000 input tokens per routine case.
-Token counts are the server's own `usage` figures. Run against the local model:
+Token counts are the server's own `usage` figures. The cases are, by default, the routine
+cases of a generated scenario as the graph hands them to a backend (captured by
+`bench/llm_scenario_cases.py`); `--cases-file tests/agent/llm/fixtures/cases.json` runs the
+five hand-written ones. Run against the local model:
 
     /work/shared/tools/local-llm start
     OPENAI_BASE_URL=http://127.0.0.1:8011/v1 OPENAI_API_KEY=local TRIAGE_LLM__MODEL=local-qwen2.5-1.5b \\
@@ -23,7 +26,7 @@ from agent.llm.base import BackendError, CaseInput, Usage
 from agent.llm.openai_backend import OpenAIBackend
 from billing.settings import get_settings
 
-DEFAULT_CASES = Path(__file__).resolve().parent.parent / "tests" / "agent" / "llm" / "fixtures" / "cases.json"
+DEFAULT_CASES = Path(__file__).resolve().parent.parent / "tests" / "agent" / "llm" / "fixtures" / "scenario_cases.json"
 MAX_CALLS, MAX_INPUT_TOKENS = 2, 3000
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from agent.case_rendering import RenderLimits, as_text, compact, render_case
 from agent.llm.base import CaseInput, OutsideText
 from agent.prompts import (
     CHAT_SYSTEM,
+    CLASSIFY_LIMITS,
     CLASSIFY_SYSTEM,
+    DRAFT_LIMITS,
     DRAFT_SYSTEM,
     classify_messages,
     draft_messages,
@@ -150,3 +154,14 @@ def test_the_draft_shows_the_exception_not_the_tool_results(cases: dict[str, Cas
     text = draft_messages(cases["listing_fee_mismatch"], DECIDED, kind="email", to="x")[-1]["content"]
     assert "## EVIDENCE" not in text and "get_partner_billing_events" not in text
     assert "record_refs: {billing_events: [" in text and "rationale: r" in text
+
+
+def test_routine_cases_of_a_generated_scenario_fit_their_budgets() -> None:
+    """Real evidence bundles (captured by bench/llm_scenario_cases.py) fit the character budgets
+    that keep a routine case at or under 3,000 input tokens over both calls (bench/llm_tokens.py)."""
+    path = Path(__file__).with_name("fixtures") / "scenario_cases.json"
+    scenario = [CaseInput.model_validate(c) for c in json.loads(path.read_text())]
+    assert len(scenario) >= 8
+    for case in scenario:
+        assert len(render_case(case, CLASSIFY_LIMITS)) <= CLASSIFY_LIMITS.budget_chars, case.case_id
+        assert len(render_case(case, DRAFT_LIMITS)) <= DRAFT_LIMITS.budget_chars, case.case_id
