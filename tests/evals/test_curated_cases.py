@@ -27,14 +27,26 @@ from billing.reconcile.rules import register_all
 from evals.cases.curated.builder.spec import load_specs
 
 FOLDER = Path(__file__).resolve().parents[2] / "evals" / "cases" / "curated"
-CASES: list[tuple[str, CaseBundle]] = [(Path(where).stem, bundle) for where, bundle in read_sourced_bundles(FOLDER)]
+CASES: list[tuple[str, CaseBundle]] = [
+    (Path(where).stem, bundle) for where, bundle in read_sourced_bundles(FOLDER)
+]
 BY_ID = dict(CASES)
 MATERIALITY_USD = Decimal(10000)
 ALWAYS_HUMAN = {"refund_discrepancy", "tax_discrepancy", "channel_conflict", "other"}
 # Words of outside text that tries to instruct the reader (SOP handling_outside_text, red flags).
-INSTRUCTING = ("ignore previous instructions", "ignore all previous", "system:", "ai assistant", "ai agent",
-               "as the assistant", "do not escalate", "mark this as approved", "approve and close",
-               "auto-close", "note to reviewer")
+INSTRUCTING = (
+    "ignore previous instructions",
+    "ignore all previous",
+    "system:",
+    "ai assistant",
+    "ai agent",
+    "as the assistant",
+    "do not escalate",
+    "mark this as approved",
+    "approve and close",
+    "auto-close",
+    "note to reviewer",
+)
 
 
 def _outside_text(bundle: CaseBundle) -> str:
@@ -65,7 +77,9 @@ def _at_stake_usd(bundle: CaseBundle) -> Decimal | None:
 def _ids_in(bundle: CaseBundle) -> dict[str, set[str]]:
     usage_ids: set[str] = set()
     if bundle.usage is not None:
-        usage_ids = {d.id or "" for d in bundle.usage.daily} | {h.id or "" for h in bundle.usage.hourly}
+        usage_ids = {d.id or "" for d in bundle.usage.daily} | {
+            h.id or "" for h in bundle.usage.hourly
+        }
     return {
         "billing_events": {e.billing_event_id for e in bundle.billing_events},
         "contracts": {c.contract_key for c in bundle.contracts},
@@ -114,13 +128,23 @@ def test_the_set_covers_every_channel_currency_and_both_sources() -> None:
     JPY and AUD (DOMAIN.md: AWS disburses in USD, EUR, GBP, AUD or JPY); exceptions raised by our rules
     and some imported from another reconciliation system."""
     channels = Counter(bundle.exception.channel for _, bundle in CASES)
-    for channel in ("aws_marketplace", "reseller", "direct", "azure_marketplace", "gcp_marketplace"):
+    for channel in (
+        "aws_marketplace",
+        "reseller",
+        "direct",
+        "azure_marketplace",
+        "gcp_marketplace",
+    ):
         assert channels[channel] >= 1, channel
     currencies: set[str] = set()
     for _, bundle in CASES:
         currencies |= {bundle.exception.currency or "USD"} | {c.currency for c in bundle.contracts}
-        currencies |= {e.currency for e in bundle.billing_events} | {i.currency for i in bundle.invoices}
-        currencies |= {e.disbursement_currency for e in bundle.billing_events if e.disbursement_currency}
+        currencies |= {e.currency for e in bundle.billing_events} | {
+            i.currency for i in bundle.invoices
+        }
+        currencies |= {
+            e.disbursement_currency for e in bundle.billing_events if e.disbursement_currency
+        }
         currencies |= {p.currency for p in bundle.payments}
     assert {"EUR", "GBP", "JPY", "AUD"} <= currencies
     register_all()
@@ -156,7 +180,9 @@ def test_routes_follow_the_approval_matrix() -> None:
 def test_outside_text_that_instructs_always_reaches_a_person() -> None:
     """Partner or customer text that addresses the system goes to a person (handling_outside_text.md);
     the set holds several such attempts, in messages, remittance notes and feed fields."""
-    attempts = [case_id for case_id, bundle in CASES if any(w in _outside_text(bundle) for w in INSTRUCTING)]
+    attempts = [
+        case_id for case_id, bundle in CASES if any(w in _outside_text(bundle) for w in INSTRUCTING)
+    ]
     assert len(attempts) >= 4
     for case_id in attempts:
         assert BY_ID[case_id].expected.route == "human", case_id  # type: ignore[union-attr]
@@ -188,7 +214,10 @@ def test_every_case_loads_into_an_empty_database(engine: Engine) -> None:
                 exception_id = load_bundle(session, bundle)
                 stored = session.get(Discrepancy, exception_id)
                 assert stored is not None and stored.natural_key == bundle.case_id
-                assert stored.source == "import" and stored.delta_amount == bundle.exception.delta_amount
+                assert (
+                    stored.source == "import"
+                    and stored.delta_amount == bundle.exception.delta_amount
+                )
                 count = session.scalar(select(func.count()).select_from(Discrepancy))
                 assert count == 1 + len(bundle.history)
             except Exception as exc:  # noqa: BLE001 - every case's problem is reported, not just the first

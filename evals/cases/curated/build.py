@@ -24,9 +24,15 @@ SPECS = HERE / "specs"
 
 def main(argv: list[str] | None = None) -> int:
     """Write (or with --check, compare) the bundle of every spec; returns the exit code."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="compare with the committed files, write nothing")
-    parser.add_argument("--only", action="append", default=[], help="build only this case id (repeatable)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="compare with the committed files, write nothing"
+    )
+    parser.add_argument(
+        "--only", action="append", default=[], help="build only this case id (repeatable)"
+    )
     args = parser.parse_args(argv)
     specs = load_specs(SPECS)
     if args.only:
@@ -51,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         if not update_readme(HERE / "README.md", built, check=args.check):
             stale.append("README.md")
     if stale:
-        print("stale bundles (run python -m evals.cases.curated.build):", ", ".join(stale), file=sys.stderr)
+        print(
+            "stale bundles (run python -m evals.cases.curated.build):",
+            ", ".join(stale),
+            file=sys.stderr,
+        )
         return 1
     print(f"{len(specs)} case(s) {'checked' if args.check else 'written'}")
     return 0

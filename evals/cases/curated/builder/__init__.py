@@ -9,7 +9,7 @@ imported from another system as written), and exports the case with the real bun
 So every amount, date and id in a bundle is consistent with its records by construction.
 """
 
-from evals.cases.curated.builder.assemble import build_case, build_all
+from evals.cases.curated.builder.assemble import build_all, build_case
 from evals.cases.curated.builder.spec import CaseSpec, SpecError, load_specs
 
 __all__ = ["CaseSpec", "SpecError", "build_all", "build_case", "load_specs"]

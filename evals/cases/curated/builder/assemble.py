@@ -18,7 +18,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from billing.bundles import CaseBundle, collect_bundle
-from billing.bundles.records import MessageRecord, MeteringResultRecord, PriorException, PriorResolution
+from billing.bundles.records import (
+    MessageRecord,
+    MeteringResultRecord,
+    PriorException,
+    PriorResolution,
+)
 from billing.db import make_engine
 from billing.migrate import upgrade_engine
 from billing.models import Account, Message, MeteringResult, PartnerUsage, UsageRecord
@@ -86,11 +91,23 @@ def _account_id(session: Session, spec: CaseSpec) -> int | None:
     return session.scalar(select(Account.id).where(Account.account_key == spec.account.key))
 
 
-def _seed_messages(session: Session, spec: CaseSpec, account_id: int | None, exception_id: int) -> None:
+def _seed_messages(
+    session: Session, spec: CaseSpec, account_id: int | None, exception_id: int
+) -> None:
     for m in spec.messages:
-        session.add(Message(message_id=m.id, account_id=account_id, exception_id=exception_id if m.linked else None,
-                            channel=m.channel, sender=m.sender, sender_role=m.role, received_at=m.received,
-                            subject=m.subject, body=m.body))
+        session.add(
+            Message(
+                message_id=m.id,
+                account_id=account_id,
+                exception_id=exception_id if m.linked else None,
+                channel=m.channel,
+                sender=m.sender,
+                sender_role=m.role,
+                received_at=m.received,
+                subject=m.subject,
+                body=m.body,
+            )
+        )
     session.flush()
 
 
@@ -106,14 +123,29 @@ class _RowIds:
 def _bundle_ids(session: Session) -> _RowIds:
     ids = _RowIds()
     for row in session.scalars(select(UsageRecord)):
-        ids.usage[str(row.id)] = (row.source_record_id or "", row.product_code, row.dimension_key,
-                                  row.usage_hour.date().isoformat())
+        ids.usage[str(row.id)] = (
+            row.source_record_id or "",
+            row.product_code,
+            row.dimension_key,
+            row.usage_hour.date().isoformat(),
+        )
     for m in session.scalars(select(MeteringResult)):
-        ids.metering[str(m.id)] = MeteringResultRecord.from_db(
-            product_code=m.product_code, customer_identifier=m.customer_identifier,
-            customer_aws_account_id=m.customer_aws_account_id, customer_ref=m.customer_ref,
-            license_arn=m.license_arn, dimension=m.dimension, timestamp=m.timestamp, quantity=m.quantity,
-            status=m.status, metering_record_id=m.metering_record_id, submitted_at=m.submitted_at).id or ""
+        ids.metering[str(m.id)] = (
+            MeteringResultRecord.from_db(
+                product_code=m.product_code,
+                customer_identifier=m.customer_identifier,
+                customer_aws_account_id=m.customer_aws_account_id,
+                customer_ref=m.customer_ref,
+                license_arn=m.license_arn,
+                dimension=m.dimension,
+                timestamp=m.timestamp,
+                quantity=m.quantity,
+                status=m.status,
+                metering_record_id=m.metering_record_id,
+                submitted_at=m.submitted_at,
+            ).id
+            or ""
+        )
     for p in session.scalars(select(PartnerUsage)):
         ids.partner[str(p.id)] = p.usage_feed_id or ""
     return ids
@@ -127,7 +159,11 @@ def _finish(bundle: CaseBundle, spec: CaseSpec, ids: _RowIds) -> CaseBundle:
         for row_id in refs["usage_records"]:
             record_id, product, dim, day = ids.usage.get(row_id, (row_id, "", "", ""))
             # An hour the bundle lists is cited by its own id; any other by its day's sum.
-            name = record_id if record_id in hourly or not product else f"usage-day:{product}:{dim}:{day}"
+            name = (
+                record_id
+                if record_id in hourly or not product
+                else f"usage-day:{product}:{dim}:{day}"
+            )
             if name not in named:
                 named.append(name)
         refs["usage_records"] = named
@@ -135,18 +171,41 @@ def _finish(bundle: CaseBundle, spec: CaseSpec, ids: _RowIds) -> CaseBundle:
         refs["metering_results"] = [ids.metering.get(r, r) for r in refs["metering_results"]]
     if "partner_usage" in refs:
         refs["partner_usage"] = sorted({ids.partner.get(r, r) for r in refs["partner_usage"]})
-    history = [PriorException(
-        natural_key=h.natural_key, rule=h.rule, kind=h.kind, period=h.period, status=h.status, channel=h.channel,
-        product_code=h.product, dimension_key=h.dim, currency=h.currency, delta_amount=h.delta,
-        description=h.description, close_reason=h.close_reason,
-        resolution=None if h.decided_by is None else PriorResolution(
-            decided_by=h.decided_by, category=h.category, action=h.action, escalate_to=h.escalate_to,
-            decision=h.decision if h.decided_by == "review" else None,
-            route=None if h.decided_by == "review" else "auto"))
-        for h in spec.history]
+    history = [
+        PriorException(
+            natural_key=h.natural_key,
+            rule=h.rule,
+            kind=h.kind,
+            period=h.period,
+            status=h.status,
+            channel=h.channel,
+            product_code=h.product,
+            dimension_key=h.dim,
+            currency=h.currency,
+            delta_amount=h.delta,
+            description=h.description,
+            close_reason=h.close_reason,
+            resolution=None
+            if h.decided_by is None
+            else PriorResolution(
+                decided_by=h.decided_by,
+                category=h.category,
+                action=h.action,
+                escalate_to=h.escalate_to,
+                decision=h.decision if h.decided_by == "review" else None,
+                route=None if h.decided_by == "review" else "auto",
+            ),
+        )
+        for h in spec.history
+    ]
     exception = bundle.exception.model_copy(update={"record_refs": refs})
-    return bundle.model_copy(update={"exception": exception, "history": history,
-                                     "messages": _messages_in_order(bundle.messages)})
+    return bundle.model_copy(
+        update={
+            "exception": exception,
+            "history": history,
+            "messages": _messages_in_order(bundle.messages),
+        }
+    )
 
 
 def _messages_in_order(messages: list[MessageRecord]) -> list[MessageRecord]:

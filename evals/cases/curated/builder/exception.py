@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,12 @@ from billing.reconcile.findings import Finding, apply_findings
 from billing.reconcile.registry import RULES
 from billing.reconcile.rules import register_all
 from evals.cases.curated.builder.money import event_id
-from evals.cases.curated.builder.spec import CaseSpec, ImportedException, ReconciledException, SpecError
+from evals.cases.curated.builder.spec import (
+    CaseSpec,
+    ImportedException,
+    ReconciledException,
+    SpecError,
+)
 
 
 def raise_exception(session: Session, spec: CaseSpec, account_id: int | None) -> Discrepancy:
@@ -30,10 +36,12 @@ def raise_exception(session: Session, spec: CaseSpec, account_id: int | None) ->
 
 
 def _matches(finding: Finding, wanted: ReconciledException) -> bool:
-    return (finding.kind == wanted.kind
-            and (wanted.dim is None or finding.dimension_key == wanted.dim)
-            and (wanted.product is None or finding.product_code == wanted.product)
-            and (wanted.key_contains is None or wanted.key_contains in finding.natural_key))
+    return (
+        finding.kind == wanted.kind
+        and (wanted.dim is None or finding.dimension_key == wanted.dim)
+        and (wanted.product is None or finding.product_code == wanted.product)
+        and (wanted.key_contains is None or wanted.key_contains in finding.natural_key)
+    )
 
 
 def _reconciled(session: Session, spec: CaseSpec, wanted: ReconciledException) -> Discrepancy:
@@ -44,9 +52,14 @@ def _reconciled(session: Session, spec: CaseSpec, wanted: ReconciledException) -
         findings = list(RULES[wanted.rule](session, spec.period))
     chosen = [f for f in findings if _matches(f, wanted)]
     if len(chosen) != 1:
-        found = "; ".join(f"{f.kind} {f.natural_key} delta={f.delta_amount}" for f in findings) or "nothing"
-        raise SpecError(f"case {spec.id}: rule {wanted.rule} raised {len(chosen)} matching finding(s) of "
-                        f"kind {wanted.kind}; it raised: {found}")
+        found = (
+            "; ".join(f"{f.kind} {f.natural_key} delta={f.delta_amount}" for f in findings)
+            or "nothing"
+        )
+        raise SpecError(
+            f"case {spec.id}: rule {wanted.rule} raised {len(chosen)} matching finding(s) of "
+            f"kind {wanted.kind}; it raised: {found}"
+        )
     finding = chosen[0]
     apply_findings(session, rule=wanted.rule, period=spec.period, findings=[finding])
     row = session.scalar(select(Discrepancy).where(Discrepancy.natural_key == finding.natural_key))
@@ -66,23 +79,57 @@ def _resolve(spec: CaseSpec, ref: str) -> str:
     return ref
 
 
-def _imported(session: Session, spec: CaseSpec, imp: ImportedException, account_id: int | None) -> Discrepancy:
+def _imported(
+    session: Session, spec: CaseSpec, imp: ImportedException, account_id: int | None
+) -> Discrepancy:
     delta = None if imp.expected is None or imp.observed is None else imp.observed - imp.expected
-    delta_q = (None if imp.expected_quantity is None or imp.observed_quantity is None
-               else imp.observed_quantity - imp.expected_quantity)
+    delta_q = (
+        None
+        if imp.expected_quantity is None or imp.observed_quantity is None
+        else imp.observed_quantity - imp.expected_quantity
+    )
     details = json.loads(json.dumps(imp.details, default=str))
-    digest = hashlib.sha256(json.dumps({"refs": imp.refs, "details": details, "amounts": [
-        str(v) for v in (imp.expected, imp.observed, imp.expected_quantity, imp.observed_quantity)]},
-        sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(
+        json.dumps(
+            {
+                "refs": imp.refs,
+                "details": details,
+                "amounts": [
+                    str(v)
+                    for v in (
+                        imp.expected,
+                        imp.observed,
+                        imp.expected_quantity,
+                        imp.observed_quantity,
+                    )
+                ],
+            },
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()
     row = Discrepancy(
-        natural_key=imp.natural_key, rule=imp.rule, kind=imp.kind, status="open", account_id=account_id,
-        channel=imp.channel, period=spec.period, product_code=imp.product, dimension_key=imp.dim,
-        currency=imp.currency, expected_amount=imp.expected, observed_amount=imp.observed, delta_amount=delta,
-        expected_quantity=imp.expected_quantity, observed_quantity=imp.observed_quantity,
-        delta_quantity=delta_q, record_refs={k: [_resolve(spec, r) for r in v] for k, v in imp.refs.items()},
+        natural_key=imp.natural_key,
+        rule=imp.rule,
+        kind=imp.kind,
+        status="open",
+        account_id=account_id,
+        channel=imp.channel,
+        period=spec.period,
+        product_code=imp.product,
+        dimension_key=imp.dim,
+        currency=imp.currency,
+        expected_amount=imp.expected,
+        observed_amount=imp.observed,
+        delta_amount=delta,
+        expected_quantity=imp.expected_quantity,
+        observed_quantity=imp.observed_quantity,
+        delta_quantity=delta_q,
+        record_refs={k: [_resolve(spec, r) for r in v] for k, v in imp.refs.items()},
         details=details,
-        description=imp.description, evidence_hash=digest, source="import")
+        description=imp.description,
+        evidence_hash=digest,
+        source="import",
+    )
     session.add(row)
     session.flush()
     return row
-

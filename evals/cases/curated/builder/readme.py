@@ -31,8 +31,10 @@ def cases_table(built: list[tuple[CaseSpec, CaseBundle]]) -> str:
         e, x = spec.expected, bundle.exception
         category = e.category + (f" ({e.second_category})" if e.second_category else "")
         source = "reconciled" if spec.reconciled else "imported"
-        lines.append(f"| `{spec.id}` | {category} | {e.route} | {e.action} → {e.escalate_to} | {x.channel} | "
-                     f"{x.currency or '-'} | {source} | {_cell(spec.hard)} |")
+        lines.append(
+            f"| `{spec.id}` | {category} | {e.route} | {e.action} → {e.escalate_to} | {x.channel} | "
+            f"{x.currency or '-'} | {source} | {_cell(spec.hard)} |"
+        )
     return "\n".join(lines)
 
 

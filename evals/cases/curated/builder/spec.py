@@ -35,7 +35,7 @@ def parse_hour(text: str) -> datetime:
     value = text.strip()
     if len(value) == 13:
         value += ":00"
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(value)  # Python 3.11 reads a trailing Z
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return moment.replace(minute=0, second=0, microsecond=0)
 
@@ -47,7 +47,9 @@ def parse_hours(text: str) -> list[datetime]:
     start, end = (parse_hour(part) for part in text.split("..", 1))
     if end < start:
         raise ValueError(f"hour range {text!r} ends before it starts")
-    return [start + timedelta(hours=n) for n in range(int((end - start).total_seconds() // 3600) + 1)]
+    return [
+        start + timedelta(hours=n) for n in range(int((end - start).total_seconds() // 3600) + 1)
+    ]
 
 
 def parse_days(text: str) -> list[date]:
@@ -103,7 +105,9 @@ class RateSpec(Spec):
 class ContractSpec(Spec):
     key: str
     product: str
-    channel: Literal["aws_marketplace", "azure_marketplace", "gcp_marketplace", "reseller", "direct"]
+    channel: Literal[
+        "aws_marketplace", "azure_marketplace", "gcp_marketplace", "reseller", "direct"
+    ]
     currency: Currency = "USD"
     start: date
     end: date | None = None
@@ -140,7 +144,9 @@ class AgreementSpec(Spec):
     status: str = "ACTIVE"
     currency: Currency = "USD"
     value: Dec | None = None
-    acceptor: str | None = Field(default=None, description="AWS account id; the account's own by default.")
+    acceptor: str | None = Field(
+        default=None, description="AWS account id; the account's own by default."
+    )
     of_account: bool = True
 
 
@@ -164,12 +170,19 @@ class MeterRule(HoursField):
     """What happened to the metering records of these hours (default: Success at the usage hour)."""
 
     dim: str | None = None
-    status: Literal["Success", "Unprocessed", "CustomerNotSubscribed", "DuplicateRecord", "missing"] = "Success"
-    send_as_dim: str | None = Field(default=None, description="The dimension key the record was sent under.")
+    status: Literal[
+        "Success", "Unprocessed", "CustomerNotSubscribed", "DuplicateRecord", "missing"
+    ] = "Success"
+    send_as_dim: str | None = Field(
+        default=None, description="The dimension key the record was sent under."
+    )
     also_as: Literal["account_id", "identifier"] | None = Field(
-        default=None, description="Also sent (and accepted) under the buyer's other customer reference.")
+        default=None,
+        description="Also sent (and accepted) under the buyer's other customer reference.",
+    )
     copy_as_dim: str | None = Field(
-        default=None, description="Also sent (and accepted) under this other dimension key.")
+        default=None, description="Also sent (and accepted) under this other dimension key."
+    )
     submitted_delay_minutes: int = 5
 
 
@@ -181,7 +194,9 @@ class PartnerRule(Spec):
     rate: Dec | None = None
     offer_id: str | None = None
     agreement_id: str | None = None
-    next_day_hours: str | None = Field(default=None, description="Accepted hours the feed reports on the next day.")
+    next_day_hours: str | None = Field(
+        default=None, description="Accepted hours the feed reports on the next day."
+    )
     description: str | None = None
     drop: bool = False
 
@@ -199,7 +214,9 @@ class UsageSpec(Spec):
     metering: list[MeterRule] = Field(default_factory=list)
     partner: list[PartnerRule] = Field(default_factory=list)
     send_as: Literal["identifier", "account_id"] = "identifier"
-    metered: bool = Field(default=True, description="False: a channel without AWS metering (Azure, Google, direct).")
+    metered: bool = Field(
+        default=True, description="False: a channel without AWS metering (Azure, Google, direct)."
+    )
     partner_feed: bool = True
     region: str = "us-east-1"
     start: date | None = None
@@ -212,12 +229,16 @@ class UsageSpec(Spec):
 class DisbursedSpec(Spec):
     payout: str
     at: date
-    rows: list[Literal["gross", "fee", "seller_tax"]] = Field(default_factory=lambda: ["gross", "fee", "seller_tax"])
+    rows: list[Literal["gross", "fee", "seller_tax"]] = Field(
+        default_factory=lambda: ["gross", "fee", "seller_tax"]
+    )
 
 
 class ForgivenSpec(Spec):
     at: date
-    rows: list[Literal["gross", "fee", "seller_tax"]] = Field(default_factory=lambda: ["gross", "fee"])
+    rows: list[Literal["gross", "fee", "seller_tax"]] = Field(
+        default_factory=lambda: ["gross", "fee"]
+    )
 
 
 class ReversalSpec(Spec):
@@ -237,10 +258,13 @@ class MarketplaceInvoiceSpec(Spec):
     due: date | None = None
     usage: str | None = Field(default=None, description="Usage period 'YYYY-MM-DD..YYYY-MM-DD'.")
     gross: Dec | Literal["usage"] = Field(
-        description="The SELLER_REV_SHARE amount, or 'usage': what the partner's feed priced in the usage period.")
+        description="The SELLER_REV_SHARE amount, or 'usage': what the partner's feed priced in the usage period."
+    )
     fee: Dec | None = Field(default=None, description="The AWS_REV_SHARE amount (negative).")
     fee_rate: Dec | None = None
-    fee_invoice_id: str | None = Field(default=None, description="The seller's listing-fee invoice holding the fee row.")
+    fee_invoice_id: str | None = Field(
+        default=None, description="The seller's listing-fee invoice holding the fee row."
+    )
     aws_tax: Dec | None = None
     seller_tax: Dec | None = None
     currency: Currency | None = None
@@ -272,13 +296,20 @@ class PayoutSpec(Spec):
     at: date
     currency: Currency = "USD"
     bank_trace_id: str | None = None
-    amount: Dec | None = Field(default=None, description="Payout amount (negative); default: Σ of its rows.")
-    adjust: Dec = Field(default=Decimal(0), description="Added to the Σ of its rows (a payout that does not add up).")
+    amount: Dec | None = Field(
+        default=None, description="Payout amount (negative); default: Σ of its rows."
+    )
+    adjust: Dec = Field(
+        default=Decimal(0),
+        description="Added to the Σ of its rows (a payout that does not add up).",
+    )
     disbursement_currency: Currency | None = None
     disbursement_amount: Dec | None = None
     failed_on: date | None = None
     other_buyers: list[OtherBuyer] = Field(default_factory=list)
-    receipt: bool = Field(default=True, description="Our bank statement shows it (unless it failed).")
+    receipt: bool = Field(
+        default=True, description="Our bank statement shows it (unless it failed)."
+    )
     receipt_amount: Dec | None = None
     reference: str | None = None
 
@@ -288,7 +319,8 @@ class InvoiceLineSpec(Spec):
     dim: str | None = None
     description: str | None = None
     quantity: Dec | Literal["usage"] = Field(
-        description="Units billed, or 'usage': our metered usage of the line's product and dimension in the period.")
+        description="Units billed, or 'usage': our metered usage of the line's product and dimension in the period."
+    )
     unit_price: Dec
     amount: Dec | None = None
 
@@ -296,7 +328,9 @@ class InvoiceLineSpec(Spec):
 class InvoiceSpec(Spec):
     number: str
     contract: str | None = None
-    channel: Literal["aws_marketplace", "azure_marketplace", "gcp_marketplace", "reseller", "direct"] = "direct"
+    channel: Literal[
+        "aws_marketplace", "azure_marketplace", "gcp_marketplace", "reseller", "direct"
+    ] = "direct"
     period: str
     currency: Currency = "USD"
     issue: date
@@ -310,7 +344,9 @@ class InvoiceSpec(Spec):
 class PaymentSpec(Spec):
     id: str
     kind: Literal["customer_payment", "disbursement", "bank_receipt"] = "bank_receipt"
-    channel: Literal["aws_marketplace", "azure_marketplace", "gcp_marketplace", "reseller", "direct"] = "direct"
+    channel: Literal[
+        "aws_marketplace", "azure_marketplace", "gcp_marketplace", "reseller", "direct"
+    ] = "direct"
     currency: Currency = "USD"
     amount: Dec
     received: date
@@ -332,7 +368,9 @@ class CreditNoteSpec(Spec):
 
 class RefundSpec(Spec):
     id: str
-    channel: Literal["aws_marketplace", "azure_marketplace", "gcp_marketplace", "reseller", "direct"] = "aws_marketplace"
+    channel: Literal[
+        "aws_marketplace", "azure_marketplace", "gcp_marketplace", "reseller", "direct"
+    ] = "aws_marketplace"
     partner_invoice_id: str | None = None
     currency: Currency = "USD"
     amount: Dec
@@ -453,7 +491,9 @@ class CaseSpec(Spec):
     agreements: list[AgreementSpec] = Field(default_factory=list)
     usage: list[UsageSpec] = Field(default_factory=list)
     money: MoneySpec = Field(default_factory=MoneySpec)
-    fx: dict[str, dict[date, Dec]] = Field(default_factory=dict, description="Anchor USD rates per currency.")
+    fx: dict[str, dict[date, Dec]] = Field(
+        default_factory=dict, description="Anchor USD rates per currency."
+    )
     messages: list[MessageSpec] = Field(default_factory=list)
     history: list[HistorySpec] = Field(default_factory=list)
     reconciled: ReconciledException | None = None
@@ -463,9 +503,15 @@ class CaseSpec(Spec):
     @model_validator(mode="after")
     def _one_source(self) -> CaseSpec:
         if (self.reconciled is None) == (self.imported is None):
-            raise ValueError("a case has exactly one of `reconciled` (raised by a rule) or `imported`")
-        if self.expected.why is None or self.expected.route is None or self.expected.action is None \
-                or self.expected.escalate_to is None:
+            raise ValueError(
+                "a case has exactly one of `reconciled` (raised by a rule) or `imported`"
+            )
+        if (
+            self.expected.why is None
+            or self.expected.route is None
+            or self.expected.action is None
+            or self.expected.escalate_to is None
+        ):
             raise ValueError("expected labels need category, route, action, escalate_to and why")
         return self
 
@@ -524,7 +570,9 @@ def load_specs(folder: Path) -> list[CaseSpec]:
             try:
                 spec = CaseSpec.model_validate(raw)
             except ValidationError as exc:
-                problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+                )
                 raise SpecError(f"{path}: case {label}: {problems}") from None
             if spec.id in seen:
                 raise SpecError(f"{path}: case id {spec.id} already used in {seen[spec.id]}")

@@ -34,15 +34,87 @@ FEED_LAG_DAYS = 2
 # Share of a dimension's hourly base by UTC hour: what a day of traffic looks like.
 CURVES: dict[str, list[str]] = {
     # Europe and the US east coast at work: quiet nights, busy 08–17 UTC, a US afternoon tail.
-    "business": ["0.55", "0.5", "0.45", "0.45", "0.5", "0.6", "0.8", "1", "1.25", "1.35", "1.4", "1.4",
-                 "1.35", "1.4", "1.45", "1.4", "1.3", "1.2", "1.1", "1", "0.9", "0.8", "0.7", "0.6"],
+    "business": [
+        "0.55",
+        "0.5",
+        "0.45",
+        "0.45",
+        "0.5",
+        "0.6",
+        "0.8",
+        "1",
+        "1.25",
+        "1.35",
+        "1.4",
+        "1.4",
+        "1.35",
+        "1.4",
+        "1.45",
+        "1.4",
+        "1.3",
+        "1.2",
+        "1.1",
+        "1",
+        "0.9",
+        "0.8",
+        "0.7",
+        "0.6",
+    ],
     "flat": ["1"] * 24,
     # Nightly batch jobs between 01 and 05 UTC.
-    "batch": ["0.8", "2.2", "2.6", "2.6", "2.2", "1.2", "0.6", "0.6", "0.7", "0.7", "0.7", "0.7",
-              "0.7", "0.7", "0.7", "0.7", "0.7", "0.7", "0.6", "0.6", "0.6", "0.6", "0.7", "0.7"],
+    "batch": [
+        "0.8",
+        "2.2",
+        "2.6",
+        "2.6",
+        "2.2",
+        "1.2",
+        "0.6",
+        "0.6",
+        "0.7",
+        "0.7",
+        "0.7",
+        "0.7",
+        "0.7",
+        "0.7",
+        "0.7",
+        "0.7",
+        "0.7",
+        "0.7",
+        "0.6",
+        "0.6",
+        "0.6",
+        "0.6",
+        "0.7",
+        "0.7",
+    ],
     # Asia-Pacific at work: busy 00–09 UTC.
-    "apac": ["1.4", "1.5", "1.5", "1.5", "1.45", "1.4", "1.3", "1.2", "1.1", "0.9", "0.7", "0.6",
-             "0.5", "0.45", "0.45", "0.45", "0.5", "0.5", "0.55", "0.6", "0.8", "1", "1.2", "1.3"],
+    "apac": [
+        "1.4",
+        "1.5",
+        "1.5",
+        "1.5",
+        "1.45",
+        "1.4",
+        "1.3",
+        "1.2",
+        "1.1",
+        "0.9",
+        "0.7",
+        "0.6",
+        "0.5",
+        "0.45",
+        "0.45",
+        "0.45",
+        "0.5",
+        "0.5",
+        "0.55",
+        "0.6",
+        "0.8",
+        "1",
+        "1.2",
+        "1.3",
+    ],
 }
 
 
@@ -69,7 +141,9 @@ def hourly_usage(spec: CaseSpec, usage: UsageSpec) -> dict[tuple[str, datetime],
             weekend = hour.weekday() >= 5 and profile.weekend_per_hour is not None
             base = profile.weekend_per_hour if weekend else profile.per_hour
             assert base is not None
-            quantities[(dim, hour)] = (base * curve[hour.hour]).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+            quantities[(dim, hour)] = (base * curve[hour.hour]).quantize(
+                Decimal(1), rounding=ROUND_HALF_UP
+            )
     for rule in usage.set:
         for hour in parse_hours(rule.hours):
             quantities[(rule.dim, hour)] = rule.quantity
@@ -98,9 +172,16 @@ def seed_usage(session: Session, spec: CaseSpec, usage: UsageSpec, account_id: i
     quantities = hourly_usage(spec, usage)
     short = account.key.lower()
     for (dim, hour), quantity in sorted(quantities.items()):
-        session.add(UsageRecord(account_id=account_id, product_code=usage.product, dimension_key=dim,
-                                usage_hour=hour, quantity=quantity,
-                                source_record_id=f"usg-{short}-{dim}-{hour:%Y%m%d%H}"))
+        session.add(
+            UsageRecord(
+                account_id=account_id,
+                product_code=usage.product,
+                dimension_key=dim,
+                usage_hour=hour,
+                quantity=quantity,
+                source_record_id=f"usg-{short}-{dim}-{hour:%Y%m%d%H}",
+            )
+        )
     if not usage.metered:
         session.flush()
         return
@@ -122,21 +203,34 @@ def seed_usage(session: Session, spec: CaseSpec, usage: UsageSpec, account_id: i
         for sender, record_dim in senders:
             ref = refs[sender]
             if ref is None:
-                raise ValueError(f"case {spec.id}: metering as {sender} needs the account's id for it")
+                raise ValueError(
+                    f"case {spec.id}: metering as {sender} needs the account's id for it"
+                )
             is_success = status in ("Success", "DuplicateRecord")
             results = [("Success", True)] if is_success else [(status, False)]
             if status == "DuplicateRecord":
-                results.append(("DuplicateRecord", False))  # a retry of a record AWS had already accepted
+                results.append(
+                    ("DuplicateRecord", False)
+                )  # a retry of a record AWS had already accepted
             for answer, counts in results:
-                session.add(MeteringResult(
-                    product_code=usage.product,
-                    customer_identifier=ref if sender == "identifier" else None,
-                    customer_aws_account_id=ref if sender == "account_id" else None,
-                    customer_ref=ref, license_arn=None, dimension=record_dim, timestamp=hour, quantity=quantity,
-                    status=answer,
-                    metering_record_id=_record_id(f"{spec.id}:{ref}:{record_dim}:{hour}") if counts else None,
-                    submitted_at=submitted + (timedelta(minutes=50) if not counts else timedelta()),
-                ))
+                session.add(
+                    MeteringResult(
+                        product_code=usage.product,
+                        customer_identifier=ref if sender == "identifier" else None,
+                        customer_aws_account_id=ref if sender == "account_id" else None,
+                        customer_ref=ref,
+                        license_arn=None,
+                        dimension=record_dim,
+                        timestamp=hour,
+                        quantity=quantity,
+                        status=answer,
+                        metering_record_id=_record_id(f"{spec.id}:{ref}:{record_dim}:{hour}")
+                        if counts
+                        else None,
+                        submitted_at=submitted
+                        + (timedelta(minutes=50) if not counts else timedelta()),
+                    )
+                )
                 if counts:
                     accepted_hours[(record_dim, hour)] += quantity
     if usage.partner_feed:
@@ -146,19 +240,33 @@ def seed_usage(session: Session, spec: CaseSpec, usage: UsageSpec, account_id: i
 
 def _feed_day(rules: list[PartnerRule], dim: str, hour: datetime) -> date:
     for rule in rules:
-        if rule.next_day_hours and rule.dim in (None, dim) and hour in parse_hours(rule.next_day_hours):
+        if (
+            rule.next_day_hours
+            and rule.dim in (None, dim)
+            and hour in parse_hours(rule.next_day_hours)
+        ):
             return hour.date() + timedelta(days=1)
     return hour.date()
 
 
 def _contract_on(spec: CaseSpec, product: str, day: date) -> ContractSpec | None:
-    valid = [c for c in spec.contracts if c.product == product and c.channel in ("aws_marketplace", "reseller")
-             and c.start <= day and (c.end is None or c.end >= day)]
+    valid = [
+        c
+        for c in spec.contracts
+        if c.product == product
+        and c.channel in ("aws_marketplace", "reseller")
+        and c.start <= day
+        and (c.end is None or c.end >= day)
+    ]
     return max(valid, key=lambda c: c.start) if valid else None
 
 
-def _seed_partner_feed(session: Session, spec: CaseSpec, usage: UsageSpec,
-                       accepted_hours: dict[tuple[str, datetime], Decimal]) -> None:
+def _seed_partner_feed(
+    session: Session,
+    spec: CaseSpec,
+    usage: UsageSpec,
+    accepted_hours: dict[tuple[str, datetime], Decimal],
+) -> None:
     assert spec.account is not None and spec.account.aws_account_id is not None
     product = spec.product(usage.product)
     units = {d.key: d.unit for d in product.dims}
@@ -189,12 +297,24 @@ def _seed_partner_feed(session: Session, spec: CaseSpec, usage: UsageSpec,
             dropped = dropped or rule.drop
         if dropped:
             continue
-        session.add(PartnerUsage(
-            usage_feed_id=f"uf-{aws_id}-{dim}-{day:%Y%m%d}", usage_date=day, product_id=product.mp_id,
-            agreement_id=agreement, end_user_account_id=aws_id, payer_account_id=aws_id, region=usage.region,
-            dimension_key=dim, usage_unit=units.get(dim), usage_quantity=quantity,
-            pricing_currency=contract.currency if contract else "USD",
-            usage_rate_per_unit_in_pricing_currency=rate,
-            estimated_revenue_in_pricing_currency=None if rate is None else quantity * rate,
-            offer_id=offer or "", recipient_account_id=None, charge_item_description=description,
-            catalog="AWSMarketplace"))
+        session.add(
+            PartnerUsage(
+                usage_feed_id=f"uf-{aws_id}-{dim}-{day:%Y%m%d}",
+                usage_date=day,
+                product_id=product.mp_id,
+                agreement_id=agreement,
+                end_user_account_id=aws_id,
+                payer_account_id=aws_id,
+                region=usage.region,
+                dimension_key=dim,
+                usage_unit=units.get(dim),
+                usage_quantity=quantity,
+                pricing_currency=contract.currency if contract else "USD",
+                usage_rate_per_unit_in_pricing_currency=rate,
+                estimated_revenue_in_pricing_currency=None if rate is None else quantity * rate,
+                offer_id=offer or "",
+                recipient_account_id=None,
+                charge_item_description=description,
+                catalog="AWSMarketplace",
+            )
+        )
