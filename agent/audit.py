@@ -15,10 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.state import AuditEntry
+from agent.upserts import insert_missing
 from billing.models import AuditEvent, utcnow
 
 #: The entry whose payload receives the full tool results when written (kept out of the
@@ -76,18 +77,10 @@ def write_entries(
     thread_id: str,
     entries: Sequence[AuditEntry],
     evidence: dict[str, Any] | None = None,
-) -> int:
-    """Store the entries of `thread_id` not yet stored (safe to repeat); returns how many were added."""
-    if not entries:
-        return 0
-    low = min(e["seq"] for e in entries)
-    stored = set(session.scalars(
-        select(AuditEvent.seq).where(AuditEvent.thread_id == thread_id, AuditEvent.seq >= low)))
-    fresh = [e for e in entries if e["seq"] not in stored]
-    rows = audit_rows(exception_id=exception_id, thread_id=thread_id, entries=fresh, evidence=evidence)
-    if rows:  # one INSERT for all of them (Core executemany: no ORM bookkeeping per row)
-        session.execute(insert(AuditEvent), rows)
-    return len(rows)
+) -> None:
+    """Store the entries of `thread_id` not yet stored (safe to repeat: keyed by thread and seq)."""
+    rows = audit_rows(exception_id=exception_id, thread_id=thread_id, entries=entries, evidence=evidence)
+    insert_missing(session, AuditEvent.__table__, rows, keys=("thread_id", "seq"))
 
 
 class AuditRecord(BaseModel):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from agent.schemas import Category, Draft
 from agent.state import Decision, TriageState, case_input
+from agent.upserts import insert_missing
 from billing.models import (
     CaseExample,
     Discrepancy,
@@ -96,27 +97,21 @@ def _view(item: ReviewItem) -> ReviewItemView:
     )
 
 
-def open_item(session: Session, state: TriageState) -> ReviewItem:
-    """The item for this thread and round, created if new (safe to call again on resume)."""
+def open_item(session: Session, state: TriageState) -> int:
+    """The id of the item for this thread and round, created if new (safe to call again on resume)."""
     thread_id, round_ = state["thread_id"], state.get("review_round", 1)
-    item = session.scalars(
-        select(ReviewItem).where(ReviewItem.thread_id == thread_id, ReviewItem.round == round_)
-    ).one_or_none()
-    if item is not None:
-        return item
     classification = state.get("classification") or {}
     stake = state.get("stake") or {}
-    item = ReviewItem(
-        thread_id=thread_id, round=round_, exception_id=state["exception_id"], status=ReviewStatus.PENDING,
-        reasons=list(state.get("route_reasons", [])), category=classification.get("category"),
-        action=classification.get("action"), escalate_to=classification.get("escalate_to"),
-        confidence=classification.get("confidence"),
-        amount_usd=None if stake.get("usd") is None else Decimal(str(stake["usd"])),
-        draft=state.get("draft"), created_at=utcnow(),
-    )
-    session.add(item)
-    session.flush()
-    return item
+    insert_missing(session, ReviewItem.__table__, [{
+        "thread_id": thread_id, "round": round_, "exception_id": state["exception_id"],
+        "status": ReviewStatus.PENDING.value, "reasons": list(state.get("route_reasons", [])),
+        "category": classification.get("category"), "action": classification.get("action"),
+        "escalate_to": classification.get("escalate_to"), "confidence": classification.get("confidence"),
+        "amount_usd": None if stake.get("usd") is None else Decimal(str(stake["usd"])),
+        "draft": state.get("draft"), "created_at": utcnow(),
+    }], keys=("thread_id", "round"))
+    return int(session.execute(
+        select(ReviewItem.id).where(ReviewItem.thread_id == thread_id, ReviewItem.round == round_)).scalar_one())
 
 
 def pending_items(session: Session, *, limit: int = 200) -> list[ReviewItemView]:
@@ -215,6 +210,7 @@ def _store_example(session: Session, state: TriageState, item: ReviewItem, decis
 
 def set_exception_status(session: Session, exception_id: int, status: ExceptionStatus) -> None:
     """Move the exception to `status`, unless reconciliation closed it meanwhile."""
-    row = session.get(Discrepancy, exception_id)
-    if row is not None and row.status != ExceptionStatus.CLOSED and row.status != status:
-        row.status, row.updated_at = status, utcnow()
+    session.execute(
+        update(Discrepancy).where(Discrepancy.id == exception_id, Discrepancy.status != ExceptionStatus.CLOSED)
+        .values(status=status.value, updated_at=utcnow())
+    )

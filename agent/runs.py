@@ -1,4 +1,4 @@
-"""The `triage_runs` row of a graph thread: its column values, and the upsert used at review."""
+"""The `triage_runs` row of a graph thread: its column values, and its creation at review."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.deps import TriageDeps
 from agent.state import TriageState
+from agent.upserts import insert_missing
 from billing.models import RunStatus, TriageRun, utcnow
 
 
@@ -37,16 +37,7 @@ def run_values(state: TriageState, deps: TriageDeps, *, status: RunStatus, outco
     return values
 
 
-def save_run(session: Session, state: TriageState, deps: TriageDeps, *, status: RunStatus,
-             outcome: str | None = None) -> TriageRun:
-    """Upsert the run of `state["thread_id"]` (used before the review interrupt)."""
-    values = run_values(state, deps, status=status, outcome=outcome)
-    run = session.scalars(select(TriageRun).where(TriageRun.thread_id == state["thread_id"])).one_or_none()
-    if run is None:
-        run = TriageRun(**values)
-        session.add(run)
-        return run
-    for key, value in values.items():
-        if key not in ("thread_id", "started_at"):
-            setattr(run, key, value)
-    return run
+def save_run(session: Session, state: TriageState, deps: TriageDeps, *, status: RunStatus) -> None:
+    """Create the run of `state["thread_id"]` if it is new (used before the review interrupt;
+    a resumed node finds it there and leaves it: `finalize` brings it up to date)."""
+    insert_missing(session, TriageRun.__table__, [run_values(state, deps, status=status)], keys=("thread_id",))

@@ -41,11 +41,8 @@ from billing.migrate import create_engine_and_upgrade  # noqa: E402
 from billing.models import Discrepancy, ExceptionStatus, Message  # noqa: E402
 from billing.settings import LLMSettings, Settings, get_settings  # noqa: E402
 
-WARMUP = 5
-
-
 def build_cases(engine: Engine, work: Path, *, cases: int, seed: int, accounts: int, months: int) -> dict[str, Any]:
-    """A reconciled scenario whose exceptions are copied until `cases` (+ warm-up) are open."""
+    """A reconciled scenario whose exceptions are copied until at least `cases` are open."""
     from billing.ingest import ingest_folder
     from billing.reconcile.run import reconcile
     from billing.scenarios import generate_scenario
@@ -59,7 +56,7 @@ def build_cases(engine: Engine, work: Path, *, cases: int, seed: int, accounts: 
         if not originals:
             raise SystemExit("the scenario produced no exceptions; try more --accounts")
         linked = {m.exception_id: m for m in session.scalars(select(Message).where(Message.exception_id.is_not(None)))}
-        needed = cases + WARMUP - len(originals)
+        needed = cases - len(originals)
         for k in range(max(0, needed)):
             src = originals[k % len(originals)]
             copy = Discrepancy(**{c.key: getattr(src, c.key) for c in Discrepancy.__table__.columns if c.key != "id"})
@@ -117,8 +114,11 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=60)
     parser.add_argument("--months", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the databases here (default: a temp dir)")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="cases run first and not counted (default 5 offline, 1 openai)")
     args = parser.parse_args()
     concurrency = args.concurrency or (1 if args.backend == "offline" else 4)
+    warmup = args.warmup if args.warmup is not None else (5 if args.backend == "offline" else 1)
 
     with tempfile.TemporaryDirectory(prefix="bench-triage-") as tmp:
         work = args.workdir or Path(tmp)
@@ -130,15 +130,17 @@ def main() -> None:
             llm=LLMSettings.model_validate({**base.llm.model_dump(), "backend": args.backend}),
         )
         engine = create_engine_and_upgrade(settings.database_url)
-        setup = build_cases(engine, work, cases=args.cases, seed=args.seed, accounts=args.accounts, months=args.months)
+        setup = build_cases(engine, work, cases=args.cases + warmup, seed=args.seed, accounts=args.accounts,
+                            months=args.months)
         print(f"setup: {setup}", flush=True)
 
         with open_triage(settings, engine=engine) as triage:
             t0 = time.perf_counter()
-            warm = triage.batch(limit=WARMUP, progress=False, concurrency=1)  # loads models, fills caches
+            warm = triage.batch(limit=warmup, progress=False, concurrency=1) if warmup else None  # loads models, caches
+            cases_left = triage.open_exception_ids(limit=args.cases)
             warmup_s = time.perf_counter() - t0
             cpu = time.process_time()
-            summary = triage.batch(progress=False, concurrency=concurrency)
+            summary = triage.batch(progress=False, concurrency=concurrency, limit=len(cases_left))
             cpu_ms = (time.process_time() - cpu) / max(1, summary.cases) * 1000
             backend_model = triage.deps.backend.model
         empty, empty_cpu_ms = empty_graph_rate(settings.checkpoint_url, min(args.cases, 1000))
@@ -168,7 +170,7 @@ def main() -> None:
         "statuses": dict(summary.by_status),
         "failed": len(summary.failed),
         "warmup_s": round(warmup_s, 2),
-        "warmup_failed": len(warm.failed),
+        "warmup_failed": len(warm.failed) if warm else 0,
         **setup,
     }
     for exception_id, error in summary.failed[:5]:

@@ -25,8 +25,7 @@ def make_review(deps: TriageDeps) -> Any:
 
     def review(state: TriageState) -> dict[str, Any]:
         with unit_of_work(deps.engine) as session:
-            item = open_item(session, state)
-            item_id = item.id
+            item_id = open_item(session, state)
             save_run(session, state, deps, status=RunStatus.WAITING_REVIEW)
             set_exception_status(session, state["exception_id"], ExceptionStatus.IN_REVIEW)
             write_entries(session, exception_id=state["exception_id"], thread_id=state["thread_id"],
