@@ -1,9 +1,11 @@
 """One evidence bundle per case: the exception as plain JSON, the tool results, the outside text.
 
 `gather_case` is what the graph's `gather` node calls. The tool results come from
-`tools.gather_evidence` (the read-only tools room); the exception row and the messages
-linked to it are read here. Everything is converted to JSON-safe values (Decimals and dates
-as strings) so that it can sit in the graph state and be hashed for the audit trail.
+`tools.gather_evidence` (the read-only tools room), once per case; the exception row is read
+here. Message texts (the `get_messages` tool) are moved out of the tool results into the
+outside text, where the guard reads them and prompts fence them as untrusted data. All of it
+is JSON-safe (Decimals and dates as strings): it sits in the graph state and is hashed for
+the audit trail.
 """
 
 from __future__ import annotations
