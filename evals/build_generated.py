@@ -34,17 +34,17 @@ from typing import get_args
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from billing.bundles import CaseBundle, bundle_json, collect_bundle  # noqa: E402
-from billing.bundles.labels import CategoryLabel  # noqa: E402
-from billing.bundles.truth_labels import labels_from_truth  # noqa: E402
-from billing.db import transaction  # noqa: E402
-from billing.ingest.folder import ingest_folder  # noqa: E402
-from billing.migrate import create_engine_and_upgrade  # noqa: E402
-from billing.reconcile.run import reconcile  # noqa: E402
-from billing.scenarios import DEFAULT_FAULT_RATE, generate_scenario  # noqa: E402
-from billing.scenarios.scenario import GENERATOR_VERSION  # noqa: E402
-from evals.case_set import case_set_hash  # noqa: E402
-from evals.manifest import MANIFEST_NAME, CaseSetManifest, write_manifest  # noqa: E402
+from billing.bundles import CaseBundle, bundle_json, collect_bundle
+from billing.bundles.labels import CategoryLabel
+from billing.bundles.truth_labels import labels_from_truth
+from billing.db import transaction
+from billing.ingest.folder import ingest_folder
+from billing.migrate import create_engine_and_upgrade
+from billing.reconcile.run import reconcile
+from billing.scenarios import DEFAULT_FAULT_RATE, generate_scenario
+from billing.scenarios.scenario import GENERATOR_VERSION
+from evals.case_set import case_set_hash
+from evals.manifest import MANIFEST_NAME, CaseSetManifest, write_manifest
 
 #: The seeds of the committed set. Disjoint from LIBRARY_SEEDS (9001-9008) by construction.
 SEEDS: tuple[int, ...] = (7101, 7102, 7103, 7104, 7105, 7106)
@@ -152,13 +152,13 @@ def main() -> None:
     parser.add_argument("--check", action="store_true",
                         help="rebuild into a temporary folder and compare with --out (exit 1 if they differ)")
     args = parser.parse_args()
-    options = dict(seeds=tuple(args.seeds), accounts=args.accounts, months=args.months, cap=args.cap)
+    options = {"seeds": tuple(args.seeds), "accounts": args.accounts, "months": args.months, "cap": args.cap}
     if not args.check:
-        manifest = build(args.out, **options)  # type: ignore[arg-type]
+        manifest = build(args.out, **options)
         print(f"wrote {manifest.cases} cases to {args.out} ({dict(manifest.by_category)})")
         return
     with tempfile.TemporaryDirectory(prefix="eval-generated-check-") as tmp:
-        build(Path(tmp), **options)  # type: ignore[arg-type]
+        build(Path(tmp), **options)
         same = all((args.out / name).is_file() and (Path(tmp) / name).read_bytes() == (args.out / name).read_bytes()
                    for name in (CASES_FILE, MANIFEST_NAME))
     print("identical" if same else f"{args.out} differs from a fresh build")

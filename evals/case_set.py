@@ -14,7 +14,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from billing.bundles import BundleError, BundleFileErrors, CaseBundle, parse_bundle, read_sourced_bundles
+from billing.bundles import (
+    BundleError,
+    BundleFileErrors,
+    CaseBundle,
+    parse_bundle,
+    read_sourced_bundles,
+)
 from billing.bundles.labels import ExpectedLabels
 from evals.manifest import MANIFEST_NAME, CaseSetManifest, manifest_path_for, read_manifest
 

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 from sqlalchemy import Engine
 from sqlalchemy.pool import NullPool
@@ -96,7 +97,7 @@ class CaseDatabases:
         else:
             self.template.unlink(missing_ok=True)
 
-    def __enter__(self) -> CaseDatabases:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:

@@ -138,8 +138,9 @@ def _identity_section(run: EvalRun) -> str:
 def _comparison_section(c: Comparison) -> str:
     lines = [f"## Compared with `{c.baseline_run_id}`", ""]
     if not c.same_case_set:
-        lines += [f"*Different case sets:* {c.shared_cases} shared case(s), {c.only_in_baseline} only in the "
-                  f"baseline, {c.only_in_current} only in this run; flips are over the shared ones.", ""]
+        note = (f"*Different case sets:* {c.shared_cases} shared case(s), {c.only_in_baseline} only in the "
+                f"baseline, {c.only_in_current} only in this run; flips are over the shared ones.")
+        lines += [note, ""]
     lines += [_table(["metric", "baseline", "this run", "delta", ""],
                      [[d.name, d.baseline, d.current, None if d.delta is None else f"{d.delta:+.4g}", d.verdict]
                       for d in c.deltas]), ""]
@@ -151,44 +152,46 @@ def _comparison_section(c: Comparison) -> str:
     return "\n".join(lines)
 
 
-def markdown_report(run: EvalRun, comparison: Comparison | None = None) -> str:
-    """The whole report as Markdown (plots referenced by file name, beside it)."""
+def _headline_sections(run: EvalRun) -> list[str]:
     m = run.metrics
     t = m.threshold
     per_category = [[c, s["support"], s["predicted"], _num(float(s["precision"])), _num(float(s["recall"])),
                      _num(float(s["f1"]))] for c, s in m.per_category.items()]
-    parts = [
+    classification = (f"Category accuracy **{_pct(m.accuracy)}** (counting a case's second cause as right too: "
+                      f"{_pct(m.accuracy_any_cause)}), macro-F1 **{_num(m.macro_f1)}**, {m.failed} case(s) failed.")
+    routing = (f"Must-see cases reaching a person: **{_pct(m.must_see_recall)}** "
+               f"({m.must_see_cases - m.must_see_missed} of {m.must_see_cases}; target 100%). "
+               f"Precision of routing to a person: {_pct(m.human_precision)}. Touchless (auto) rate: "
+               f"{_pct(m.auto_rate)}. Route accuracy: {_pct(m.route_accuracy)}. Action accuracy: "
+               f"{_pct(m.action_accuracy)}; escalation-target accuracy: {_pct(m.escalation_accuracy)}.")
+    threshold = (f"**Threshold recommendation** (target precision {t.target_precision:.0%} on auto-routed "
+                 f"proposals, {t.candidates} candidate cases): {t.note}.")
+    drafts = (f"{m.drafts} draft(s); **{m.invented_numbers}** with an amount or id not found in the evidence; "
+              f"{_pct(m.drafts_faithful)} with nothing unsupported (amounts, ids, dates, addresses); "
+              f"{_pct(m.sop_cited)} cite SOP steps that were retrieved.")
+    dollars = (f"USD {m.dollars}" if m.dollars is not None
+               else f"cost unknown (no price for {', '.join(m.unpriced_models)})")
+    cost = (f"{m.llm_calls} LLM call(s) ({_num(m.llm_calls_per_case, 2)} per case), {m.input_tokens} input and "
+            f"{m.output_tokens} output tokens, {dollars}. Latency per case (the graph): p50 "
+            f"{_num(m.latency_p50_ms, 1)} ms, p95 {_num(m.latency_p95_ms, 1)} ms (loading the bundle, not "
+            f"counted: p50 {_num(m.load_p50_ms, 1)} ms).")
+    return [
         f"# Eval run `{run.identity.run_id}`", "", _identity_section(run), "",
-        "## Headline", "",
-        _table(["metric", "value"], [[k, v] for k, v in m.headline().items()]), "",
-        "## Classification", "",
-        f"Category accuracy **{_pct(m.accuracy)}** (counting a case's second cause as right too: "
-        f"{_pct(m.accuracy_any_cause)}), macro-F1 **{_num(m.macro_f1)}**, "
-        f"{m.failed} case(s) failed.", "",
+        "## Headline", "", _table(["metric", "value"], [[k, v] for k, v in m.headline().items()]), "",
+        "## Classification", "", classification, "",
         _table(["category", "cases", "predicted", "precision", "recall", "F1"], per_category), "",
         f"![confusion matrix]({CONFUSION_PNG})", "",
-        "## Routing and resolution", "",
-        f"Must-see cases reaching a person: **{_pct(m.must_see_recall)}** "
-        f"({m.must_see_cases - m.must_see_missed} of {m.must_see_cases}; target 100%). "
-        f"Precision of routing to a person: {_pct(m.human_precision)}. Touchless (auto) rate: "
-        f"{_pct(m.auto_rate)}. Route accuracy: {_pct(m.route_accuracy)}. "
-        f"Action accuracy: {_pct(m.action_accuracy)}; escalation-target accuracy: {_pct(m.escalation_accuracy)}.", "",
-        "## Calibration", "",
-        f"ECE (10 bins) **{_num(m.ece)}**, Brier {_num(m.brier)}.", "",
-        f"![reliability diagram]({RELIABILITY_PNG}) ![coverage vs accuracy]({COVERAGE_PNG})", "",
-        f"**Threshold recommendation** (target precision {t.target_precision:.0%} on auto-routed proposals, "
-        f"{t.candidates} candidate cases): {t.note}.", "",
-        "## Drafts", "",
-        f"{m.drafts} draft(s); **{m.invented_numbers}** with an amount or id not found in the evidence; "
-        f"{_pct(m.drafts_faithful)} with nothing unsupported (amounts, ids, dates, addresses); "
-        f"{_pct(m.sop_cited)} cite SOP steps that were retrieved.", "",
-        "## Cost and latency", "",
-        f"{m.llm_calls} LLM call(s) ({_num(m.llm_calls_per_case, 2)} per case), {m.input_tokens} input and "
-        f"{m.output_tokens} output tokens, "
-        + (f"USD {m.dollars}" if m.dollars is not None else f"cost unknown (no price for {', '.join(m.unpriced_models)})")
-        + f". Latency per case (the graph): p50 {_num(m.latency_p50_ms, 1)} ms, p95 {_num(m.latency_p95_ms, 1)} ms "
-        f"(loading the bundle, not counted: p50 {_num(m.load_p50_ms, 1)} ms).", "",
+        "## Routing and resolution", "", routing, "",
+        "## Calibration", "", f"ECE (10 bins) **{_num(m.ece)}**, Brier {_num(m.brier)}.", "",
+        f"![reliability diagram]({RELIABILITY_PNG}) ![coverage vs accuracy]({COVERAGE_PNG})", "", threshold, "",
+        "## Drafts", "", drafts, "",
+        "## Cost and latency", "", cost, "",
     ]
+
+
+def markdown_report(run: EvalRun, comparison: Comparison | None = None) -> str:
+    """The whole report as Markdown (plots referenced by file name, beside it)."""
+    parts = _headline_sections(run)
     if comparison is not None:
         parts += [_comparison_section(comparison), ""]
     worst = worst_cases(run.results)

@@ -81,7 +81,7 @@ def run_case(case: EvalCase, *, databases: CaseDatabases, settings: Settings, ba
                 exception_id = load_bundle(session, bundle)
         except BundleLoadError as exc:
             raise CaseSetError(f"{case.source}: {exc.path}: {exc.message}") from exc
-        except Exception as exc:  # noqa: BLE001 - any load failure is the case file's; say which
+        except Exception as exc:
             raise CaseSetError(f"{case.source}: cannot be loaded: {type(exc).__name__}: {exc}") from exc
         load_ms = (time.perf_counter() - start) * 1000
         capture = CaseCapture(retriever)  # the real tools and retriever, their answers kept for scoring

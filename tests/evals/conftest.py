@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # `tests.evals.fakes` must resolve to this repository's files
     sys.path.insert(0, str(ROOT))
 
-import pytest  # noqa: E402
+import pytest
 
-from billing.settings import KnowledgeSettings, Settings  # noqa: E402
-from tests.evals.gate_summary import gate_lines  # noqa: E402
+from billing.settings import KnowledgeSettings, Settings
+from tests.evals.gate_summary import gate_lines
 
 FIXTURE_CASES = Path(__file__).resolve().parent / "fixtures" / "cases"
 

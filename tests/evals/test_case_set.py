@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from evals.leakage import LeakageError, check_no_leakage
 from evals.manifest import CaseSetManifest, ManifestError, write_manifest
 
 
-def _documents(folder: Path) -> list[dict]:
+def _documents(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
 
 

@@ -11,7 +11,7 @@ from evals.compare import compare_runs, metric_delta
 from evals.identity import CodeVersion, RunIdentity
 from evals.plots import CONFUSION_PNG, COVERAGE_PNG, RELIABILITY_PNG
 from evals.report import markdown_report, worst_cases
-from evals.results import DraftCheck
+from evals.results import CaseResult, DraftCheck
 from evals.scoring import score_run
 from evals.store import EvalRun, RunNotFound, list_runs, load_run, run_folder, save_run
 from tests.evals.factories import result
@@ -19,7 +19,7 @@ from tests.evals.factories import result
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def make_run(run_id: str, results: list) -> EvalRun:
+def make_run(run_id: str, results: list[CaseResult]) -> EvalRun:
     identity = RunIdentity(
         run_id=run_id, created_at=datetime(2026, 11, 25, 12, 0, tzinfo=UTC), backend="offline", model="m",
         prompt_version="p1", sop_index_version="a" * 64, code_version=CodeVersion(commit="b" * 40, dirty=False),
@@ -29,14 +29,14 @@ def make_run(run_id: str, results: list) -> EvalRun:
                    results=results)
 
 
-def baseline_results() -> list:
+def baseline_results() -> list[CaseResult]:
     return [result("fixed", "fx_variance", "timing_difference", confidence=0.6),
             result("broken", "short_payment", "short_payment", confidence=0.9),
             result("missed", "tax_discrepancy", "tax_discrepancy", route="auto", expected_route="human"),
             result("steady", "forgiven_charge", "forgiven_charge")]
 
 
-def current_results() -> list:
+def current_results() -> list[CaseResult]:
     invented = DraftCheck(kind="email", to="x", subject="s", body="USD 7.00 <b>bold</b>", invented_amounts=["USD 7.00"])
     return [result("fixed", "fx_variance", "fx_variance", confidence=0.7),
             result("broken", "short_payment", "listing_fee_mismatch", confidence=0.95),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def _copy_cases(source: Path, target: Path, edit: object = None) -> Path:
 
 def test_the_agent_never_sees_the_expected_labels(fixture_cases: Path, tmp_path: Path) -> None:
     """A sentinel written into every label never reaches the backend; the results still carry it."""
-    def mark(i: int, data: dict) -> None:
+    def mark(i: int, data: dict[str, Any]) -> None:
         data["expected"]["why"] = f"SENTINEL-LABEL-{i}"
         data["expected"]["fault_id"] = f"SENTINEL-FAULT-{i}"
 
@@ -143,7 +144,7 @@ def test_a_set_built_from_a_library_seed_is_refused_before_any_case_runs(fixture
 
 
 def test_a_bundle_that_cannot_be_loaded_is_named_with_its_json_path(fixture_cases: Path, tmp_path: Path) -> None:
-    def break_contract(i: int, data: dict) -> None:
+    def break_contract(i: int, data: dict[str, Any]) -> None:
         if i == 1:
             data["contracts"][0]["account_key"] = "NOBODY-0000"
 
