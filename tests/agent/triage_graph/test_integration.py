@@ -13,6 +13,7 @@ import typer
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from agent.audit import trail_of
 from agent.llm.factory import make_backend
 from agent.runner import open_triage
 from api import context
@@ -46,6 +47,12 @@ def test_real_tools_and_offline_backend(engine: Engine, world: World, settings: 
         assert row is not None and row.status in ("triaged", "in_review")
     draft = outcome.values["draft"]
     assert draft and world.globex_event_id not in draft["body"] and world.globex_invoice not in draft["body"]
+    # Message texts reach the backend as outside text only (fenced, guarded), never as records.
+    assert outcome.values["outside_text"], "the world's messages were gathered"
+    with session_factory(engine)() as session:
+        [tools_entry] = trail_of(session, world.case_id, event="tool_results")
+    messages = tools_entry.payload["results"]["get_messages"]["messages"]
+    assert messages and all("body" not in m and "subject" not in m for m in messages)
 
 
 def test_bundle_in_decision_out(engine: Engine, world: World, settings: Settings, tmp_path: Path,
