@@ -191,12 +191,15 @@ class Triage:
         with sessions(self.deps.engine)() as session:
             return list(session.scalars(query))
 
-    def batch(self, *, period: str | None = None, concurrency: int = 4, limit: int | None = None,
+    def batch(self, *, period: str | None = None, concurrency: int | None = None, limit: int | None = None,
               progress: bool = True, batch_id: str | None = None, group_size: int = 50) -> BatchSummary:
         """Triage every open exception (of `period`); run it again to finish an interrupted batch.
 
-        Finished cases are committed `group_size` at a time; the tools reuse a read-only
-        session per worker thread. Both are undone when the batch ends."""
+        `concurrency` defaults to 1 for the offline backend (CPU-bound: threads only add
+        switching) and 4 for a backend that waits on a server. Finished cases are committed
+        `group_size` at a time; the tools reuse a read-only session per worker thread."""
+        if concurrency is None:
+            concurrency = 1 if self.deps.backend.name == "offline" else 4
         ids = self.open_exception_ids(period=period, limit=limit)
         batch = batch_id or f"b-{uuid.uuid4().hex[:12]}"
         failures: dict[int, str] = {}
@@ -319,7 +322,7 @@ def triage_case(exception_id: int, **kwargs: Any) -> CaseOutcome:
         return triage.case(exception_id)
 
 
-def triage_batch(*, period: str | None = None, concurrency: int = 4, limit: int | None = None,
+def triage_batch(*, period: str | None = None, concurrency: int | None = None, limit: int | None = None,
                  progress: bool = True, **kwargs: Any) -> BatchSummary:
     """Triage every open exception (of `period`), resumably (see `open_triage` for the options)."""
     with open_triage(**kwargs) as triage:

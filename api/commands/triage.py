@@ -182,7 +182,8 @@ def triage_cmd(
 
 def batch_cmd(
     period: str | None = typer.Option(None, "--period", help="Only exceptions of this period (YYYY-MM)."),
-    concurrency: int = typer.Option(4, "--concurrency", min=1, max=64, help="Cases in flight at once."),
+    concurrency: int | None = typer.Option(None, "--concurrency", min=1, max=64,
+                                           help="Cases in flight at once (default: 1 offline, 4 openai)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many cases."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON line."),
