@@ -43,6 +43,13 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     (r"\b(reveal|show|print|repeat|leak)\b.{0,25}\b(prompt|instructions|system message|api key|secret|password|token)\b", "asks to reveal secrets or instructions"),
     (r"\b(new|updated|revised|following) (instructions|rules|policy|system prompt)\b\s*:", "introduces new instructions"),
     (r"\b(transfer|wire|send|pay|refund)\b.{0,40}\b(to (the )?(following|this|new|our new) (account|iban|bank))\b", "asks to move money to new bank details"),
+    # Payment-redirection fraud (business email compromise): a change of bank details is never
+    # accepted from an email; it is made in the partner portal and confirmed out of band.
+    (r"\b(update|change|confirm|verify|provide|send|new|revised|re-?enter)\b.{0,30}\b(bank(ing)? (details|information|info|account)|account (details|number)|iban|swift|routing number|remittance (details|instructions)|payment (details|instructions))\b",
+     "asks to change bank or payment details"),
+    # An approval that exists only in the sender's words: approvals live in our records.
+    (r"\b(verbal(ly)?|oral(ly)?)\b.{0,30}\b(approv\w*|agree\w*|authori[sz]\w*|ok(ay)?)\b|\b(approv\w*|agreed|authori[sz]ed)\b.{0,30}\b(verbally|by phone|over the phone|on (a|the) call|in a meeting)\b",
+     "claims an approval our records do not hold"),
 )
 _COMPILED = tuple((re.compile(p, re.IGNORECASE | re.DOTALL), why) for p, why in _PATTERNS)
 

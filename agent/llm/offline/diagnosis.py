@@ -9,6 +9,7 @@ rationale built from them contains no number the evidence does not hold.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -109,6 +110,9 @@ def _gap_confined_to_edge(f: Facts) -> str:
     last_day = day.endswith(("-28", "-29", "-30", "-31")) and gap < 0
     edge = f.detail_dec("boundary", "our_last_hours_quantity" if last_day else "our_first_hours_quantity")
     first_day = day.endswith("-01") and gap > 0
+    statuses = f.metering_statuses(f.exc.get("dimension_key"))
+    if last_day and (statuses.get("Unprocessed") or statuses.get("CustomerNotSubscribed")):
+        return ""  # the edge hours were never accepted by the marketplace: lost, not late
     if (last_day or first_day) and edge is not None and abs(gap) <= edge:
         return (f"the whole gap ({gap.normalize():f}) falls on {day}, within our usage of the edge hours "
                 f"({edge.normalize():f}): a record on the wrong side of the midnight-UTC cut-off")
@@ -183,6 +187,9 @@ def disbursement_gap(f: Facts) -> list[Hypothesis]:
         expected_fee = gross * contracted
         if gap is not None and close(abs(fee) - expected_fee, gap, rel=Decimal("0.05")):
             hyps.append(_h(C.LISTING_FEE_MISMATCH, 0.85, "the gap equals the listing fee charged above the contracted rate"))
+    if f.kind == "undisbursed" and _collected_awaiting_payout(f):
+        hyps.append(_h(C.TIMING_DIFFERENCE, 0.88, "the buyer's payment is COLLECTED and no payout has run since: "
+                                                  "the money waits for the next scheduled disbursement"))
     if f.kind == "undisbursed":
         hyps.append(_h(C.SHORT_PAYMENT, 0.82, f"nothing was disbursed against {f.detail('invoiced_net')} net invoiced"))
     elif f.kind == "over_disbursed":
@@ -190,6 +197,13 @@ def disbursement_gap(f: Facts) -> list[Hypothesis]:
     else:
         hyps.append(_h(C.SHORT_PAYMENT, 0.8, f"{f.detail('disbursed')} disbursed against {f.detail('invoiced_net')} net invoiced"))
     return hyps
+
+
+def _collected_awaiting_payout(f: Facts) -> bool:
+    """COLLECTED rows for the case's invoices, none DISBURSED and no payout failure."""
+    events = f.case.evidence.get("get_partner_billing_events") or {}
+    text = json.dumps(events, default=str)
+    return '"COLLECTED"' in text and '"DISBURSED"' not in text and "DISBURSEMENT_FAILURE" not in text
 
 
 def direct_payment(f: Facts) -> list[Hypothesis]:

@@ -84,7 +84,14 @@ class Facts:
         contracts = state.get("contracts") or [] if isinstance(state, dict) else []
         key = self.details.get("contract_key")
         mine = [c for c in contracts if isinstance(c, dict) and (key is None or c.get("contract_key") == key)]
+        agreements = state.get("agreements") or [] if isinstance(state, dict) else []
+        # A superseded agreement with an active replacement is not a lost entitlement: the buyer
+        # is subscribed, under the new agreement (and any rejection is a mapping problem).
+        replaced = {a.get("preceding_agreement_id") for a in agreements
+                    if isinstance(a, dict) and str(a.get("status") or "").upper() == "ACTIVE"}
         for c in mine:
+            if c.get("agreement_id") in replaced:
+                continue
             status = str(c.get("agreement_status") or "").upper()
             if status and status != "ACTIVE":
                 return f"agreement {c.get('agreement_id')} of contract {c.get('contract_key')} is {status}"
