@@ -24,7 +24,7 @@ from billing.bundles.labels import ActionLabel, CategoryLabel, EscalateLabel, Ro
 from billing.models import Discrepancy
 from billing.reconcile.registry import RULES
 from billing.reconcile.rules import register_all
-from evals.cases.curated.builder.spec import load_specs
+from evals.cases.curated.builder.loading import load_specs
 
 FOLDER = Path(__file__).resolve().parents[2] / "evals" / "cases" / "curated"
 CASES: list[tuple[str, CaseBundle]] = [

@@ -10,6 +10,7 @@ So every amount, date and id in a bundle is consistent with its records by const
 """
 
 from evals.cases.curated.builder.assemble import build_all, build_case
-from evals.cases.curated.builder.spec import CaseSpec, SpecError, load_specs
+from evals.cases.curated.builder.loading import load_specs
+from evals.cases.curated.builder.spec import CaseSpec, SpecError
 
 __all__ = ["CaseSpec", "SpecError", "build_all", "build_case", "load_specs"]

@@ -27,8 +27,9 @@ from billing.bundles.records import (
 from billing.db import make_engine
 from billing.migrate import upgrade_engine
 from billing.models import Account, Message, MeteringResult, PartnerUsage, UsageRecord
+from evals.cases.curated.builder.billing_events import seed_billing_events
+from evals.cases.curated.builder.books import seed_books
 from evals.cases.curated.builder.exception import raise_exception
-from evals.cases.curated.builder.money import seed_money
 from evals.cases.curated.builder.parties import seed_fx, seed_parties
 from evals.cases.curated.builder.spec import CaseSpec
 from evals.cases.curated.builder.usage import seed_usage
@@ -66,7 +67,8 @@ def build_case(spec: CaseSpec, databases: ScratchDatabases) -> CaseBundle:
             for usage in spec.usage:
                 assert account_id is not None, f"case {spec.id}: usage needs an account"
                 seed_usage(session, spec, usage, account_id)
-            seed_money(session, spec, account_id, contracts)
+            seed_billing_events(session, spec)
+            seed_books(session, spec, account_id, contracts)
             exception = raise_exception(session, spec, account_id)
             _seed_messages(session, spec, account_id, exception.id)
             refs = _bundle_ids(session)

@@ -14,7 +14,7 @@ from billing.reconcile.config import ReconcileSettings, using
 from billing.reconcile.findings import Finding, apply_findings
 from billing.reconcile.registry import RULES
 from billing.reconcile.rules import register_all
-from evals.cases.curated.builder.money import event_id
+from evals.cases.curated.builder.billing_events import event_id
 from evals.cases.curated.builder.spec import (
     CaseSpec,
     ImportedException,
