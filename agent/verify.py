@@ -232,6 +232,14 @@ def extract_claims(text: str) -> Claims:
     for m in EMAIL_RE.finditer(current()):
         claims.emails.append(m.group(0).lower())
         blank(m)
+    # Ids that embed a date or month (INV-2026-09-0109) are ids: read them before the dates,
+    # or the date inside would be taken out and the rest read as an amount.
+    for m in TOKEN_RE.finditer(current()):
+        token = m.group(0)
+        if (any(c.isalpha() for c in token) and not ISO_DATE_RE.fullmatch(token)
+                and ISO_MONTH_RE.search(token) and _looks_like_id(token)):
+            claims.ids.append(token)
+            blank(m)
     for m in ISO_DATE_RE.finditer(current()):
         d = _safe_date(m.group(1), int(m.group(2)), m.group(3))
         if d is not None:

@@ -26,3 +26,13 @@ def test_flagged(text: str) -> None:
 ])
 def test_ordinary_correspondence_is_not(text: str) -> None:
     assert not inspect_text(text).suspicious
+
+
+def test_ids_that_embed_a_date_are_ids_not_amounts() -> None:
+    """An invoice number such as INV-2026-09-0109 must not leave '0109' behind as an amount."""
+    from agent.verify import extract_claims
+
+    claims = extract_claims("Records: INV-2026-09-0109, CN-2026-10-0044; due 2026-10-31; USD 1,250.00")
+    assert claims.ids == ["INV-2026-09-0109", "CN-2026-10-0044"]
+    assert [n[0] for n in claims.numbers] == ["USD 1,250.00"]
+    assert [d[0] for d in claims.dates] == ["2026-10-31"]
