@@ -208,7 +208,7 @@ def _failure_finding(row: Any, period: str, cfg: ReconcileSettings) -> Finding:
             "payout_id": row["payout_id"],
             "bank_trace_id": row["bank_trace_id"],
             "failed_on": None if row["failed_on"] is None else str(row["failed_on"]),
-            "failure_amount": str(Decimal(row["amount"]).normalize()),
+            "failure_amount": format(Decimal(row["amount"]).normalize(), "f"),
         },
         **_common(row, period, currency, refs),
     )
