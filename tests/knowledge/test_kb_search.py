@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from knowledge import KBConfig, KnowledgeBase, Passage, search
-import numpy as np
-
 from knowledge.fusion import FusionWeights, Signals, fuse, promote_exact
 from knowledge.keyword import BM25Index
 
@@ -120,11 +119,11 @@ def test_keyword_scale_does_not_inflate_a_single_common_word() -> None:
 def test_small_to_big_an_item_finds_its_section(kb: KnowledgeBase) -> None:
     # "Decision steps" of dropped metering is about many things; one item is about
     # unsubscribed customers. The section scores its best item.
-    s = kb.signals("customer unsubscribed, how long can we still send the remaining usage")
+    question = "customer unsubscribed, how long can we still send the remaining usage"
+    s = kb.signals(question)
     section = kb.chunk_ids().index("dropped_metering#decision-steps")
     whole = kb.embedding_function([kb.passage_text("dropped_metering#decision-steps")])[0]
-    query = kb.embedding_function(["customer unsubscribed, how long can we still send the "
-                                   "remaining usage"])[0]
+    query = kb.embedding_function([question])[0]
     assert s.vector[section] > float(np.dot(whole, query))
 
 
