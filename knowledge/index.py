@@ -34,8 +34,8 @@ SCHEMA_VERSION = "3"
 #: (extra vectors that lead to the section).
 SECTION = "section"
 UNIT = "unit"
-#: A SOP corpus is a few thousand records at most: a wide search graph makes the approximate
-#: search practically exact, so a fresh index and an incrementally updated one rank alike.
+#: Cosine space. ``search.py`` scores every vector in memory (exact), so the HNSW graph only
+#: serves whoever queries the collection directly; a wide graph keeps that near-exact too.
 HNSW = {"space": "cosine", "ef_construction": 400, "ef_search": 400, "max_neighbors": 32}
 #: An item's record id is ``<section id>@<n>`` (section ids never contain "@").
 UNIT_SEPARATOR = "@"
