@@ -68,7 +68,7 @@ def eval_cmd(
 ) -> None:
     """Run every case through the real triage graph in a fresh database and score it against its labels."""
     from billing.bundles import BundleFileErrors
-    from evals.case_set import CaseSetError
+    from evals.case_set import CaseSetError, load_case_set
     from evals.compare import compare_runs
     from evals.gate import ThresholdsError, check_thresholds, load_thresholds
     from evals.leakage import LeakageError
@@ -85,16 +85,17 @@ def eval_cmd(
     except KeyError:
         raise _fail([f"--gate {gate}: no such set in evals/thresholds.yaml"]) from None
 
-    with Progress(TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=errors, transient=True) as bar:
-        task = bar.add_task("eval", total=None)
-        try:
-            run = run_eval(cases, backend=backend, model=model, concurrency=concurrency,
+    try:
+        case_set = load_case_set(cases)
+        with Progress(TextColumn("[bold]eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=errors, transient=True) as bar:
+            task = bar.add_task("eval", total=len(case_set.cases))
+            run = run_eval(case_set, backend=backend, model=model, concurrency=concurrency,
                            progress=lambda _result: bar.advance(task))
-        except BundleFileErrors as exc:
-            raise _fail([*(str(e) for e in exc.errors), f"nothing scored: {len(exc.errors)} problem(s)"]) from None
-        except (CaseSetError, LeakageError, ManifestError, EvalConfigError) as exc:
-            raise _fail([*str(exc).splitlines(), "nothing scored"]) from None
+    except BundleFileErrors as exc:
+        raise _fail([*(str(e) for e in exc.errors), f"nothing scored: {len(exc.errors)} problem(s)"]) from None
+    except (CaseSetError, LeakageError, ManifestError, EvalConfigError) as exc:
+        raise _fail([*str(exc).splitlines(), "nothing scored"]) from None
 
     comparison = compare_runs(baseline, run) if baseline is not None else None
     folder = save_run(run, root, comparison=comparison)
