@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 REFUSAL = "I'm sorry, but I can't help with that request."
+#: Marks the stub's own forward to the real server, which the cassette must not record (replay has no stub).
+FORWARD_HEADER = "x-stub-forward"
 MALFORMED = 'Sure! Here is the classification:\n{"category": "metering_gap", "confidence": "high", "action": "resend"}'
 
 
@@ -77,7 +79,7 @@ class StubServer:
                 """Relay the request to the real server, unchanged, and its answer back."""
                 url = stub.upstream + self.path.removeprefix(prefix)
                 forward = urllib.request.Request(url, data=body, method="POST",
-                                                 headers={"content-type": "application/json"})
+                                                 headers={"content-type": "application/json", FORWARD_HEADER: "1"})
                 with urllib.request.urlopen(forward, timeout=3600) as response:
                     self._reply(response.status, response.read())
 
