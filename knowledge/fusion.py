@@ -36,8 +36,9 @@ class FusionWeights:
     item_keyword: float
 
 
-#: Chosen by ``python -m knowledge.tune`` (pairwise logistic regression) on the even-numbered
-#: queries of the development sets, checked on the odd-numbered ones; see docs/knowledge.md.
+#: Chosen by ``python -m knowledge.tune`` (a grid over the keyword weights, best recall@3 + MRR)
+#: on the even-numbered development queries (main, holdout, holdout2), checked on the
+#: odd-numbered ones: recall@3 / MRR 0.882 / 0.841 fitting, 0.931 / 0.830 checking.
 WEIGHTS = FusionWeights(vector=6.0, keyword=5.4, item_keyword=2.1)
 
 
@@ -47,7 +48,7 @@ def fuse(signals: Signals, weights: FusionWeights = WEIGHTS) -> np.ndarray:
     Scores, not ranks: a passage that one retriever finds far ahead of the rest (a BM25
     score twice the next one's) counts for more than one that merely ranks first, which
     reciprocal-rank fusion cannot tell apart. Cosines and scaled BM25 scores both live in
-    0-1, and the weights were fitted on labelled queries, so no calibration is guessed.
+    about 0-1, and the weights were fitted on labelled queries, so no calibration is guessed.
     """
     return (weights.vector * signals.vector + weights.keyword * signals.keyword
             + weights.item_keyword * signals.item_keyword)
