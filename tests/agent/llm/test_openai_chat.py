@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 from llm_fakes import FakeTools, ScriptedServer, chat_completion, tool_call
+from sqlalchemy import Engine
 
 from agent.chat import ChatMessage, ChatOptions, chat_turn
 from billing.settings import LLMSettings
@@ -128,3 +129,29 @@ def test_the_chat_speaks_chat_completions_even_when_the_backend_uses_responses()
     chat_turn(QUESTION, ctx=Scope(), settings=settings(api="responses"), registry=FakeTools(),
               client=server.client())
     assert "messages" in server.requests[0] and "input" not in server.requests[0]
+
+
+def test_the_real_tools_registry_serves_the_chat_within_its_scope(engine: Engine) -> None:
+    """The chat drives `tools` itself: specs generated from the tool signatures, arguments validated
+    by `call_tool`, the account scope taken from the ToolContext (never from the model)."""
+    from billing.db import transaction
+    from billing.models import Account
+    from tools import ToolContext, openai_tool_specs, read_only_session
+
+    with transaction(engine) as session:
+        account = Account(account_key="ACME-0001", name="Acme Analytics Ltd")
+        session.add(account)
+        session.flush()
+        account_id = account.id
+    server = ScriptedServer([
+        (200, chat_completion(None, tool_calls=[tool_call("get_account_history", {"limit": 3})])),
+        (200, answer("No earlier exceptions for this account.", [])),
+    ])
+    with read_only_session(engine) as session:
+        ctx = ToolContext.for_account(session, account_id=account_id, period="2026-10")
+        turn = chat_turn(QUESTION, ctx=ctx, settings=settings(), client=server.client())
+    sent = {t["function"]["name"] for t in server.requests[0]["tools"]}
+    assert sent == {t["function"]["name"] for t in openai_tool_specs()} and "get_account_history" in sent
+    assert turn.tool_calls[0].error is None and turn.tool_calls[0].name == "get_account_history"
+    assert server.requests[0]["messages"][1]["content"] == f"Scope: {{account_id: {account_id}, period: 2026-10}}"
+    assert server.requests[1]["messages"][-1]["role"] == "tool"
