@@ -17,7 +17,7 @@ import pytest
 
 from agent.llm.factory import make_backend
 from billing.settings import Settings
-from evals.gate import SetThresholds, check_thresholds, load_thresholds
+from evals.gate import SetThresholds, check_thresholds, load_thresholds, missed_targets
 from evals.runner import eval_settings, run_eval, sop_retriever
 from evals.store import EvalRun, save_run
 from tests.evals.gate_summary import record_gate_line
@@ -65,5 +65,7 @@ def test_the_offline_backend_meets_the_thresholds(name: str, evaluate: Callable[
     verdict = "PASS" if not failures else "FAIL: " + "; ".join(str(f) for f in failures)
     record_gate_line(request.config, f"{name}: {verdict}")
     record_gate_line(request.config, f"  {figures}")
+    for line in missed_targets(headline, thresholds[name]):
+        record_gate_line(request.config, f"  {line}")
     record_gate_line(request.config, f"  report: {folder / 'report.md'}")
     assert not failures, f"{name}: " + "; ".join(str(f) for f in failures) + f" (report: {folder / 'report.md'})"
