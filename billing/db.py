@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+@lru_cache(maxsize=64)
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit (we hand them to reports)."""
+    """Sessions that keep loaded objects usable after commit (we hand them to reports).
+
+    One factory per engine: building a sessionmaker costs more than some of the queries."""
     return sessionmaker(engine, expire_on_commit=False)
 
 
