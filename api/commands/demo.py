@@ -21,7 +21,8 @@ from rich.table import Table
 
 from billing.settings import get_settings
 
-console = Console()
+# Wide enough for the summary table when the output is a file or a CI log (80 columns by default).
+console = Console(width=None if Console().is_terminal else 120)
 
 
 def run_demo(*, seed: int, accounts: int, months: int, start: str, folder: Path, concurrency: int) -> dict[str, object]:
