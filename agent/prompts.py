@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from agent.case_rendering import RenderLimits, as_text, render_case
 from agent.llm.base import CaseInput
-from agent.schemas import Action, Category, Classification, Draft, EscalateTo
+from agent.schemas import Category, Classification, Draft
 from agent.taxonomy import candidate_categories
 
 PROMPT_VERSION = "openai-2026.11.1"
@@ -69,10 +69,9 @@ _COPY_RULE = (
 
 
 def _vocabulary() -> str:
-    return (
-        f"action: one of {', '.join(a.value for a in Action)}.\n"
-        f"escalate_to: one of {', '.join(e.value for e in EscalateTo)}."
-    )
+    # Every action and escalation target already appears in the guide (a test checks it), so
+    # one line saying so costs ~12 tokens instead of ~60 for listing them again.
+    return "action and escalate_to take only the values named above."
 
 
 def _classify_system() -> str:

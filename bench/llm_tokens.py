@@ -54,8 +54,11 @@ def main() -> None:
         usage = decided.usage.add(drafted.usage)
         latencies.append((time.perf_counter() - started) * 1000)
         per_case.append(usage)
+        repaired = [f"{r['purpose']}: {'; '.join(r['invalid'])[:160]}" for r in decided.raw + drafted.raw
+                    if r.get("invalid")]
         print(f"case {case.case_id}: {decided.value.category.value} calls={usage.llm_calls} "
-              f"in={usage.input_tokens} out={usage.output_tokens} {latencies[-1]:.0f} ms", file=sys.stderr)
+              f"in={usage.input_tokens} out={usage.output_tokens} {latencies[-1]:.0f} ms"
+              + (f" repaired after: {repaired}" if repaired else ""), file=sys.stderr)
 
     def mean(values: list[int]) -> float:
         return round(statistics.fmean(values), 1) if values else 0.0
@@ -63,7 +66,7 @@ def main() -> None:
     calls = [u.llm_calls for u in per_case]
     inputs = [u.input_tokens for u in per_case]
     result = {
-        "server": llm.base_url or "api.openai.com",
+        "server": str(backend.client.base_url),
         "model": llm.model,
         "api": llm.api,
         "structured_output": llm.structured_output,

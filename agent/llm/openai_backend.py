@@ -25,7 +25,7 @@ class OutputBudget:
     """Most tokens each call may write: enough for the JSON, small enough to stay fast and cheap."""
 
     classify: int = 320
-    draft: int = 480
+    draft: int = 640
 
 
 def strings_in(value: Any) -> set[str]:
@@ -95,6 +95,11 @@ class OpenAIBackend:
         self.email = email or get_settings().email
         self.budget = budget
         self._caller = StructuredCaller(settings, client, max_tokens_param=max_tokens_param)
+
+    @property
+    def client(self) -> OpenAI:
+        """The SDK client in use (its `base_url` says which server answers)."""
+        return self._caller.client
 
     def classify(self, case: CaseInput) -> BackendResult[Classification]:
         """Category, action, escalation and confidence; cited ids not found in the case are dropped."""
