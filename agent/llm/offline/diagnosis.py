@@ -179,7 +179,7 @@ def disbursement_gap(f: Facts) -> list[Hypothesis]:
         hyps.append(_h(C.DISBURSEMENT_FAILURE, 0.9, "a DISBURSEMENT_FAILURE row is in the partner's events"))
     if refunds and close(refunds, gap):
         hyps.append(_h(C.REFUND_DISCREPANCY, 0.8, f"the gap equals the refunds of {refunds.normalize():f}"))
-    if f.currency != "USD" and gap is not None and f.expected and abs(gap) <= abs(f.expected) * Decimal("0.03"):
+    if f.currency != "USD" and gap is not None and f.expected_amount and abs(gap) <= abs(f.expected_amount) * Decimal("0.03"):
         hyps.append(_h(C.FX_VARIANCE, 0.75, f"a small gap on a {f.currency} balance"))
     contracted = dec((f.case.evidence.get("check_listing_fee") or {}).get("contracted_rate")) if isinstance(
         f.case.evidence.get("check_listing_fee"), dict) else None

@@ -51,7 +51,7 @@ class Facts:
         self.channel: str = self.exc.get("channel") or ""
         self.currency: str = self.exc.get("currency") or "USD"
         self.delta = dec(self.exc.get("delta_amount"))
-        self.expected = dec(self.exc.get("expected_amount"))
+        self.expected_amount = dec(self.exc.get("expected_amount"))
         self.observed = dec(self.exc.get("observed_amount"))
         self.delta_qty = dec(self.exc.get("delta_quantity"))
         self._evidence_text: str | None = None
