@@ -48,7 +48,14 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     (r"\b(update|change|confirm|verify|provide|send|new|revised|re-?enter)\b.{0,30}\b(bank(ing)? (details|information|info|account)|account (details|number)|iban|swift|routing number|remittance (details|instructions)|payment (details|instructions))\b",
      "asks to change bank or payment details"),
     # An approval that exists only in the sender's words: approvals live in our records.
-    (r"\b(verbal(ly)?|oral(ly)?)\b.{0,30}\b(approv\w*|agree\w*|authori[sz]\w*|ok(ay)?)\b|\b(approv\w*|agreed|authori[sz]ed)\b.{0,30}\b(verbally|by phone|over the phone|on (a|the) call|in a meeting)\b",
+    # Said out loud, in a meeting or on a call of any name, or by one of our people: the
+    # claim is the sender's, the approval matrix (SOP) wants it in writing on our side.
+    (r"\b(verbal(ly)?|oral(ly)?)\b.{0,30}\b(approv\w*|agree\w*|authori[sz]\w*|ok(ay)?)\b"
+     r"|\b(approv\w*|agreed|authori[sz]ed|signed off|ok'?e?d|okayed|green-?lit|promised)\b.{0,40}"
+     r"\b(verbally|by phone|over the phone|(on|in|during|at) (a|an|the|our|that|their|your|last|this) (\w+ ){0,2}"
+     r"(call|meeting|conversation|chat|qbr|sync|zoom|teams|review|catch-?up))\b"
+     r"|\b(your|ur) (\w+ ){0,2}(manager|mgr|rep|representative|executive|exec|cam|sales\w*|cfo|controller|director|vp)"
+     r"\b( \w+)?,? (already )?(agreed|approved|authori[sz]ed|signed off|ok'?e?d|okayed|promised|said (it was|it's|its) (ok|okay|fine))\b",
      "claims an approval our records do not hold"),
 )
 _COMPILED = tuple((re.compile(p, re.IGNORECASE | re.DOTALL), why) for p, why in _PATTERNS)
