@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from billing.reconcile.config import ReconcileSettings
@@ -32,8 +32,8 @@ class LLMSettings(BaseModel):
 
     backend: Literal["auto", "offline", "openai"] = "auto"
     model: str = "gpt-4o-mini"
-    api_key: str | None = Field(default=None, validation_alias=AliasChoices("api_key", "OPENAI_API_KEY"))
-    base_url: str | None = Field(default=None, validation_alias=AliasChoices("base_url", "OPENAI_BASE_URL"))
+    api_key: str | None = Field(default=None, repr=False)
+    base_url: str | None = None
     # OpenAI's own API speaks both; most compatible servers only Chat Completions.
     api: Literal["chat", "responses"] = "chat"
     # How the server accepts structured output: OpenAI/vLLM `json_schema`; llama.cpp `json_object`
@@ -121,6 +121,18 @@ class Settings(BaseSettings):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
+    # The names every OpenAI-compatible tool exports. A nested model cannot alias a top-level
+    # variable, so they are read here and fill `llm` where ``TRIAGE_LLM__…`` left it unset.
+    openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY", exclude=True, repr=False)
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL", exclude=True)
+
+    @model_validator(mode="after")
+    def _fill_llm_from_openai_names(self) -> Settings:
+        fill = {k: v for k, v in {"api_key": self.openai_api_key, "base_url": self.openai_base_url}.items()
+                if v and getattr(self.llm, k) is None}
+        if fill:
+            self.llm = self.llm.model_copy(update=fill)
+        return self
 
 
 @lru_cache
