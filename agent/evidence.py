@@ -130,10 +130,12 @@ class BatchTools:
             self._close_thread_session()
             stack = ExitStack()
             local.session, local.stack, local.used = stack.enter_context(tools.read_only_session(engine)), stack, 0
+            local.shared = tools.EvidenceCache()
             with self._lock:
                 self._open.append(stack)
         local.used += 1
-        return dict(tools.gather_evidence(tools.ToolContext.for_exception(local.session, exception_id)))
+        return dict(tools.gather_evidence(tools.ToolContext.for_exception(local.session, exception_id,
+                                                                          shared=local.shared)))
 
     def _close_thread_session(self) -> None:
         stack = getattr(self._local, "stack", None)
