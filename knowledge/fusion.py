@@ -25,6 +25,12 @@ class Signals:
     keyword: np.ndarray
     #: BM25 of the section's best item, as a share of a whole-query match.
     item_keyword: np.ndarray
+    #: 1 where the section is of a kind the query asks for ("who ..." -> Escalation; see
+    #: ``knowledge.roles``), else 0. None: no such signal.
+    role: np.ndarray | None = None
+    #: Where each runbook's sections start (sections are grouped by runbook, in order), for
+    #: the runbook-level score. None: each section stands alone.
+    runbook_starts: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -34,24 +40,47 @@ class FusionWeights:
     vector: float
     keyword: float
     item_keyword: float
+    #: Added to a section of the kind the query asks for (``Signals.role``).
+    role: float = 0.0
+    #: Times the best section score of the section's runbook: the runbook is chosen on all
+    #: its sections' evidence, then the role and the section's own score pick the section.
+    runbook: float = 0.0
 
 
-#: Chosen by ``python -m knowledge.tune`` (a grid over the keyword weights, best recall@3 + MRR)
-#: on the even-numbered development queries (main, holdout, holdout2), checked on the
-#: odd-numbered ones: recall@3 / MRR 0.882 / 0.841 fitting, 0.931 / 0.830 checking.
-WEIGHTS = FusionWeights(vector=6.0, keyword=5.4, item_keyword=2.1)
+#: vector / keyword / item_keyword: chosen by ``python -m knowledge.tune`` on the even-numbered
+#: queries of main, holdout, holdout2 in the previous round (recall@3 / MRR 0.882 / 0.841
+#: fitting, 0.931 / 0.830 checking) and still at the top of this round's grid. role / runbook:
+#: this round, on the even-numbered queries of main, holdout, holdout2 and asks (the grid was
+#: flat around 1.5 / 1.0; see docs/knowledge.md for the fit and check figures).
+WEIGHTS = FusionWeights(vector=6.0, keyword=5.4, item_keyword=2.1, role=1.5, runbook=1.0)
 
 
 def fuse(signals: Signals, weights: FusionWeights = WEIGHTS) -> np.ndarray:
-    """The fused score of every section: a weighted sum of the signals.
+    """The fused score of every section.
 
-    Scores, not ranks: a passage that one retriever finds far ahead of the rest (a BM25
-    score twice the next one's) counts for more than one that merely ranks first, which
-    reciprocal-rank fusion cannot tell apart. Cosines and scaled BM25 scores both live in
-    about 0-1, and the weights were fitted on labelled queries, so no calibration is guessed.
+    The section score is a weighted sum of the vector and keyword signals. Scores, not
+    ranks: a passage that one retriever finds far ahead of the rest (a BM25 score twice the
+    next one's) counts for more than one that merely ranks first, which reciprocal-rank
+    fusion cannot tell apart. Cosines and scaled BM25 scores both live in about 0-1, and the
+    weights were fitted on labelled queries, so no calibration is guessed.
+
+    Two stages on top of it: each section also gets ``runbook`` times the best section score
+    of its runbook (a question is first about one runbook; the sections of the runbook that
+    matches best stay together near the top), and ``role`` when it is of the kind the query
+    asks for, which picks, inside that runbook, Escalation for "who do we chase" rather
+    than the Symptoms that describe the situation.
     """
-    return (weights.vector * signals.vector + weights.keyword * signals.keyword
-            + weights.item_keyword * signals.item_keyword)
+    section = (weights.vector * signals.vector + weights.keyword * signals.keyword
+               + weights.item_keyword * signals.item_keyword)
+    fused = section.copy()
+    if signals.role is not None and weights.role:
+        fused += weights.role * signals.role
+    starts = signals.runbook_starts
+    if starts is not None and len(starts) and weights.runbook:
+        best = np.maximum.reduceat(section, starts)
+        sizes = np.diff(np.append(starts, len(section)))
+        fused += weights.runbook * np.repeat(best, sizes)
+    return fused
 
 
 #: An identifier found in more than this share of passages is vocabulary, not a needle.

@@ -36,6 +36,7 @@ from knowledge.index import (
     open_collection,
 )
 from knowledge.keyword import BM25Index, Glossary
+from knowledge.roles import ROLES, asked_roles, section_roles
 from knowledge.sop import CATEGORIES, CHANNELS
 
 SearchMode = Literal["fused", "vector", "keyword"]
@@ -87,6 +88,10 @@ class _Snapshot:
     item_bm25: BM25Index = field(default_factory=lambda: BM25Index([]))
     item_section: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     glossary: Glossary = field(default_factory=lambda: Glossary([]))
+    #: sections x ``roles.ROLES``: the kinds of answer each section gives (from its heading).
+    roles: np.ndarray = field(default_factory=lambda: np.zeros((0, len(ROLES)), dtype=bool))
+    #: Where each runbook's sections start (sections are sorted by SOP id).
+    runbook_starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     fingerprint: str | None = None
 
     @cached_property
@@ -179,6 +184,8 @@ def _snapshot(rows: list[_Row], collection_meta: dict[str, Any]) -> _Snapshot:
     def title_heading(meta: dict[str, Any]) -> tuple[str, str]:
         return str(meta.get("title", "")), str(meta.get("heading", ""))
 
+    sop_ids = [str(m.get("sop_id", "")) for m in metas]
+
     return _Snapshot(
         ids=tuple(r.record_id for r in sections),
         docs=tuple(r.document for r in sections),
@@ -192,6 +199,10 @@ def _snapshot(rows: list[_Row], collection_meta: dict[str, Any]) -> _Snapshot:
                              for sec, r in items]),
         item_section=np.array([sec for sec, _ in items], dtype=np.int64),
         glossary=Glossary(json.loads(str(collection_meta.get("glossary", "[]")))),
+        roles=np.array([[role in section_roles(str(m.get("heading", ""))) for role in ROLES]
+                        for m in metas], dtype=bool).reshape(len(metas), len(ROLES)),
+        runbook_starts=np.array([i for i, sop in enumerate(sop_ids)
+                                 if i == 0 or sop != sop_ids[i - 1]], dtype=np.int64),
         fingerprint=collection_meta.get("fingerprint"),
     )
 
@@ -323,7 +334,9 @@ class KnowledgeBase:
         * ``keyword``: BM25 of the section (title, heading and text), the query expanded
           with the glossary;
         * ``item_keyword``: BM25 of the section's best item, so that one list item that
-          matches well is not drowned in a long section.
+          matches well is not drowned in a long section;
+        * ``role``: 1 for the sections of the kind the query asks for (``knowledge.roles``),
+          with the runbook grouping the fusion's runbook-level score needs.
 
         Keyword scores are divided by what a passage matching the whole (expanded) query
         would score, so they say how much of the query a passage matches, on the same scale
@@ -346,7 +359,11 @@ class KnowledgeBase:
             if len(snap.item_section):
                 np.maximum.at(item, snap.item_section, snap.item_bm25.scores(terms))
             bm, item = _scaled(bm, snap.bm25, terms), _scaled(item, snap.item_bm25, terms)
-        return Signals(vector=vec, keyword=bm, item_keyword=item)
+        asked = np.array([role in asked_roles(query) for role in ROLES], dtype=bool)
+        role = (snap.roles[:, asked].any(axis=1).astype(np.float64) if n and asked.any()
+                else zeros)
+        return Signals(vector=vec, keyword=bm, item_keyword=item, role=role,
+                       runbook_starts=snap.runbook_starts)
 
     @staticmethod
     def _passage(snap: _Snapshot, doc: int, score: float) -> Passage:

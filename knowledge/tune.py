@@ -1,15 +1,16 @@
 """Choose the fusion weights on one half of the development queries, check them on the other.
 
-    python -m knowledge.tune                      # sets main, holdout, holdout2
+    python -m knowledge.tune                      # sets main, holdout, holdout2, asks
     python -m knowledge.tune --sets main holdout  # other sets
 
-The development queries (never the blind set) are split by position: even-numbered ones
+The development queries (never a blind set) are split by position: even-numbered ones
 choose the weights, odd-numbered ones check them. Each query's signals (vector, keyword,
-item keyword; see ``KnowledgeBase.signals``) are computed once with the real search code;
-then every weight pair on a grid is scored: recall@3 + MRR on the fitting half. The vector
-weight is fixed at 1 (only ratios matter). The result is printed, not written: a person
-copies it into ``fusion.WEIGHTS`` with the figures in the commit message, so the weights in
-the code are always ones that were checked on queries they were not chosen on.
+item keyword, role; see ``KnowledgeBase.signals``) are computed once with the real search
+code; then every point of a grid (keyword and item-keyword weights, role bonus, runbook
+weight) is scored with ``fusion.fuse``: recall@3 + MRR on the fitting half. The vector
+weight is fixed (only ratios matter). The result is printed, not written: a person copies it
+into ``fusion.WEIGHTS`` with the figures in the commit message, so the weights in the code
+are always ones that were checked on queries they were not chosen on.
 """
 
 from __future__ import annotations
@@ -22,12 +23,17 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.eval import EvalQuery, is_relevant, load_queries
-from knowledge.fusion import WEIGHTS, FusionWeights
+from knowledge.fusion import WEIGHTS, FusionWeights, Signals, fuse
 from knowledge.index import KBConfig
 from knowledge.search import KnowledgeBase
 
-DEV_SETS = ("main", "holdout", "holdout2")
-GRID = tuple(round(x, 2) for x in np.arange(0.0, 1.01, 0.05))
+DEV_SETS = ("main", "holdout", "holdout2", "asks")
+#: On the scale of ``fusion.WEIGHTS`` (vector 6.0).
+VECTOR = 6.0
+KEYWORD_GRID = (3.6, 4.2, 4.8, 5.4, 6.0, 6.6)
+ITEM_GRID = (0.0, 1.2, 2.1, 3.0)
+ROLE_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5)
+RUNBOOK_GRID = (0.0, 0.5, 1.0, 1.5)
 
 
 @dataclass(frozen=True)
@@ -40,15 +46,11 @@ class Figures:
         return f"recall@1 {self.recall_at_1:.3f}  recall@3 {self.recall_at_3:.3f}  MRR {self.mrr:.3f}"
 
 
-def signal_matrix(kb: KnowledgeBase, queries: list[EvalQuery]) -> tuple[np.ndarray, np.ndarray]:
-    """(queries x sections x 3 signals, queries x sections relevance)."""
+def signal_matrix(kb: KnowledgeBase, queries: list[EvalQuery]) -> tuple[list[Signals], np.ndarray]:
+    """(each query's signals, queries x sections relevance)."""
     ids = kb.chunk_ids()
-    features, relevant = [], []
-    for q in queries:
-        s = kb.signals(q.q)
-        features.append(np.stack([s.vector, s.keyword, s.item_keyword], axis=-1))
-        relevant.append([is_relevant(cid, q.relevant) for cid in ids])
-    return np.array(features), np.array(relevant, dtype=bool)
+    relevant = [[is_relevant(cid, q.relevant) for cid in ids] for q in queries]
+    return [kb.signals(q.q) for q in queries], np.array(relevant, dtype=bool)
 
 
 def figures(scores: np.ndarray, relevant: np.ndarray) -> Figures:
@@ -64,16 +66,20 @@ def figures(scores: np.ndarray, relevant: np.ndarray) -> Figures:
     )
 
 
-def weighted(features: np.ndarray, w: FusionWeights) -> np.ndarray:
-    return features @ np.array([w.vector, w.keyword, w.item_keyword])
+def weighted(signals: list[Signals], w: FusionWeights) -> np.ndarray:
+    """queries x sections fused scores."""
+    return np.array([fuse(s, w) for s in signals])
 
 
-def tune(features: np.ndarray, relevant: np.ndarray) -> tuple[FusionWeights, Figures]:
-    """The grid point with the best recall@3 + MRR (ties: the smaller keyword weights)."""
+def tune(signals: list[Signals], relevant: np.ndarray) -> tuple[FusionWeights, Figures]:
+    """The grid point with the best recall@3 + MRR (ties: the first, i.e. smaller weights)."""
     best: tuple[float, FusionWeights, Figures] | None = None
-    for kw, item in itertools.product(GRID, GRID):
-        w = FusionWeights(vector=1.0, keyword=kw, item_keyword=item)
-        f = figures(weighted(features, w), relevant)
+    for kw, item, role, runbook in itertools.product(
+        KEYWORD_GRID, ITEM_GRID, ROLE_GRID, RUNBOOK_GRID
+    ):
+        w = FusionWeights(vector=VECTOR, keyword=kw, item_keyword=item, role=role,
+                          runbook=runbook)
+        f = figures(weighted(signals, w), relevant)
         if best is None or f.recall_at_3 + f.mrr > best[0] + 1e-12:
             best = (f.recall_at_3 + f.mrr, w, f)
     assert best is not None
@@ -88,23 +94,24 @@ def main() -> None:
     args = parser.parse_args()
     kb = KnowledgeBase(KBConfig(chroma_path=args.chroma_path, collection=args.collection))
     queries = load_queries(sets=args.sets)
-    features, relevant = signal_matrix(kb, queries)
+    signals, relevant = signal_matrix(kb, queries)
     fit = np.arange(len(queries)) % 2 == 0
-    chosen, on_fit = tune(features[fit], relevant[fit])
-    scale = 6.0  # printed on the scale of fusion.WEIGHTS
+    fitting = [s for s, f in zip(signals, fit, strict=True) if f]
+    checking = [s for s, f in zip(signals, fit, strict=True) if not f]
+    chosen, on_fit = tune(fitting, relevant[fit])
     print(f"{len(queries)} queries of {', '.join(args.sets)}: {fit.sum()} fit, "
           f"{(~fit).sum()} check")
-    print(f"chosen: vector {scale:.2f}, keyword {scale * chosen.keyword:.2f}, "
-          f"item_keyword {scale * chosen.item_keyword:.2f}")
+    print(f"chosen: {chosen}")
     print(f"  fit   {on_fit}")
-    print(f"  check {figures(weighted(features[~fit], chosen), relevant[~fit])}")
-    print(f"  all   {figures(weighted(features, chosen), relevant)}")
+    print(f"  check {figures(weighted(checking, chosen), relevant[~fit])}")
+    print(f"  all   {figures(weighted(signals, chosen), relevant)}")
     print(f"current fusion.WEIGHTS {WEIGHTS}:")
-    print(f"  fit   {figures(weighted(features[fit], WEIGHTS), relevant[fit])}")
-    print(f"  check {figures(weighted(features[~fit], WEIGHTS), relevant[~fit])}")
-    print(f"  all   {figures(weighted(features, WEIGHTS), relevant)}")
-    for name, col in (("vector", 0), ("keyword", 1), ("item_keyword", 2)):
-        print(f"  {name} alone: {figures(features[..., col], relevant)}")
+    print(f"  fit   {figures(weighted(fitting, WEIGHTS), relevant[fit])}")
+    print(f"  check {figures(weighted(checking, WEIGHTS), relevant[~fit])}")
+    print(f"  all   {figures(weighted(signals, WEIGHTS), relevant)}")
+    for name in ("vector", "keyword", "item_keyword"):
+        alone = np.array([getattr(s, name) for s in signals])
+        print(f"  {name} alone: {figures(alone, relevant)}")
 
 
 if __name__ == "__main__":

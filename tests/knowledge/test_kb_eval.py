@@ -13,6 +13,7 @@ import pytest
 
 from knowledge import KnowledgeBase
 from knowledge.eval import evaluate, is_relevant, load_queries
+from knowledge.fusion import Signals
 from knowledge.tune import figures, tune
 
 FLOOR_RECALL_AT_3 = 0.85
@@ -59,7 +60,8 @@ def test_tuner_scores_and_picks_weights() -> None:
     relevant = np.array([[False, True, False], [False, True, False]])
     vector_only = figures(features[..., 0], relevant)
     assert (vector_only.recall_at_1, vector_only.mrr) == (0.0, 0.5)
-    weights, fitted = tune(features, relevant)
+    signals = [Signals(vector=f[:, 0], keyword=f[:, 1], item_keyword=f[:, 2]) for f in features]
+    weights, fitted = tune(signals, relevant)
     assert weights.keyword > 0 and fitted.recall_at_1 == 1.0
 
 

@@ -1,0 +1,83 @@
+"""Section roles: what kind of answer a section gives, and what kind of answer a query asks for.
+
+Every runbook is built on the same skeleton (Symptoms, Evidence to pull, Decision steps,
+Resolution, Escalation, Email outline, SLAs), so a section's heading says what *kind* of
+answer it holds whatever the runbook. A question usually says which kind it wants in a few
+words that carry no topic at all: "... who do we chase", "... what do we tell them", "...
+how fast", "... where do I see it". Sentence vectors and BM25 both match the *situation* a
+question describes, so Symptoms and "How it is reported", which describe situations, used to
+beat the section that answers the ask (the commonest miss of the blind query sets). Here the
+ask is read from the query with a small table of question forms, and the fusion gives a
+bonus to the sections of the asked-for kind (``fusion.fuse``), inside the runbook the topic
+signals chose.
+
+Both tables are general English question forms and generic heading words, not per-query
+rules: no topic word, SOP id or eval phrase is in them. A company's own runbooks get the
+same treatment as long as their headings use these words; a heading none of them match has
+no role and never gets the bonus.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Role = Literal["evidence", "decision", "resolution", "escalation", "approval", "email", "sla"]
+ROLES: tuple[Role, ...] = (
+    "evidence", "decision", "resolution", "escalation", "approval", "email", "sla",
+)
+
+#: A heading (any level of its path) -> the roles of the section. Symptoms and overviews have
+#: no role: they describe situations, which the topic signals already match.
+_HEADING_ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = tuple(
+    (role, re.compile(pattern, re.IGNORECASE)) for role, pattern in (
+        ("evidence", r"\bevidence\b"),
+        ("decision", r"\bdecision\b"),
+        ("resolution", r"\bresolution\b"),
+        ("escalation", r"\bescalat"),
+        ("approval", r"\bapprov|\bauthori[sz]"),
+        ("email", r"\be-?mail\b|\bquoting\b"),
+        ("sla", r"\bslas?\b|\bturnaround\b"),
+    )
+)
+
+# What a query asks for: question forms, each with the section roles that answer it. Written
+# from how analysts phrase asks in chat (short, often at the end of a description), kept to
+# wording that names no topic. "email" needs a verb of writing or sending, or "email to
+# <someone>": a query that merely mentions an email ("vendor asks us by email to ...")
+# describes a situation.
+_ASKS: tuple[tuple[tuple[Role, ...], re.Pattern[str]], ...] = tuple(
+    (roles, re.compile(pattern, re.IGNORECASE)) for roles, pattern in (
+        (("email",),
+         r"\b(?:what (?:do|should|can|would) (?:we|i) (?:write|say|tell|send)"
+         r"|write (?:to|them|back)|(?:say|reply|respond) to|tell (?:them|the (?:cust\w*|client|buyer))"
+         r"|draft (?:a |an |the )?(?:reply|email|note|message|response)|template|wording"
+         r"|subject line|what goes (?:in|into) the (?:e-?mail|msg|message|note|letter|ticket|case)"
+         r"|(?<!by )(?<!an )(?:e-?mail|msg|message|note|letter) to)\b"),
+        (("escalation", "approval"),
+         r"\b(?:who|whom|loop in|escalat\w*|involve|sign[- ]?off|signs|approv\w*"
+         r"|authori[sz]\w*|need to know|raise it with)\b"),
+        (("sla",),
+         r"\b(?:how (?:fast|quick|quickly|soon|long)|by when|deadline|slas?|turnaround"
+         r"|how many days|due)\b"),
+        (("evidence",),
+         r"\b(?:where (?:do|can|would|should) (?:we|i) (?:see|find|look|check)"
+         r"|which (?:tool|report|records|rows|feed)|what do (?:we|i) (?:check|pull|look at))\b"),
+        (("decision", "resolution"),
+         r"\b(?:what now|next step|what (?:do|should) (?:we|i) do"
+         r"|how (?:do|can|should) (?:we|i) (?:fix|get|correct|undo|stop|move|handle|recover)"
+         r"|how to fix|should (?:we|i)|do (?:we|i) (?:bother|need|bill|book|write|just)"
+         r"|worth|bother|anything to do)\b"),
+    )
+)
+
+
+def section_roles(heading: str) -> frozenset[Role]:
+    """The roles of a section from its heading path (``Escalation and email outline`` ->
+    escalation and email; ``Symptoms > How it is reported`` -> none)."""
+    return frozenset(role for role, pattern in _HEADING_ROLES if pattern.search(heading))
+
+
+def asked_roles(query: str) -> frozenset[Role]:
+    """The section roles a query asks for (empty when it only describes a situation)."""
+    return frozenset(role for roles, pattern in _ASKS if pattern.search(query) for role in roles)

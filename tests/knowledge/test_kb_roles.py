@@ -1,0 +1,87 @@
+"""Section roles: what a heading answers, what a query asks, and how the fusion uses both."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from knowledge import KnowledgeBase
+from knowledge.fusion import FusionWeights, Signals, fuse
+from knowledge.roles import asked_roles, section_roles
+
+
+@pytest.mark.parametrize(
+    ("heading", "roles"),
+    [
+        ("Escalation", {"escalation"}),
+        ("Escalation and email outline", {"escalation", "email"}),
+        ("Email outline", {"email"}),
+        ("SLAs", {"sla"}),
+        ("SLAs and follow-up", {"sla"}),
+        ("Turnaround", {"sla"}),
+        ("Evidence to pull", {"evidence"}),
+        ("Decision steps", {"decision"}),
+        ("Resolution", {"resolution"}),
+        ("Approval limits", {"approval"}),
+        # Sections that describe situations or hold reference facts have no role.
+        ("Symptoms > How it is reported", set()),
+        ("Overview", set()),
+        ("The fee schedule", set()),
+    ],
+)
+def test_section_roles_come_from_generic_heading_words(heading: str, roles: set[str]) -> None:
+    assert section_roles(heading) == roles
+
+
+@pytest.mark.parametrize(
+    ("query", "roles"),
+    [
+        ("payout failed, who do we chase", {"escalation", "approval"}),
+        ("does this need sign-off", {"escalation", "approval"}),
+        ("what do we tell the customer", {"email"}),
+        ("draft a reply to procurement", {"email"}),
+        ("how fast must the credit note go out", {"sla"}),
+        ("where do I see the bank receipts", {"evidence"}),
+        ("meter stopped overnight, what now", {"decision", "resolution"}),
+        # A description with no ask, and an email that is the situation, not the ask.
+        ("the payout did not arrive", set()),
+        ("vendor asks us by email to change the bank account", set()),
+    ],
+)
+def test_asked_roles_read_the_question_form(query: str, roles: set[str]) -> None:
+    assert asked_roles(query) == roles
+
+
+def test_role_bonus_and_runbook_score_in_the_fusion() -> None:
+    # Two runbooks of two sections each; the query describes runbook A's situation (its
+    # first section matches best) and asks for the kind of answer A's second section gives.
+    signals = Signals(
+        vector=np.array([0.7, 0.4, 0.5, 0.5]),
+        keyword=np.array([0.5, 0.1, 0.3, 0.3]),
+        item_keyword=np.zeros(4),
+        role=np.array([0.0, 1.0, 0.0, 1.0]),
+        runbook_starts=np.array([0, 2]),
+    )
+    plain = FusionWeights(vector=6.0, keyword=5.4, item_keyword=2.1)
+    assert list(np.argsort(-fuse(signals, plain), kind="stable")) == [0, 2, 3, 1]
+    # The role bonus alone lifts both asked-for sections, the other runbook's as well.
+    with_role = FusionWeights(vector=6.0, keyword=5.4, item_keyword=2.1, role=1.5)
+    assert list(np.argsort(-fuse(signals, with_role), kind="stable"))[:2] == [0, 3]
+    # With the runbook score, runbook A's sections lead and the asked-for one is next.
+    both = FusionWeights(vector=6.0, keyword=5.4, item_keyword=2.1, role=1.5, runbook=1.0)
+    assert list(np.argsort(-fuse(signals, both), kind="stable"))[:2] == [0, 1]
+
+
+def test_signals_carry_the_role_of_each_section(kb: KnowledgeBase) -> None:
+    ids = kb.chunk_ids()
+    asked = kb.signals("payout of 30k failed, who needs to be told")
+    flagged = {ids[i] for i in np.nonzero(asked.role)[0]}
+    assert "disbursement_failure#escalation" in flagged
+    assert "disbursement_failure#symptoms" not in flagged
+    assert not kb.signals("the payout did not arrive").role.any()
+    assert asked.runbook_starts is not None and asked.runbook_starts[0] == 0
+
+
+def test_who_question_finds_escalation_not_symptoms(kb: KnowledgeBase) -> None:
+    hits = kb.search("payout of 30k failed, who needs to be told", k=3)
+    assert hits[0].chunk_id == "disbursement_failure#escalation"
