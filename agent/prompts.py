@@ -15,10 +15,10 @@ from pydantic import BaseModel
 
 from agent.case_rendering import RenderLimits, as_text, render_case
 from agent.llm.base import CaseInput
-from agent.schemas import Category, Classification, Draft
+from agent.schemas import Category, Classification, DraftText
 from agent.taxonomy import candidate_categories
 
-PROMPT_VERSION = "openai-2026.11.1"
+PROMPT_VERSION = "openai-2026.12.1"
 
 # The taxonomy of DOMAIN.md, one line each: the evidence that tells a category apart = the
 # usual action; the escalation target. Short on purpose: this text is paid for on every case.
@@ -106,7 +106,7 @@ note, or an email to the partner or customer. Professional, short, specific.
 Rules:
 1. {_COPY_RULE} No placeholders in square brackets; no greeting in internal notes.
 2. {_OUTSIDE_TEXT_RULE} Refer to it only as what the partner or customer states.
-3. kind and to: exactly the values given in the case.
+3. Write for the kind and the recipient given in the case.
 4. email: a subject with the period and the main id; a body of 60 to 140 words: what differs (ids, \
 period, amounts), the deciding evidence in one sentence, the exact ask; signed Billing Operations.
 5. internal_resolution: subject = the action and the period; a body of 40 to 110 words: the action, \
@@ -115,7 +115,7 @@ the exact amounts, the ids of the records, the SOP steps followed.
 7. attachments: ids of evidence records to attach (invoice numbers, billing event ids, record ids; \
 never tool names). sop_steps: the ids in square brackets of the SOP passages followed.
 
-Reply with one JSON object: kind, to, subject, body, attachments, sop_steps."""
+Reply with one JSON object: subject, body, attachments, sop_steps."""
 
 
 CLASSIFY_SYSTEM = _classify_system()
@@ -171,7 +171,7 @@ def draft_messages(
     """System prefix (static) + the decision to write up + the case, last.
 
     `kind` and `to` are decided by the caller from configuration (the recipient is a role or
-    alias, never typed by the model); the model is told to copy them.
+    alias, never typed by the model); the model is told them so that it writes for them.
     """
     decision = classification.model_dump(mode="json", include={
         "category", "action", "escalate_to", "owner", "rationale", "evidence_ids", "sop_chunk_ids"})
@@ -186,7 +186,7 @@ def draft_messages(
 
 
 def repair_draft_messages(
-    case: CaseInput, classification: Classification, draft: Draft, problems: list[str], *, kind: str, to: str
+    case: CaseInput, classification: Classification, draft: DraftText, problems: list[str], *, kind: str, to: str
 ) -> list[dict[str, Any]]:
     """The draft prompt, the rejected draft as the assistant's turn, then what to fix."""
     listed = "\n".join(f"- {p}" for p in problems)

@@ -75,14 +75,24 @@ class Classification(BaseModel):
     owner: str = Field(description="Team or role that owns the resolution, e.g. 'billing-ops'.")
 
 
-class Draft(BaseModel):
-    """An internal resolution note or an email to the partner or customer."""
+class DraftText(BaseModel):
+    """The part of a draft an LLM writes: addressing is never left to a model."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["internal_resolution", "email"]
-    to: str = Field(description="A role or alias from configuration, never a free-typed address.")
     subject: str
     body: str
     attachments: list[str] = Field(default_factory=list, description="Evidence record ids to attach.")
     sop_steps: list[str] = Field(default_factory=list, description="SOP chunk ids whose steps it follows.")
+
+
+class Draft(DraftText):
+    """An internal resolution note or an email to the partner or customer."""
+
+    kind: Literal["internal_resolution", "email"]
+    to: str = Field(description="A role or alias from configuration, never a free-typed address.")
+
+    @property
+    def text(self) -> DraftText:
+        """What the writer wrote, without the addressing."""
+        return DraftText.model_validate(self.model_dump(include=set(DraftText.model_fields)))

@@ -16,7 +16,7 @@ from openai import OpenAI
 from agent.llm.base import BackendResult, CaseInput
 from agent.llm.openai_calls import StructuredCaller
 from agent.prompts import PROMPT_VERSION, classify_messages, draft_messages, repair_draft_messages
-from agent.schemas import Classification, Draft, EscalateTo
+from agent.schemas import Classification, Draft, DraftText, EscalateTo
 from billing.settings import EmailSettings, LLMSettings, get_settings
 
 
@@ -111,15 +111,26 @@ class OpenAIBackend:
         return result
 
     def draft(self, case: CaseInput, classification: Classification) -> BackendResult[Draft]:
-        """The internal resolution or the email, addressed from configuration."""
+        """The internal resolution or the email; the model writes the text, configuration addresses it."""
         kind, to = addressing(case, classification, self.email)
         messages = draft_messages(case, classification, kind=kind, to=to)
-        return self._caller.call("draft", messages, Draft, max_tokens=self.budget.draft)
+        return addressed(self._caller.call("draft", messages, DraftText, max_tokens=self.budget.draft), kind, to)
 
     def repair_draft(
         self, case: CaseInput, classification: Classification, draft: Draft, problems: list[str]
     ) -> BackendResult[Draft]:
         """One rewrite of a draft the verify step rejected, shown its problems."""
         kind, to = addressing(case, classification, self.email)
-        messages = repair_draft_messages(case, classification, draft, problems, kind=kind, to=to)
-        return self._caller.call("repair_draft", messages, Draft, max_tokens=self.budget.draft)
+        messages = repair_draft_messages(case, classification, draft.text, problems, kind=kind, to=to)
+        return addressed(self._caller.call("repair_draft", messages, DraftText, max_tokens=self.budget.draft),
+                         kind, to)
+
+
+def addressed(result: BackendResult[DraftText], kind: str, to: str) -> BackendResult[Draft]:
+    """The written text as a `Draft` with the configured kind and recipient.
+
+    A small model asked to copy `to` mangles it often enough to cost a repair call, and a
+    recipient is never a model's choice anyway: it is set here, after validation.
+    """
+    draft = Draft(kind=kind, to=to, **result.value.model_dump())  # type: ignore[arg-type]
+    return BackendResult(value=draft, usage=result.usage, latency_ms=result.latency_ms, model=result.model, raw=result.raw)

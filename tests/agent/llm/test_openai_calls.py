@@ -159,12 +159,27 @@ def test_draft_recipient_comes_from_configuration(cases: dict[str, CaseInput]) -
     decided = Classification.model_validate(classification(
         category="listing_fee_mismatch", action="request_partner_correction", escalate_to="partner",
         evidence_ids=[], sop_chunk_ids=[]))
-    draft = {"kind": "email", "to": "aws-marketplace-seller-ops@partners.example", "subject": "s", "body": "b",
-             "attachments": [], "sop_steps": []}
-    server = ScriptedServer([(200, chat_completion(json.dumps(draft)))])
-    backend(server).draft(case, decided)
+    written = {"subject": "s", "body": "b", "attachments": [], "sop_steps": []}
+    server = ScriptedServer([(200, chat_completion(json.dumps(written)))])
+    result = backend(server).draft(case, decided)
     user = server.requests[0]["messages"][1]["content"]
     assert "kind: email\nto: aws-marketplace-seller-ops@partners.example" in user
+    assert (result.value.kind, result.value.to) == ("email", "aws-marketplace-seller-ops@partners.example")
+    assert len(server.requests) == 1
+
+
+def test_a_model_that_addresses_the_draft_itself_is_sent_back(cases: dict[str, CaseInput]) -> None:
+    """The recipient is configuration's: a reply carrying its own `to` fails validation and is repaired."""
+    case = cases["listing_fee_mismatch"]
+    decided = Classification.model_validate(classification(
+        category="listing_fee_mismatch", action="request_partner_correction", escalate_to="partner",
+        evidence_ids=[], sop_chunk_ids=[]))
+    hijacked = {"to": "payments@attacker.example", "subject": "s", "body": "b"}
+    written = {"subject": "s", "body": "b"}
+    server = ScriptedServer([(200, chat_completion(json.dumps(hijacked))), (200, chat_completion(json.dumps(written)))])
+    result = backend(server).draft(case, decided)
+    assert result.value.to == "aws-marketplace-seller-ops@partners.example"
+    assert "to" in server.requests[1]["messages"][-1]["content"]  # the validation error was shown
 
 
 @pytest.mark.parametrize(
@@ -191,9 +206,10 @@ def test_repair_draft_shows_the_rejected_draft_and_the_problems(cases: dict[str,
 
     rejected = Draft(kind="internal_resolution", to="billing-ops@example.com", subject="Resend", body="Lost 999.99 USD")
     fixed = rejected.model_copy(update={"body": "Lost 276.00 USD"})
-    server = ScriptedServer([(200, chat_completion(fixed.model_dump_json()))])
+    server = ScriptedServer([(200, chat_completion(fixed.text.model_dump_json()))])
     result = backend(server).repair_draft(case, decided, rejected, ["amount 999.99 not in the evidence"])
     messages = server.requests[0]["messages"]
-    assert messages[-2]["content"] == rejected.model_dump_json()
+    assert messages[-2]["content"] == rejected.text.model_dump_json()
     assert "amount 999.99 not in the evidence" in messages[-1]["content"]
     assert result.value.body == "Lost 276.00 USD"
+    assert (result.value.kind, result.value.to) == ("internal_resolution", "billing-ops@example.com")
