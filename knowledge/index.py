@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from knowledge.chunking import Chunk, chunk_sop
 from knowledge.embedding import MiniLMEmbeddingFunction
-from knowledge.keyword import load_glossary
+from knowledge.keyword import load_abbreviations, load_glossary
 from knowledge.sop import load_corpus
 
 #: Bumped when the stored metadata layout changes (forces a rebuild of every chunk).
@@ -164,6 +164,7 @@ def build_index(
     """
     corpus = load_corpus(sop_dirs)
     glossary = load_glossary(sop_dirs)
+    abbreviations = load_abbreviations(sop_dirs)
     chunks = [c for sop in corpus.sops for c in chunk_sop(sop)]
     # Indexing embeds hundreds of texts in batches: there, every core helps.
     ef = embedding_function or MiniLMEmbeddingFunction(threads=os.cpu_count() or 1)
@@ -195,8 +196,11 @@ def build_index(
     # server from another machine) expands queries the same way. The fingerprint lets
     # searchers notice that their keyword index is stale.
     glossary_json = json.dumps(glossary, ensure_ascii=False, separators=(",", ":"))
+    abbreviations_json = json.dumps(abbreviations, ensure_ascii=False, separators=(",", ":"),
+                                    sort_keys=True)
     fingerprint = hashlib.sha256(
-        ("".join(f"{cid}={h}" for cid, (_, h) in sorted(wanted.items())) + glossary_json).encode()
+        ("".join(f"{cid}={h}" for cid, (_, h) in sorted(wanted.items())) + glossary_json
+         + abbreviations_json).encode()
     ).hexdigest()[:16]
     if collection.metadata is None or collection.metadata.get("fingerprint") != fingerprint:
         collection.modify(metadata={
@@ -204,6 +208,7 @@ def build_index(
             "embedding": ef.name(),
             "fingerprint": fingerprint,
             "glossary": glossary_json,
+            "abbreviations": abbreviations_json,
         })
     return IndexReport(
         sops=len(corpus.sops),

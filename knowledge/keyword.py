@@ -181,15 +181,29 @@ def _words(text: str) -> list[str]:
 
 
 class Glossary:
-    """Groups of interchangeable billing terms, used to expand keyword queries.
+    """Groups of interchangeable billing terms, used to expand keyword queries, and chat
+    shorthand written out before a query is searched.
 
     A query containing any member phrase of a group gets the terms of the group's other
     members added at ``weight`` (below 1: the words the user wrote still count most).
     """
 
-    def __init__(self, groups: list[list[str]], weight: float = 0.4) -> None:
+    def __init__(
+        self,
+        groups: list[list[str]],
+        weight: float = 0.4,
+        abbreviations: dict[str, str] | None = None,
+    ) -> None:
         self.weight = weight
         self._phrases = groups
+        self.abbreviations = {k.lower(): v for k, v in (abbreviations or {}).items()}
+        # Whole words only, longest first ("accts" before "acct"); "w/" style keys too.
+        keys = sorted(self.abbreviations, key=len, reverse=True)
+        self._abbreviation_re = (
+            re.compile(r"(?<![\w/])(" + "|".join(re.escape(k) for k in keys) + r")(?![\w/])",
+                       re.IGNORECASE)
+            if keys else None
+        )
         self._groups = [[(_words(p), tokenize(p)) for p in group] for group in groups]
         # Phrases by their first word: matching a query looks only at its own words.
         self._by_first: dict[str, list[tuple[int, tuple[str, ...]]]] = defaultdict(list)
@@ -207,6 +221,14 @@ class Glossary:
                     found.add(group)
         return sorted(found)
 
+    def write_out(self, query: str) -> str:
+        """The query with chat shorthand written out ("cust paid short, mkt inv" ->
+        "customer paid short, marketplace invoice"): the sentence model does not know that
+        "cust" is a customer, and BM25 would only find the word as written."""
+        if self._abbreviation_re is None:
+            return query
+        return self._abbreviation_re.sub(lambda m: self.abbreviations[m.group(1).lower()], query)
+
     def expand(self, query: str) -> dict[str, float]:
         """Weighted query terms: the query's own at 1.0, glossary expansions at ``weight``."""
         terms = {t: 1.0 for t in tokenize(query)}
@@ -217,11 +239,26 @@ class Glossary:
         return terms
 
 
-def _read_groups(path: Path) -> list[list[str]]:
+def _read_yaml(path: Path) -> object:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ValueError(f"{path}: cannot read glossary: {exc}") from exc
+
+
+def _read_abbreviations(path: Path) -> dict[str, str]:
+    data = _read_yaml(path)
+    found = data.get("abbreviations", {}) if isinstance(data, dict) else {}
+    if not isinstance(found, dict) or not all(
+        isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip()
+        for k, v in found.items()
+    ):
+        raise ValueError(f"{path}: glossary abbreviations must map shorthand to words")
+    return {k.strip().lower(): v.strip() for k, v in found.items()}
+
+
+def _read_groups(path: Path) -> list[list[str]]:
+    data = _read_yaml(path)
     groups = data.get("groups") if isinstance(data, dict) else None
     if not isinstance(groups, list) or not all(
         isinstance(g, list) and len(g) >= 2 and all(isinstance(t, str) and t.strip() for t in g)
@@ -231,11 +268,20 @@ def _read_groups(path: Path) -> list[list[str]]:
     return [[t.strip() for t in g] for g in groups]
 
 
+def _glossary_files(sop_dirs: list[Path]) -> list[Path]:
+    extra = [folder / GLOSSARY_FILE for folder in sop_dirs]
+    return [GLOSSARY_PATH] + [p for p in extra if p.resolve() != GLOSSARY_PATH and p.is_file()]
+
+
 def load_glossary(sop_dirs: list[Path]) -> list[list[str]]:
     """The built-in groups plus those of any ``glossary.yaml`` at the top of a SOP folder."""
-    groups = _read_groups(GLOSSARY_PATH)
-    for folder in sop_dirs:
-        extra = folder / GLOSSARY_FILE
-        if extra.resolve() != GLOSSARY_PATH and extra.is_file():
-            groups.extend(_read_groups(extra))
-    return groups
+    return [group for path in _glossary_files(sop_dirs) for group in _read_groups(path)]
+
+
+def load_abbreviations(sop_dirs: list[Path]) -> dict[str, str]:
+    """The built-in shorthand plus that of any ``glossary.yaml`` at the top of a SOP folder
+    (a later folder's entry replaces an earlier one's)."""
+    found: dict[str, str] = {}
+    for path in _glossary_files(sop_dirs):
+        found.update(_read_abbreviations(path))
+    return found

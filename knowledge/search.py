@@ -198,7 +198,10 @@ def _snapshot(rows: list[_Row], collection_meta: dict[str, Any]) -> _Snapshot:
         item_bm25=BM25Index([unit_search_text(*title_heading(metas[sec]), r.document)
                              for sec, r in items]),
         item_section=np.array([sec for sec, _ in items], dtype=np.int64),
-        glossary=Glossary(json.loads(str(collection_meta.get("glossary", "[]")))),
+        glossary=Glossary(
+            json.loads(str(collection_meta.get("glossary", "[]"))),
+            abbreviations=json.loads(str(collection_meta.get("abbreviations", "{}"))),
+        ),
         roles=np.array([[role in section_roles(str(m.get("heading", ""))) for role in ROLES]
                         for m in metas], dtype=bool).reshape(len(metas), len(ROLES)),
         runbook_starts=np.array([i for i, sop in enumerate(sop_ids)
@@ -340,9 +343,11 @@ class KnowledgeBase:
 
         Keyword scores are divided by what a passage matching the whole (expanded) query
         would score, so they say how much of the query a passage matches, on the same scale
-        whatever the query's length. One model pass per query.
+        whatever the query's length. Chat shorthand ("cust", "mkt") is written out first
+        (``glossary.yaml``'s ``abbreviations``). One model pass per query.
         """
         snap = snap or self._snap
+        query = snap.glossary.write_out(query)
         n = len(snap.ids)
         zeros = np.zeros(n, dtype=np.float64)
         vec = zeros

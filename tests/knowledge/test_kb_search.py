@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -154,3 +156,37 @@ def test_glossary_matches_phrases_not_scattered_words() -> None:
     assert "commission" in glossary.expand("the listing fee is wrong")
     assert "commission" not in glossary.expand("the fee for listing is wrong")
     assert "iban" in glossary.expand("Bank details changed")
+
+
+def test_chat_shorthand_is_written_out_whole_words_only() -> None:
+    from knowledge.keyword import Glossary
+
+    glossary = Glossary([], abbreviations={"cust": "customer", "inv": "invoice", "w/o": "without",
+                                           "sub": "subscription"})
+    assert glossary.write_out("Cust paid the mkt INV w/o the fee") == (
+        "customer paid the mkt invoice without the fee")
+    # Inside a longer word, nothing changes.
+    assert glossary.write_out("invoice subject customer") == "invoice subject customer"
+    assert Glossary([]).write_out("cust") == "cust"
+
+
+def test_shorthand_travels_with_the_index_and_is_used_by_search(kb: KnowledgeBase) -> None:
+    glossary = kb._snap.glossary
+    assert glossary.abbreviations["cust"] == "customer"
+    written = kb.signals("cust moved to the mkt and we kept invoicing them")
+    plain = kb.signals("customer moved to the marketplace and we kept invoicing them")
+    assert np.allclose(written.vector, plain.vector) and np.allclose(written.keyword, plain.keyword)
+
+
+def test_a_folder_glossary_adds_shorthand_and_bad_entries_name_the_file(tmp_path: Path) -> None:
+    from knowledge.keyword import load_abbreviations
+
+    (tmp_path / "glossary.yaml").write_text(
+        "groups:\n  - [edp, enterprise discount]\nabbreviations:\n  cust: client\n  fin: finance\n",
+        encoding="utf-8")
+    found = load_abbreviations([tmp_path])
+    assert found["fin"] == "finance" and found["cust"] == "client"  # the folder's entry wins
+    assert found["mkt"] == "marketplace"  # the built-in ones stay
+    (tmp_path / "glossary.yaml").write_text("abbreviations:\n  - cust\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="glossary.yaml: glossary abbreviations"):
+        load_abbreviations([tmp_path])
