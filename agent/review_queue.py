@@ -11,24 +11,29 @@ databases).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from agent.schemas import Category, Draft
 from agent.state import Decision, TriageState, case_input
 from agent.upserts import insert_missing
 from billing.models import (
+    AuditEvent,
     CaseExample,
     Discrepancy,
     ExceptionStatus,
     ReviewDecisionKind,
     ReviewItem,
     ReviewStatus,
+    RunStatus,
+    TriageRun,
     utcnow,
 )
 
@@ -97,21 +102,74 @@ def _view(item: ReviewItem) -> ReviewItemView:
     )
 
 
-def open_item(session: Session, state: TriageState) -> int:
-    """The id of the item for this thread and round, created if new (safe to call again on resume)."""
-    thread_id, round_ = state["thread_id"], state.get("review_round", 1)
+def item_values(state: TriageState) -> dict[str, Any]:
+    """The `review_items` row of this thread and round, from what the state knows."""
     classification = state.get("classification") or {}
     stake = state.get("stake") or {}
-    insert_missing(session, ReviewItem.__table__, [{
-        "thread_id": thread_id, "round": round_, "exception_id": state["exception_id"],
+    return {
+        "thread_id": state["thread_id"], "round": state.get("review_round", 1), "exception_id": state["exception_id"],
         "status": ReviewStatus.PENDING.value, "reasons": list(state.get("route_reasons", [])),
         "category": classification.get("category"), "action": classification.get("action"),
         "escalate_to": classification.get("escalate_to"), "confidence": classification.get("confidence"),
         "amount_usd": None if stake.get("usd") is None else Decimal(str(stake["usd"])),
         "draft": state.get("draft"), "created_at": utcnow(),
-    }], keys=("thread_id", "round"))
-    return int(session.execute(
-        select(ReviewItem.id).where(ReviewItem.thread_id == thread_id, ReviewItem.round == round_)).scalar_one())
+    }
+
+
+def item_id_of(session: Session, thread_id: str, round_: int) -> int | None:
+    """The id of the item of `thread_id` and `round_`, if it was stored."""
+    return session.execute(
+        select(ReviewItem.id).where(ReviewItem.thread_id == thread_id, ReviewItem.round == round_)).scalar_one_or_none()
+
+
+def open_item(session: Session, state: TriageState) -> int:
+    """The id of the item for this thread and round, created if new (safe to call again on resume)."""
+    insert_missing(session, ReviewItem.__table__, [item_values(state)], keys=("thread_id", "round"))
+    item_id = item_id_of(session, state["thread_id"], state.get("review_round", 1))
+    assert item_id is not None
+    return item_id
+
+
+@dataclass
+class ReviewWrite:
+    """What the `review` node stores before a case waits: the item, the run, the trail so far
+    and the exception's status. Every part is keyed (item by thread and round, run by thread,
+    audit entries by thread and seq), so storing the same write twice stores it once."""
+
+    exception_id: int
+    thread_id: str
+    round: int
+    item: dict[str, Any]  # review_items column values
+    run: dict[str, Any]  # triage_runs column values
+    audit_rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def store_reviews(session: Session, writes: Sequence[ReviewWrite]) -> None:
+    """Store review writes, one statement per table for all of them (idempotent, see `ReviewWrite`)."""
+    if not writes:
+        return
+    insert_missing(session, ReviewItem.__table__, [w.item for w in writes], keys=("thread_id", "round"))
+    insert_missing(session, TriageRun.__table__, [w.run for w in writes], keys=("thread_id",))
+    insert_missing(session, AuditEvent.__table__, [r for w in writes for r in w.audit_rows], keys=("thread_id", "seq"))
+    table = Discrepancy.__table__
+    # A case reconciliation closed meanwhile stays closed.
+    session.connection().execute(
+        update(table).where(table.c.id == bindparam("eid"), table.c.status != ExceptionStatus.CLOSED)
+        .values(status=ExceptionStatus.IN_REVIEW.value, updated_at=bindparam("now")),
+        [{"eid": w.exception_id, "now": utcnow()} for w in writes],
+    )
+
+
+def item_ids(session: Session, threads: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """The item ids of (thread, round) pairs, for those stored (one query per 500 pairs)."""
+    found: dict[tuple[str, int], int] = {}
+    wanted = set(threads)
+    names = sorted({t for t, _ in wanted})
+    for i in range(0, len(names), 500):
+        rows = session.execute(select(ReviewItem.thread_id, ReviewItem.round, ReviewItem.id)
+                               .where(ReviewItem.thread_id.in_(names[i:i + 500])))
+        found.update({(t, r): item for t, r, item in rows if (t, r) in wanted})
+    return found
 
 
 def pending_items(session: Session, *, limit: int = 200) -> list[ReviewItemView]:
@@ -206,6 +264,35 @@ def _store_example(session: Session, state: TriageState, item: ReviewItem, decis
         values.pop("accepted")
     for key, value in values.items():
         setattr(example, key, value)
+
+
+ORPHAN_EVENT = "review_orphan_requeued"
+
+
+def requeue_orphan(session: Session, item_id: int, reason: str, *, actor: str = "system:repair") -> bool:
+    """Take a pending item whose graph thread has no pending interrupt out of the queue: the item
+    goes (it mirrors nothing), its run is marked failed with `reason`, the exception is `open`
+    again (the next batch triages it anew) and the trail records what was done — appended,
+    never rewritten. False if the item is no longer pending (a person took it meanwhile)."""
+    item = session.get(ReviewItem, item_id)
+    if item is None or item.status != ReviewStatus.PENDING:
+        return False
+    thread_id, exception_id, round_ = item.thread_id, item.exception_id, item.round
+    deleted = session.execute(
+        delete(ReviewItem).where(ReviewItem.id == item_id, ReviewItem.status == ReviewStatus.PENDING)).rowcount
+    if deleted != 1:
+        return False
+    now = utcnow()
+    session.execute(update(TriageRun).where(TriageRun.thread_id == thread_id)
+                    .values(status=RunStatus.FAILED.value, error=reason, finished_at=now))
+    set_exception_status(session, exception_id, ExceptionStatus.OPEN)
+    last = session.execute(select(func.max(AuditEvent.seq)).where(AuditEvent.thread_id == thread_id)).scalar()
+    insert_missing(session, AuditEvent.__table__, [{
+        "exception_id": exception_id, "thread_id": thread_id, "seq": (last if last is not None else -1) + 1,
+        "event": ORPHAN_EVENT, "actor": actor, "created_at": now,
+        "payload": {"item_id": item_id, "round": round_, "reason": reason},
+    }], keys=("thread_id", "seq"))
+    return True
 
 
 def set_exception_status(session: Session, exception_id: int, status: ExceptionStatus) -> None:

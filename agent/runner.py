@@ -39,10 +39,10 @@ from agent.evidence import BatchTools, ToolRunner, tools_runner
 from agent.graph import TriageGraph, build_graph
 from agent.llm.base import Backend
 from agent.llm.factory import make_backend
-from agent.outcomes import GroupWriter
 from agent.retrieval import SopRetriever, knowledge_retriever
-from agent.review_queue import ReviewDecision, ReviewError, claim, release
+from agent.review_queue import ReviewDecision, ReviewError, claim, item_ids, release, requeue_orphan
 from agent.sessions import sessions, unit_of_work
+from agent.staging import StagedWriter
 from billing.migrate import create_engine_and_upgrade
 from billing.models import (
     Discrepancy,
@@ -145,6 +145,18 @@ class Triage:
         Unless `checked`, refuses an exception that does not exist or waits for review."""
         if not checked:
             self._check_can_triage(exception_id)
+        failures: dict[int, str] = {}
+        writer = StagedWriter(self.deps.engine, size=1, on_failure=failures.__setitem__)
+        with self._writing(writer):
+            outcome = self._run_case(exception_id, batch_id, writer)
+        writer.flush()
+        if exception_id in failures:  # finished, but could not be stored: the exception stays as it was
+            return outcome.model_copy(update={"status": "failed", "error": failures[exception_id]})
+        return self._with_item_ids([outcome])[0]
+
+    def _run_case(self, exception_id: int, batch_id: str | None, writer: StagedWriter) -> CaseOutcome:
+        """One graph run; its writes are released to `writer` only once the run returned (its
+        checkpoint saved), and dropped if it failed."""
         thread_id = new_thread_id(exception_id)
         start = time.perf_counter()
         try:
@@ -153,11 +165,33 @@ class Triage:
                 {"configurable": {"thread_id": thread_id}}, durability=self.durability,
             )
         except Exception as exc:  # noqa: BLE001 - one bad case must not stop a batch; it stays open
+            writer.discard(thread_id)
             error = f"{type(exc).__name__}: {exc}"
             self._record_failure(exception_id, thread_id, batch_id, error)
             return CaseOutcome(exception_id=exception_id, thread_id=thread_id, status="failed", error=error,
                                wall_ms=(time.perf_counter() - start) * 1000)
+        writer.release(thread_id)
         return _outcome(exception_id, thread_id, values, (time.perf_counter() - start) * 1000)
+
+    @contextmanager
+    def _writing(self, writer: StagedWriter) -> Iterator[None]:
+        saved = self.deps.writer
+        self.deps.writer = writer
+        try:
+            yield
+        finally:
+            self.deps.writer = saved
+
+    def _with_item_ids(self, outcomes: list[CaseOutcome]) -> list[CaseOutcome]:
+        """Fill in the review item ids of waiting cases (their items are stored after their runs)."""
+        wanted = [(o.thread_id, int(o.values.get("review_round", 1))) for o in outcomes
+                  if o.status == "waiting_review" and o.review_item_id is None]
+        if not wanted:
+            return outcomes
+        with sessions(self.deps.engine)() as session:
+            ids = item_ids(session, wanted)
+        return [o.model_copy(update={"review_item_id": ids.get((o.thread_id, int(o.values.get("review_round", 1))))})
+                if o.status == "waiting_review" and o.review_item_id is None else o for o in outcomes]
 
     def _check_can_triage(self, exception_id: int) -> None:
         with sessions(self.deps.engine)() as session:
@@ -203,43 +237,73 @@ class Triage:
         ids = self.open_exception_ids(period=period, limit=limit)
         batch = batch_id or f"b-{uuid.uuid4().hex[:12]}"
         failures: dict[int, str] = {}
-        writer = GroupWriter(self.deps.engine, size=group_size, on_failure=failures.__setitem__)
+        writer = StagedWriter(self.deps.engine, size=group_size, on_failure=failures.__setitem__)
         batch_tools = BatchTools() if self.deps.run_tools is tools_runner else None
-        saved = self.deps.writer, self.deps.run_tools
-        self.deps.writer = writer
+        saved_tools = self.deps.run_tools
         if batch_tools is not None:
             self.deps.run_tools = batch_tools
         outcomes: list[CaseOutcome] = []
         start = time.perf_counter()
         try:
-            with _progress(progress) as bar:
+            with _progress(progress) as bar, self._writing(writer):
                 task = bar.add_task("triage", total=len(ids))
                 if concurrency <= 1:
                     for exception_id in ids:
-                        outcomes.append(self._case_in_batch(exception_id, batch))
+                        outcomes.append(self._run_case(exception_id, batch, writer))
                         bar.advance(task)
                 else:
                     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="triage") as pool:
-                        futures = [pool.submit(self._case_in_batch, i, batch) for i in ids]
+                        futures = [pool.submit(self._run_case, i, batch, writer) for i in ids]
                         for future in as_completed(futures):
                             outcomes.append(future.result())
                             bar.advance(task)
             writer.flush()
         finally:
-            self.deps.writer, self.deps.run_tools = saved
+            self.deps.run_tools = saved_tools
             if batch_tools is not None:
                 batch_tools.close()
         summary = BatchSummary(batch_id=batch)
-        for outcome in outcomes:
+        for outcome in self._with_item_ids(outcomes):
             if outcome.exception_id in failures:  # finished, but its group could not be stored
                 outcome = outcome.model_copy(update={"status": "failed", "error": failures[outcome.exception_id]})
             summary.add(outcome)
         summary.elapsed_s = time.perf_counter() - start
         return summary
 
-    def _case_in_batch(self, exception_id: int, batch_id: str) -> CaseOutcome:
-        # The batch listed only open exceptions: the per-case checks of `case` are not needed.
-        return self.case(exception_id, batch_id=batch_id, checked=True)
+    # -- repairs ----------------------------------------------------------------------------
+
+    def repair_orphans(self, *, rerun: bool = False) -> list[OrphanRepair]:
+        """Find pending review items whose graph thread has no pending review of that round in
+        this checkpoint store, and requeue them (`agent.review_queue.requeue_orphan`): the
+        exception is `open` again; with `rerun`, it is triaged again at once.
+
+        The runner stores an item only after its checkpoint (see `agent.staging`), so a crash
+        cannot make one; a lost or changed checkpoint store, or rows written by older versions,
+        can. The reverse half — a thread waiting with no item — needs no repair: its exception
+        stayed `open` and is triaged again on a new thread."""
+        with sessions(self.deps.engine)() as session:
+            items = session.execute(
+                select(ReviewItem.id, ReviewItem.exception_id, ReviewItem.thread_id, ReviewItem.round)
+                .where(ReviewItem.status == ReviewStatus.PENDING).order_by(ReviewItem.id)).all()
+        repairs: list[OrphanRepair] = []
+        for item_id, exception_id, thread_id, round_ in items:
+            if self._waits_for_review(thread_id, round_):
+                continue
+            reason = (f"review item {item_id}: thread {thread_id} has no pending review (round {round_}) "
+                      "in the checkpoint store; requeued")
+            with unit_of_work(self.deps.engine) as session:
+                requeued = requeue_orphan(session, item_id, reason)
+            repairs.append(OrphanRepair(item_id=item_id, exception_id=exception_id, thread_id=thread_id,
+                                        round=round_, requeued=requeued))
+        if rerun:
+            for repair in repairs:
+                if repair.requeued:
+                    repair.rerun = self.case(repair.exception_id)
+        return repairs
+
+    def _waits_for_review(self, thread_id: str, round_: int) -> bool:
+        snapshot = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        return "review" in snapshot.next and int(snapshot.values.get("review_round", 1)) == round_
 
     # -- a review decision ------------------------------------------------------------------
 
@@ -249,21 +313,37 @@ class Triage:
             item = claim(session, item_id)
             thread_id, exception_id = item.thread_id, item.exception_id
         config: dict[str, Any] = {"configurable": {"thread_id": thread_id}}
+        writer = StagedWriter(self.deps.engine, size=1)
         start = time.perf_counter()
         try:
             snapshot = self.graph.get_state(config)  # type: ignore[arg-type]
             if "review" not in snapshot.next:
                 raise ReviewError(
                     f"review item {item_id}: thread {thread_id} has no pending review in the checkpoint store "
-                    "(is TRIAGE_CHECKPOINT_URL the one the batch used?)"
+                    "(is TRIAGE_CHECKPOINT_URL the one the batch used? `repair_orphans` requeues such items)"
                 )
-            values = self.graph.invoke(Command(resume=decision.model_dump(mode="json")), config,  # type: ignore[arg-type]
-                                       durability=self.durability)
+            with self._writing(writer):
+                values = self.graph.invoke(Command(resume=decision.model_dump(mode="json")), config,  # type: ignore[arg-type]
+                                           durability=self.durability)
         except BaseException:
+            writer.discard(thread_id)
             with unit_of_work(self.deps.engine) as session:
                 release(session, item_id)
             raise
-        return _outcome(exception_id, thread_id, values, (time.perf_counter() - start) * 1000)
+        writer.release(thread_id)
+        writer.flush()
+        return self._with_item_ids([_outcome(exception_id, thread_id, values, (time.perf_counter() - start) * 1000)])[0]
+
+
+class OrphanRepair(BaseModel):
+    """A review item that mirrored no pending interrupt, and what was done about it."""
+
+    item_id: int
+    exception_id: int
+    thread_id: str
+    round: int
+    requeued: bool
+    rerun: CaseOutcome | None = None
 
 
 def _outcome(exception_id: int, thread_id: str, values: dict[str, Any], wall_ms: float) -> CaseOutcome:

@@ -2,7 +2,9 @@
 
 Before the interrupt only idempotent writes happen — the review item, the run row and the
 audit entries so far are upserted, the exception marked in review — because the node runs
-again from the top when the graph resumes. The interrupt is outside any try/except.
+again from the top when the graph resumes. Under the runner they are staged, and committed
+only after the checkpoint holding the interrupt is saved (`agent.staging`). The interrupt is
+outside any try/except.
 """
 
 from __future__ import annotations
@@ -11,31 +13,58 @@ from typing import Any
 
 from langgraph.types import interrupt
 
-from agent.audit import Trail, write_entries
+from agent.audit import Trail, audit_rows, write_entries
 from agent.deps import TriageDeps
-from agent.review_queue import ReviewDecision, open_item, record_decision, set_exception_status
-from agent.runs import save_run
+from agent.review_queue import (
+    ReviewDecision,
+    ReviewError,
+    ReviewWrite,
+    item_id_of,
+    item_values,
+    record_decision,
+    store_reviews,
+)
+from agent.runs import run_values
 from agent.sessions import unit_of_work
 from agent.state import TriageState
-from billing.models import ExceptionStatus, RunStatus
+from billing.models import RunStatus
+
+
+def review_write(state: TriageState, deps: TriageDeps) -> ReviewWrite:
+    """What is stored before the case waits: its item, its run, its trail so far, its status."""
+    return ReviewWrite(
+        exception_id=state["exception_id"], thread_id=state["thread_id"], round=state.get("review_round", 1),
+        item=item_values(state), run=run_values(state, deps, status=RunStatus.WAITING_REVIEW),
+        audit_rows=audit_rows(exception_id=state["exception_id"], thread_id=state["thread_id"],
+                              entries=state.get("audit", []), evidence=state.get("evidence")),
+    )
 
 
 def make_review(deps: TriageDeps) -> Any:
     """The node, bound to its dependencies."""
 
     def review(state: TriageState) -> dict[str, Any]:
-        with unit_of_work(deps.engine) as session:
-            item_id = open_item(session, state)
-            save_run(session, state, deps, status=RunStatus.WAITING_REVIEW)
-            set_exception_status(session, state["exception_id"], ExceptionStatus.IN_REVIEW)
-            write_entries(session, exception_id=state["exception_id"], thread_id=state["thread_id"],
-                          entries=state.get("audit", []), evidence=state.get("evidence"))
+        write = review_write(state, deps)
+        stage = getattr(deps.writer, "stage_review", None)
+        item_id: int | None = None
+        if stage is not None:
+            # The runner commits it once the run returned, i.e. after the checkpoint holding the
+            # interrupt is saved (see `agent.staging`): a stored item always has its interrupt.
+            stage(write)
+        else:
+            with unit_of_work(deps.engine) as session:
+                store_reviews(session, [write])
+                item_id = item_id_of(session, write.thread_id, write.round)
         answer = interrupt({"item_id": item_id, "exception_id": state["exception_id"],
-                            "round": state.get("review_round", 1), "reasons": state.get("route_reasons", [])})
-        decision = ReviewDecision.model_validate(answer).as_state(item_id)
+                            "round": write.round, "reasons": state.get("route_reasons", [])})
         trail = Trail(state)
-        trail.add("review_decision", decision["reviewer"], dict(decision))
         with unit_of_work(deps.engine) as session:
+            # Resumed: the item was stored when the case stopped (it is what the person decided on).
+            item_id = item_id if item_id is not None else item_id_of(session, write.thread_id, write.round)
+            if item_id is None:
+                raise ReviewError(f"thread {write.thread_id} round {write.round} has no review item")
+            decision = ReviewDecision.model_validate(answer).as_state(item_id)
+            trail.add("review_decision", decision["reviewer"], dict(decision))
             record_decision(session, state, decision)
             write_entries(session, exception_id=state["exception_id"], thread_id=state["thread_id"],
                           entries=trail.entries)
