@@ -3,6 +3,10 @@
 classify = the SOP decision steps over the evidence (`diagnosis`), blended with the votes of
 the nearest labelled cases (`library`), mapped to a probability by a fitted `calibration`;
 draft = `templates` filled only from evidence. No network, no key, same answer every time.
+
+An exception whose rule we do not know (imported from another tool) is read by every runbook's
+steps over its evidence (`inference`); the neighbours do not vote on it (their feature texts
+are built on our rule names), and its own fitted map turns the score into a probability.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from pathlib import Path
 
 from agent.llm.base import BackendResult, CaseInput, Usage
 from agent.llm.offline.calibration import Calibrator
-from agent.llm.offline.diagnosis import Hypothesis, diagnose
+from agent.llm.offline.diagnosis import Hypothesis, diagnose, known_rule
+from agent.llm.offline.inference import payer_identified
 from agent.llm.offline.library import LIBRARY_DIR, CaseLibrary, LibraryCase, read_cases
 from agent.llm.offline.signals import Facts
 from agent.llm.offline.templates import render_draft
@@ -24,6 +29,8 @@ from billing.settings import EmailSettings
 
 RULES_WEIGHT = 0.8  # the SOP rules decide; neighbours move confidence and break near-ties
 CALIBRATION_PATH = LIBRARY_DIR / "calibration.json"
+#: The map for exceptions of rules we do not know, fitted apart (`build.fit_imported`).
+IMPORTED_CALIBRATION_PATH = LIBRARY_DIR / "calibration_imported.json"
 
 
 def feature_text(f: Facts) -> str:
@@ -52,6 +59,7 @@ class OfflineBackend:
         contacts: EmailSettings | None = None,
         library_cases: list[LibraryCase] | None = None,
         calibrator: Calibrator | None = None,
+        imported_calibrator: Calibrator | None = None,
         embed: object | None = None,
         library_path: Path | None = None,
         write_off_below_usd: Decimal = Decimal("250"),
@@ -60,6 +68,8 @@ class OfflineBackend:
         self.write_off_below_usd = write_off_below_usd
         cases = library_cases if library_cases is not None else read_cases(library_path or LIBRARY_DIR / "generated.jsonl")
         self.calibrator = calibrator if calibrator is not None else Calibrator.load(CALIBRATION_PATH)
+        self.imported_calibrator = imported_calibrator if imported_calibrator is not None \
+            else Calibrator.load(IMPORTED_CALIBRATION_PATH)
         self._library_cases = cases
         self._embed = embed
         self._library: CaseLibrary | None = None
@@ -81,7 +91,7 @@ class OfflineBackend:
         facts = Facts(case)
         hyps = diagnose(facts)
         votes: Counter[str] = Counter()
-        if self._library_cases:
+        if self._library_cases and known_rule(facts.rule):
             votes = CaseLibrary.vote(self.library.nearest(feature_text(facts)))
         blended: dict[Category, float] = {}
         for h in hyps:
@@ -99,9 +109,11 @@ class OfflineBackend:
         facts = Facts(case)
         ranked, votes, raw = self.score(case)
         best = ranked[0]
+        known = known_rule(facts.rule)
+        payer_known = facts.detail("account_identified") is not False if known else payer_identified(facts) is not False
         resolution = resolution_for(best.category, facts.channel, amount_usd=facts.amount_usd(),
-                                    write_off_below_usd=self.write_off_below_usd,
-                                    payer_known=facts.detail("account_identified") is not False)
+                                    write_off_below_usd=self.write_off_below_usd, payer_known=payer_known)
+        calibrator = self.calibrator if known else self.imported_calibrator
         passages = [p for p in case.sop_passages if best.category.value in p.categories] or case.sop_passages[:1]
         rationale = "; ".join(best.reasons) or f"the usual cause of a {facts.kind}"
         if len(ranked) > 1 and ranked[1].score >= 0.5:
@@ -111,7 +123,7 @@ class OfflineBackend:
             rationale += f". Similar past cases {'agree' if agree >= 0.5 else 'are mixed'}"
         decision = Classification(
             category=best.category,
-            confidence=round(self.calibrator(raw), 4),
+            confidence=round(calibrator(raw), 4),
             rationale=rationale[0].upper() + rationale[1:] + ".",
             evidence_ids=facts.record_ids()[:8],
             sop_chunk_ids=[p.chunk_id for p in passages[:2]],

@@ -244,14 +244,26 @@ BY_RULE: dict[str, Callable[[Facts], list[Hypothesis]]] = {
 }
 
 
+def known_rule(rule: str | None) -> bool:
+    """Whether `rule` is one of our reconciliation's rules (else another tool raised the exception)."""
+    return (rule or "") in BY_RULE or candidate_categories(rule, None) != (C.OTHER,)
+
+
 def diagnose(f: Facts) -> list[Hypothesis]:
-    """Ranked hypotheses (best first; one per category, the strongest kept)."""
+    """Ranked hypotheses (best first; one per category, the strongest kept).
+
+    A rule of ours is read by its own decision steps; a rule we do not know (an exception
+    imported from another tool) by every runbook's steps over its evidence (`inference`)."""
     fn = BY_RULE.get(f.rule)
-    if fn is None:
+    if fn is not None:
+        hyps = fn(f)
+    elif known_rule(f.rule):
         hyps = [_h(c, 0.5 if i == 0 else 0.2, f"the usual cause of a {f.kind or 'difference'}")
                 for i, c in enumerate(candidate_categories(f.rule, f.kind))]
     else:
-        hyps = fn(f)
+        from agent.llm.offline.inference import infer  # it builds on this module's steps
+
+        hyps = infer(f)
     best: dict[Category, Hypothesis] = {}
     for h in hyps:
         if h.category not in best or h.score > best[h.category].score:

@@ -1,0 +1,558 @@
+"""Causes for an exception whose rule we do not know: read from what the case itself carries.
+
+Exceptions imported from another reconciliation tool name their difference in that tool's
+words (`cash-recon` / `REMITTANCE_BELOW_NET`, `usage-recon` / `QTY_VARIANCE`...), and carry none
+of the details our own rules compute. The graph still gathers every evidence tool for them
+(`tools.evidence.DEFAULT_PLAN`), so instead of a lookup by rule name each category's decision
+steps are asked in turn whether the evidence supports them (`PROBES`). What ties evidence to
+*this* exception, rather than to anything else on the account, is:
+
+- the records the exception names (`record_refs`: the billing events, payments, invoices,
+  credit notes, refund requests another tool can know);
+- its amounts: a figure of the evidence equal to the expected, observed or delta amount;
+- its product, dimension and period, and the sign of its difference.
+
+Every probe that finds support proposes its category with a score; the backend's existing
+ranking and neighbours-free scoring choose among them. Words of the other tool's rule and kind
+only nudge near-ties (`KIND_WORDS`): a name can mislead, the records cannot. When nothing is
+supported the case stays `other` with a low score, and goes to a person.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from agent.llm.offline.diagnosis import Hypothesis, _gap_confined_to_edge, _h, _usage_causes
+from agent.llm.offline.signals import Facts, close, dec
+from agent.schemas import Category
+
+C = Category
+ZERO = Decimal(0)
+
+#: Words of another tool's rule or kind and the categories they hint at. A hint never makes a
+#: category on its own when the evidence supports another; it breaks near-ties and keeps an
+#: unsupported guess above `other` only weakly (written from DOMAIN.md's vocabulary).
+KIND_WORDS: dict[str, tuple[Category, ...]] = {
+    "refund": (C.REFUND_DISCREPANCY,), "refunds": (C.REFUND_DISCREPANCY,),
+    "tax": (C.TAX_DISCREPANCY,), "vat": (C.TAX_DISCREPANCY,), "gst": (C.TAX_DISCREPANCY,),
+    "fx": (C.FX_VARIANCE,), "conversion": (C.FX_VARIANCE,), "exchange": (C.FX_VARIANCE,),
+    "fee": (C.LISTING_FEE_MISMATCH,), "fees": (C.LISTING_FEE_MISMATCH,), "commission": (C.LISTING_FEE_MISMATCH,),
+    "listing": (C.LISTING_FEE_MISMATCH,),
+    "reseller": (C.RESELLER_MARGIN_MISMATCH,), "resale": (C.RESELLER_MARGIN_MISMATCH,),
+    "wholesale": (C.RESELLER_MARGIN_MISMATCH,), "cppo": (C.RESELLER_MARGIN_MISMATCH,),
+    "margin": (C.RESELLER_MARGIN_MISMATCH,),
+    "credit": (C.CREDIT_MISAPPLIED,), "discount": (C.CREDIT_MISAPPLIED,),
+    "forgiven": (C.FORGIVEN_CHARGE,), "reversed": (C.FORGIVEN_CHARGE,), "reversal": (C.FORGIVEN_CHARGE,),
+    "payout": (C.DISBURSEMENT_FAILURE, C.SHORT_PAYMENT), "disbursement": (C.DISBURSEMENT_FAILURE, C.SHORT_PAYMENT),
+    "bank": (C.DISBURSEMENT_FAILURE,), "returned": (C.DISBURSEMENT_FAILURE,),
+    "short": (C.SHORT_PAYMENT,), "underpaid": (C.SHORT_PAYMENT,), "unpaid": (C.SHORT_PAYMENT,),
+    "remittance": (C.SHORT_PAYMENT,), "partial": (C.SHORT_PAYMENT,), "overdue": (C.SHORT_PAYMENT,),
+    "collection": (C.SHORT_PAYMENT,), "settled": (C.SHORT_PAYMENT,),
+    "unapplied": (C.OTHER, C.SHORT_PAYMENT), "unmatched": (C.OTHER, C.SHORT_PAYMENT),
+    "unidentified": (C.OTHER,),
+    "duplicate": (C.DUPLICATE_METERING,), "dup": (C.DUPLICATE_METERING,), "double": (C.CHANNEL_CONFLICT,),
+    "channel": (C.CHANNEL_CONFLICT,),
+    "rejected": (C.REJECTED_METERING,), "subscribed": (C.REJECTED_METERING, C.ENTITLEMENT_MISMATCH),
+    "entitlement": (C.ENTITLEMENT_MISMATCH,), "unentitled": (C.ENTITLEMENT_MISMATCH,),
+    "subscription": (C.ENTITLEMENT_MISMATCH,), "cancelled": (C.ENTITLEMENT_MISMATCH,),
+    "dimension": (C.WRONG_DIMENSION,), "sku": (C.WRONG_DIMENSION,), "mapping": (C.WRONG_DIMENSION,),
+    "price": (C.PRICE_MISMATCH,), "pricing": (C.PRICE_MISMATCH,), "rate": (C.PRICE_MISMATCH,),
+    "unbilled": (C.MISSING_INVOICE,), "uninvoiced": (C.MISSING_INVOICE,), "leakage": (C.MISSING_INVOICE,),
+    "invoiced": (C.MISSING_INVOICE,),
+    "late": (C.TIMING_DIFFERENCE,), "timing": (C.TIMING_DIFFERENCE,), "cutoff": (C.TIMING_DIFFERENCE,),
+    "accrual": (C.TIMING_DIFFERENCE,),
+    "dropped": (C.DROPPED_METERING,), "unprocessed": (C.DROPPED_METERING,), "gap": (C.DROPPED_METERING,),
+    "missing": (C.DROPPED_METERING, C.MISSING_INVOICE),
+}
+HINT_BOOST = 0.03  # a hinted category among supported ones: enough to break a near-tie, no more
+HINT_ALONE = 0.4  # a hinted category with no support in the evidence: a weak guess
+NOTHING_SUPPORTED = 0.3  # `other` when no probe found support: low, so it is never sent on alone
+
+
+def kind_words(f: Facts) -> list[str]:
+    """The lower-case words of the other tool's rule and kind (split on -, _, spaces, camelCase)."""
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", f"{f.rule} {f.kind}")
+    return [w for w in re.split(r"[^a-z0-9]+", text.lower()) if w]
+
+
+def hinted(f: Facts) -> set[Category]:
+    """The categories the other tool's names hint at."""
+    return {c for w in kind_words(f) for c in KIND_WORDS.get(w, ())}
+
+
+@dataclass
+class Evidence:
+    """The evidence tools' answers as lists of rows (an absent or failed tool gives empty lists)."""
+
+    events: list[dict[str, Any]]
+    invoice_totals: list[dict[str, Any]]
+    payouts: list[dict[str, Any]]
+    invoices: list[dict[str, Any]]
+    credit_notes: list[dict[str, Any]]
+    refund_requests: list[dict[str, Any]]
+    payments: list[dict[str, Any]]
+    balances: list[dict[str, Any]]
+    fee_lines: list[dict[str, Any]]
+    contracts: list[dict[str, Any]]
+    refs: set[str]
+
+    @classmethod
+    def of(cls, f: Facts) -> Evidence:
+        ev = f.case.evidence
+
+        def rows(tool: str, key: str) -> list[dict[str, Any]]:
+            result = ev.get(tool)
+            items = result.get(key) if isinstance(result, dict) else None
+            return [r for r in items if isinstance(r, dict)] if isinstance(items, list) else []
+
+        refs = {str(r) for kind, ids in (f.exc.get("record_refs") or {}).items() if isinstance(ids, list) for r in ids}
+        return cls(
+            events=rows("get_partner_billing_events", "events"),
+            invoice_totals=rows("get_partner_billing_events", "invoices"),
+            payouts=rows("get_partner_billing_events", "payouts") or rows("get_payments_and_disbursements", "payouts"),
+            invoices=rows("get_invoices_and_credits", "invoices"),
+            credit_notes=rows("get_invoices_and_credits", "credit_notes"),
+            refund_requests=rows("get_invoices_and_credits", "refund_requests"),
+            payments=rows("get_payments_and_disbursements", "payments"),
+            balances=rows("get_payments_and_disbursements", "invoice_balances"),
+            fee_lines=rows("check_listing_fee", "lines"),
+            contracts=rows("get_contract_terms", "contracts"),
+            refs=refs,
+        )
+
+    def named(self, row: dict[str, Any], *keys: str) -> bool:
+        """Whether the exception names this record (by any of its id fields)."""
+        return any(str(row.get(k)) in self.refs for k in keys if row.get(k) is not None)
+
+
+class Amounts:
+    """The exception's amounts, to recognise the evidence figure it is about."""
+
+    def __init__(self, f: Facts) -> None:
+        values = (f.expected_amount, f.observed, f.delta)
+        self.values = [abs(v) for v in values if v is not None and v != 0]
+
+    def match(self, value: Decimal | None) -> bool:
+        """Whether `value` is one of the exception's amounts (to the cent, or 0.5 %)."""
+        if value is None or value == 0:
+            return False
+        return any(close(value, v, rel=Decimal("0.005"), abs_=Decimal("0.02")) for v in self.values)
+
+    def any(self, values: Iterable[Decimal | None]) -> bool:
+        return any(self.match(v) for v in values)
+
+
+Probe = Callable[[Facts, Evidence, Amounts], list[Hypothesis]]
+
+
+def _sum(rows: Iterable[dict[str, Any]], key: str = "amount") -> Decimal:
+    return sum((abs(dec(r.get(key)) or ZERO) for r in rows), ZERO)
+
+
+def _ttype(row: dict[str, Any]) -> str:
+    return str(row.get("transaction_type") or "").upper()
+
+
+def forgiven(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Forgiven charge runbook: the marketplace reverted the charge (`action = FORGIVEN`)."""
+    rows = [e for e in ev.events if str(e.get("action") or "").upper() == "FORGIVEN"]
+    if not rows:
+        return []
+    by_invoice = [dec(t.get("forgiven")) for t in ev.invoice_totals]
+    if amt.any([_sum(rows), *by_invoice]) or any(ev.named(e, "billing_event_id") for e in rows):
+        return [_h(C.FORGIVEN_CHARGE, 0.92, f"billing event {rows[0].get('billing_event_id')} has action FORGIVEN "
+                                            "and the forgiven rows carry the amount")]
+    return [_h(C.FORGIVEN_CHARGE, 0.5, "billing events with action FORGIVEN are on the account")]
+
+
+def payout_failure(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Disbursement failure runbook: a DISBURSEMENT_FAILURE row, a payout that does not add up,
+    or a payout whose bank trace no receipt carries."""
+    hyps: list[Hypothesis] = []
+    failures = [e for e in ev.events if _ttype(e) == "DISBURSEMENT_FAILURE"]
+    if failures:
+        tied = amt.any(dec(e.get("amount")) for e in failures) or any(ev.named(e, "billing_event_id") for e in failures)
+        hyps.append(_h(C.DISBURSEMENT_FAILURE, 0.93 if tied else 0.6,
+                       f"a DISBURSEMENT_FAILURE row of {failures[0].get('amount')} {failures[0].get('currency')}"))
+    for p in ev.payouts:
+        if _ttype(p) != "DISBURSEMENT" or p.get("adds_up") is not False:
+            continue
+        amount, total = dec(p.get("amount")), dec(p.get("rows_total"))
+        gap = abs(amount) - abs(total) if amount is not None and total is not None else None
+        if amt.any([amount, total, gap]) or ev.named(p, "billing_event_id"):
+            hyps.append(_h(C.DISBURSEMENT_FAILURE, 0.9, f"payout {p.get('billing_event_id')} of {p.get('amount')} "
+                                                        f"does not add up to its rows ({p.get('rows_total')})"))
+    traces = {str(p.get("bank_trace_id")) for p in ev.payments if p.get("bank_trace_id")}
+    for e in ev.events:
+        if _ttype(e) == "DISBURSEMENT" and e.get("bank_trace_id") and str(e["bank_trace_id"]) not in traces \
+                and (amt.any([dec(e.get("amount")), dec(e.get("disbursement_amount"))])
+                     and ev.named(e, "billing_event_id")):
+            hyps.append(_h(C.DISBURSEMENT_FAILURE, 0.86, f"no bank receipt carries the payout's bank trace id "
+                                                         f"{e.get('bank_trace_id')}"))
+    return hyps
+
+
+def refunds(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Refund runbook: a refund row without an approved request, or an approved request never paid."""
+    hyps: list[Hypothesis] = []
+    rows = [e for e in ev.events if _ttype(e).endswith("_REFUND")]
+    if rows and (amt.any([_sum(rows), *(dec(e.get("amount")) for e in rows)])
+                 or any(ev.named(e, "billing_event_id") for e in rows)):
+        hyps.append(_h(C.REFUND_DISCREPANCY, 0.9, f"refund row(s) such as {rows[0].get('billing_event_id')} "
+                                                  f"({_ttype(rows[0])}) carry the amount"))
+    for r in ev.refund_requests:
+        if ev.named(r, "request_id") or amt.match(dec(r.get("amount"))):
+            hyps.append(_h(C.REFUND_DISCREPANCY, 0.9 if ev.named(r, "request_id") else 0.8,
+                           f"refund request {r.get('request_id')} ({r.get('status')}) of {r.get('amount')} {r.get('currency')}"))
+    return hyps
+
+
+def credits(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Credit runbook: credit notes or _CREDIT rows that disagree with what was invoiced."""
+    notes = [n for n in ev.credit_notes if ev.named(n, "credit_note_number")
+             or amt.match(dec(n.get("amount")))]
+    rows = [e for e in ev.events if _ttype(e).endswith("_CREDIT")]
+    hyps: list[Hypothesis] = []
+    if notes or (ev.credit_notes and amt.match(_sum(ev.credit_notes))):
+        hyps.append(_h(C.CREDIT_MISAPPLIED, 0.9, f"credit note(s) {', '.join(str(n.get('credit_note_number')) for n in notes or ev.credit_notes)} "
+                                                 "carry the amount"))
+    if rows and (amt.match(_sum(rows)) or any(ev.named(e, "billing_event_id") for e in rows)):
+        hyps.append(_h(C.CREDIT_MISAPPLIED, 0.86, f"credit row(s) such as {rows[0].get('billing_event_id')} "
+                                                  f"({_ttype(rows[0])}) carry the amount"))
+    return hyps
+
+
+def listing_fee(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Listing fee runbook: the fee % charged against the contract and the schedule."""
+    hyps: list[Hypothesis] = []
+    for line in ev.fee_lines:
+        if line.get("matches_contract") is not False and line.get("matches_schedule") is not False:
+            continue
+        figures = [dec(line.get("fee_difference")), dec(line.get("listing_fee")), dec(line.get("expected_fee"))]
+        reason = (f"invoice {line.get('invoice_id')}: listing fee rate {line.get('observed_rate')} against "
+                  f"{line.get('contracted_rate') or line.get('schedule_rate')} contracted")
+        hyps.append(_h(C.LISTING_FEE_MISMATCH, 0.92 if amt.any(figures) else 0.45, reason))
+    return hyps
+
+
+def tax(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Tax runbook: the tax party of the rows against the contract; our tax against the partner's."""
+    hyps: list[Hypothesis] = []
+    parties = {str(c.get("tax_party")) for c in ev.contracts}
+    wrong_party = [e for e in ev.events if (_ttype(e) == "SELLER_TAX_SHARE" and parties == {"aws"})
+                   or (_ttype(e) == "AWS_TAX_SHARE" and parties == {"seller"})]
+    if wrong_party and (amt.match(_sum(wrong_party)) or any(ev.named(e, "billing_event_id") for e in wrong_party)):
+        hyps.append(_h(C.TAX_DISCREPANCY, 0.9, f"{_ttype(wrong_party[0])} rows where the contract's tax party is "
+                                               f"{next(iter(parties))}"))
+    totals = {str(t.get("invoice_id")): t for t in ev.invoice_totals}
+    for inv in ev.invoices:
+        partner = totals.get(str(inv.get("partner_invoice_id")))
+        ours = dec(inv.get("tax"))
+        if partner is None or ours is None:
+            continue
+        theirs = abs(dec(partner.get("seller_tax")) or ZERO) + abs(dec(partner.get("aws_tax")) or ZERO)
+        if theirs != ours and amt.match(ours) and (amt.match(theirs) or amt.match(theirs - ours)):
+            hyps.append(_h(C.TAX_DISCREPANCY, 0.9, f"invoice {inv.get('invoice_number')} states {inv.get('tax')} tax; "
+                                                   f"the partner's tax rows on {partner.get('invoice_id')} differ"))
+    return hyps
+
+
+def fx(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """FX runbook: a payout converted into another currency, and a small difference on it."""
+    hyps: list[Hypothesis] = []
+    for e in ev.events:
+        converted = dec(e.get("disbursement_amount"))
+        if converted is None or not e.get("disbursement_currency") or e.get("disbursement_currency") == e.get("currency"):
+            continue
+        if not (amt.match(converted) or ev.named(e, "billing_event_id")):
+            continue
+        small = f.delta is not None and f.expected_amount and abs(f.delta) <= abs(f.expected_amount) * Decimal("0.05")
+        hyps.append(_h(C.FX_VARIANCE, 0.88 if small else 0.6,
+                       f"payout {e.get('billing_event_id')} of {e.get('amount')} {e.get('currency')} was disbursed as "
+                       f"{e.get('disbursement_amount')} {e.get('disbursement_currency')}"))
+    return hyps
+
+
+def reseller(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Reseller runbook: the reseller's cost (RESALE / BUYING rows) against the authorised wholesale price."""
+    buying = [e for e in ev.events if str(e.get("charge_side") or "").upper() == "BUYING"
+              and _ttype(e) == "SELLER_REV_SHARE" and str(e.get("action") or "").upper() == "INVOICED"]
+    if not buying:
+        return []
+    authorised = [c for c in ev.contracts if c.get("wholesale_discount_pct") is not None]
+    if amt.match(_sum(buying)):
+        return [_h(C.RESELLER_MARGIN_MISMATCH, 0.88,
+                    "the reseller's cost rows (RESALE, BUYING) carry the amount"
+                    + (f"; contract {authorised[0].get('contract_key')} authorises a wholesale discount of "
+                       f"{authorised[0].get('wholesale_discount_pct')}" if authorised else ""))]
+    return []
+
+
+def price(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Price runbook: the rate the partner billed against the contracted rate of the dimension."""
+    dim, product = f.exc.get("dimension_key"), f.exc.get("product_code")
+    rates = {(str(c.get("product_code")), str(r.get("dimension_key"))): dec(r.get("unit_price"))
+             for c in ev.contracts for r in (c.get("rates") or []) if isinstance(r, dict)}
+    summary = f.case.evidence.get("get_usage_summary") or {}
+    days = summary.get("daily") or [] if isinstance(summary, dict) else []
+    billed: set[Decimal] = set()
+    for d in days:
+        if not isinstance(d, dict) or (dim and d.get("dimension_key") != dim) or (product and d.get("product_code") != product):
+            continue
+        contracted = rates.get((str(d.get("product_code")), str(d.get("dimension_key"))))
+        billed |= {r for r in (dec(x) for x in d.get("partner_rates") or []) if r is not None and contracted is not None
+                   and not close(r, contracted, rel=Decimal("0.001"), abs_=Decimal("0.000001"))}
+    if not billed:
+        return []
+    same_quantity = f.delta_qty is not None and f.delta_qty == 0
+    return [_h(C.PRICE_MISMATCH, 0.9 if (dim and (same_quantity or f.delta_qty is None)) else 0.6,
+                f"the partner billed at {', '.join(f'{r.normalize():f}' for r in sorted(billed))} per unit, "
+                "not the contracted rate")]
+
+
+def _invoice_products(ev: Evidence) -> dict[str, str]:
+    by_contract = {str(c.get("contract_key")): str(c.get("product_code")) for c in ev.contracts}
+    return {str(i.get("invoice_number")): by_contract.get(str(i.get("contract_key")), "") for i in ev.invoices}
+
+
+def channel(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Channel conflict runbook: the same product and period on a direct invoice and a marketplace one."""
+    period, product = f.exc.get("period"), f.exc.get("product_code")
+    products = _invoice_products(ev)
+    # An invoice whose contract is not among the case's (a direct contract is listed under its own
+    # channel) may bill the same product: only a known other product rules it out.
+    mine = [i for i in ev.invoices if i.get("period") == period
+            and (product is None or products.get(str(i.get("invoice_number"))) in ("", product))]
+    direct = [i for i in mine if i.get("channel") == "direct"]
+    market = [i for i in mine if i.get("channel") != "direct"]
+    if not direct or not market:
+        return []
+    tied = amt.any(dec(i.get(k)) for i in direct for k in ("subtotal", "total")) or \
+        any(ev.named(i, "invoice_number") for i in direct)
+    return [_h(C.CHANNEL_CONFLICT, 0.9 if tied else 0.55,
+                f"{direct[0].get('invoice_number')} (direct) and {market[0].get('invoice_number')} "
+                f"({market[0].get('channel')}) bill the same product for {period}")]
+
+
+def _billable_value(f: Facts, ev: Evidence) -> Decimal | None:
+    """Σ our quantity × contracted rate over the case's product (its dimension, when it names one)."""
+    summary = f.case.evidence.get("get_usage_summary") or {}
+    totals = summary.get("totals") or [] if isinstance(summary, dict) else []
+    rates = {(str(c.get("product_code")), str(r.get("dimension_key"))): dec(r.get("unit_price"))
+             for c in ev.contracts for r in (c.get("rates") or []) if isinstance(r, dict)}
+    value, seen = ZERO, False
+    for t in totals:
+        if not isinstance(t, dict) or (f.exc.get("product_code") and t.get("product_code") != f.exc.get("product_code")):
+            continue
+        if f.exc.get("dimension_key") and t.get("dimension_key") != f.exc.get("dimension_key"):
+            continue
+        rate, qty = rates.get((str(t.get("product_code")), str(t.get("dimension_key")))), dec(t.get("ours"))
+        if rate is not None and qty is not None:
+            value += rate * qty
+            seen = True
+    return value if seen else None
+
+
+def not_invoiced(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Missing invoice runbook: usage worth the amount, and no invoice for the period."""
+    value = _billable_value(f, ev)
+    if value is None or value == 0 or not amt.match(value):
+        return []
+    period = f.exc.get("period") or ""
+    products = _invoice_products(ev)
+    product = f.exc.get("product_code")
+    invoiced = [i for i in ev.invoices if i.get("period") == period
+                and (product is None or products.get(str(i.get("invoice_number"))) == product)]
+    events = [e for e in ev.events if str(e.get("action") or "").upper() == "INVOICED"
+              and _ttype(e) == "SELLER_REV_SHARE" and str(e.get("usage_period_start_date") or "").startswith(period)]
+    if invoiced or events:
+        return []
+    problem = f.agreement_problem()
+    if problem:
+        return [_h(C.ENTITLEMENT_MISMATCH, 0.9, problem + "; the usage has no agreement to be invoiced under"),
+                _h(C.MISSING_INVOICE, 0.5, "")]
+    return [_h(C.MISSING_INVOICE, 0.88, f"our usage at contract rates is worth the amount, and nothing was "
+                                        f"invoiced for {period}")]
+
+
+def unpaid(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Short payment runbook: less collected or disbursed than was invoiced net, and what explains it."""
+    hyps: list[Hypothesis] = []
+    for t in ev.invoice_totals:
+        net, paid = dec(t.get("net_invoiced")), abs(dec(t.get("disbursed")) or ZERO)
+        if net is None or net <= 0 or paid >= net:
+            continue
+        if not (amt.match(net - paid) or (amt.match(net) and amt.match(paid or None))
+                or (paid == 0 and amt.match(net))):
+            continue
+        hyps.append(_h(C.SHORT_PAYMENT, 0.82, f"less was disbursed than the {t.get('net_invoiced')} net invoiced "
+                                              f"on {t.get('invoice_id')}"))
+    for b in ev.balances:
+        outstanding = dec(b.get("outstanding"))
+        if outstanding and outstanding > 0 and (amt.match(outstanding) or ev.named(b, "invoice_number")) \
+                and any(i.get("channel") == "direct" and i.get("invoice_number") == b.get("invoice_number")
+                        for i in ev.invoices):
+            hyps.append(_h(C.SHORT_PAYMENT, 0.85, f"direct invoice {b.get('invoice_number')} has {b.get('outstanding')} "
+                                                  f"{b.get('currency')} outstanding"))
+    if hyps and _collected_awaiting_payout(ev):
+        hyps.append(_h(C.TIMING_DIFFERENCE, 0.86, "the buyer's payment is COLLECTED and no payout has run since"))
+    return hyps
+
+
+def _collected_awaiting_payout(ev: Evidence) -> bool:
+    actions = {str(e.get("action") or "").upper() for e in ev.events}
+    types = {_ttype(e) for e in ev.events}
+    return "COLLECTED" in actions and "DISBURSED" not in actions and "DISBURSEMENT_FAILURE" not in types
+
+
+def unapplied(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Unapplied cash: a receipt that names no invoice; unknown payer -> investigate (`other`)."""
+    receipts = [p for p in ev.payments if not p.get("invoice_number")
+                and (ev.named(p, "payment_id") or amt.match(dec(p.get("amount"))))]
+    if not receipts:
+        return []
+    p = receipts[0]
+    if p.get("account_key") is None:
+        return [_h(C.OTHER, 0.8, f"payment {p.get('payment_id')} from {p.get('payer')} matches no invoice and no "
+                                 "known customer"), _h(C.SHORT_PAYMENT, 0.3, "")]
+    # Cash from a known customer that names no invoice underpays nothing by itself (a prepayment,
+    # a payment sent without its reference): it is unapplied cash, outside the taxonomy. It is a
+    # short payment only if it is the missing part of an invoice still open.
+    open_amounts = [dec(b.get("outstanding")) for b in ev.balances if (dec(b.get("outstanding")) or ZERO) > 0]
+    pays_open = any(close(o, dec(p.get("amount"))) for o in open_amounts)
+    return [_h(C.OTHER, 0.5 if pays_open else 0.7, f"payment {p.get('payment_id')} from a known customer names no "
+                                                   "invoice (unapplied cash)"),
+            _h(C.SHORT_PAYMENT, 0.75 if pays_open else 0.35,
+               "it equals the balance of an open invoice" if pays_open else "")]
+
+
+def usage(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Usage runbooks (dropped, duplicate, rejected, wrong dimension, entitlement, the month's edge),
+    read from the usage summary and the metering answers of the exception's dimension."""
+    dim = f.exc.get("dimension_key")
+    if not dim:
+        return []
+    statuses = f.metering_statuses(dim)
+    total = next((t for t in f.usage_totals() if t.get("dimension_key") == dim), None)
+    difference = dec(total.get("difference")) if total else None
+    gap = difference if difference else f.delta_qty
+    # Entitlement, mapping and refusal explain usage that went missing or moved; when ours and the
+    # partner's quantities agree and nothing was refused, they explain nothing (a rate, a fee...).
+    hyps = _usage_causes(f) if gap or statuses.get("CustomerNotSubscribed") else []
+    if statuses.get("Unprocessed"):
+        hyps.append(_h(C.DROPPED_METERING, 0.86, f"{statuses['Unprocessed']} record(s) of {dim} were left "
+                                                 "in UnprocessedRecords"))
+    duplicates = statuses.get("DuplicateRecord", 0)
+    if duplicates:
+        hyps.append(_h(C.DUPLICATE_METERING, 0.84, f"{duplicates} record(s) of {dim} answered DuplicateRecord"))
+    if not gap:
+        return hyps
+    facts = _with_edge_details(f)
+    edge = _confined_to_edge(facts) or _moved_across_edge(facts, gap)
+    if edge:
+        hyps.append(_h(C.TIMING_DIFFERENCE, 0.88, edge))
+    if gap < 0:
+        hyps.append(_h(C.DROPPED_METERING, 0.6 if edge else 0.78,
+                       f"the partner's feed shows {total.get('partner') if total else 'less'} of {dim} against our "
+                       f"{total.get('ours') if total else 'usage'}"))
+    else:
+        hyps.append(_h(C.DUPLICATE_METERING, 0.85 if duplicates else 0.72,
+                       f"the partner's feed shows {total.get('partner') if total else 'more'} of {dim} against our "
+                       f"{total.get('ours') if total else 'usage'}"
+                       + (f"; {duplicates} record(s) answered DuplicateRecord" if duplicates else "")))
+    return hyps
+
+
+def _confined_to_edge(f: Facts) -> str:
+    """`_gap_confined_to_edge` over the edge figures read from the summary; its words name no
+    quantity computed here (a draft may only state figures the evidence holds)."""
+    if not _gap_confined_to_edge(f):
+        return ""
+    day = (f.detail("largest_gap_days") or [{}])[0]
+    return (f"the whole difference ({day.get('gap')}) falls on {day.get('day')}, within our usage of that day's "
+            "edge hours: a record on the wrong side of the midnight-UTC cut-off")
+
+
+def _moved_across_edge(f: Facts, gap: Decimal) -> str:
+    """The gap sits on the period's first or last day and the adjacent day outside the period
+    shows the opposite difference: the same usage counted on the other side of midnight UTC."""
+    period = f.exc.get("period") or ""
+    inside = f.detail("largest_gap_days") or []
+    outside = {str(d.get("day")): dec(d.get("gap")) for d in f.detail("outside_gap_days") or []}
+    for d in inside:
+        day, diff = str(d.get("day")), dec(d.get("gap"))
+        if diff is None or not close(diff, gap, rel=Decimal("0.1")) or (diff > 0) != (gap > 0):
+            continue
+        for other, other_diff in outside.items():
+            neighbour = (day.endswith("-01") and other < period) or (not day.endswith("-01") and other > period)
+            if neighbour and other_diff is not None and other_diff == -diff:
+                return (f"the difference of {diff.normalize():f} on {day} is matched by {other_diff.normalize():f} "
+                        f"on {other}: the same usage on the other side of the midnight-UTC cut-off")
+    return ""
+
+
+def _with_edge_details(f: Facts) -> Facts:
+    """The exception's facts with the edge figures our usage rule would have computed, from the
+    usage summary: the days that differ, and our quantity in the period's first and last hours."""
+    summary = f.case.evidence.get("get_usage_summary") or {}
+    if not isinstance(summary, dict):
+        return f
+    dim, product, period = f.exc.get("dimension_key"), f.exc.get("product_code"), f.exc.get("period") or ""
+    days = [d for d in summary.get("daily") or [] if isinstance(d, dict) and d.get("dimension_key") == dim
+            and (product is None or d.get("product_code") == product)
+            and str(d.get("usage_date", "")).startswith(period) and dec(d.get("difference"))]
+    around = [d for d in summary.get("daily") or [] if isinstance(d, dict) and d.get("dimension_key") == dim
+              and (product is None or d.get("product_code") == product)
+              and not str(d.get("usage_date", "")).startswith(period) and dec(d.get("difference"))]
+    hours = [h for h in summary.get("ours_hourly") or [] if isinstance(h, dict) and h.get("dimension_key") == dim
+             and (product is None or h.get("product_code") == product) and str(h.get("usage_hour", "")).startswith(period)]
+    hours.sort(key=lambda h: str(h.get("usage_hour")))
+    first_day = hours[0]["usage_hour"][:10] if hours else ""
+    first = sum((dec(h.get("quantity")) or ZERO for h in hours if h["usage_hour"][:10] == first_day), ZERO)
+    last_day = hours[-1]["usage_hour"][:10] if hours else ""
+    last = sum((dec(h.get("quantity")) or ZERO for h in hours if h["usage_hour"][:10] == last_day), ZERO)
+    details = {
+        **f.details,
+        "largest_gap_days": [{"day": d.get("usage_date"), "gap": d.get("difference")} for d in days],
+        "outside_gap_days": [{"day": d.get("usage_date"), "gap": d.get("difference")} for d in around],
+        "days_with_gap": len(days),
+        "boundary": {"our_first_hours_quantity": str(first), "our_last_hours_quantity": str(last)},
+    }
+    facts = Facts(f.case)
+    facts.details = details
+    return facts
+
+
+def payer_identified(f: Facts) -> bool | None:
+    """Whether the receipt the exception names came from a known customer (None: it names none)."""
+    ev = Evidence.of(f)
+    receipts = [p for p in ev.payments if ev.named(p, "payment_id") and not p.get("invoice_number")]
+    if not receipts:
+        return None
+    return receipts[0].get("account_key") is not None
+
+
+#: Every category's decision steps, asked in turn. Order does not matter: the scores rank.
+PROBES: tuple[Probe, ...] = (forgiven, payout_failure, refunds, credits, listing_fee, tax, fx, reseller, price,
+                             channel, not_invoiced, unpaid, unapplied, usage)
+
+
+def infer(f: Facts) -> list[Hypothesis]:
+    """Hypotheses for an exception of a rule we do not know, from its own evidence (unsorted)."""
+    ev, amt = Evidence.of(f), Amounts(f)
+    hyps = [h for probe in PROBES for h in probe(f, ev, amt)]
+    hints = hinted(f)
+    for h in hyps:
+        if h.category in hints:
+            h.score = min(0.97, h.score + HINT_BOOST)
+    supported = {h.category for h in hyps if h.score >= 0.6}
+    if not supported:
+        hyps += [_h(c, HINT_ALONE, f"the other tool's name ({f.rule} / {f.kind}) suggests it; "
+                                   "the evidence neither confirms nor rules it out") for c in sorted(hints)]
+        hyps.append(_h(C.OTHER, NOTHING_SUPPORTED, f"no runbook's decision steps find support in the evidence of "
+                                                   f"this {f.kind or 'difference'} from {f.rule or 'another tool'}"))
+    return hyps

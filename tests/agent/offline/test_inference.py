@@ -1,0 +1,169 @@
+"""Exceptions imported from another tool: rule and kind names we do not know, no details of ours.
+
+The offline backend reads their cause from the evidence each runbook's decision steps look at
+(DOMAIN.md's "evidence that tells it apart"), tied to the exception by the records it names and
+by its amounts — not from the other tool's words. Small hand-built cases, one per family.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agent.llm.base import CaseInput
+from agent.llm.offline import OfflineBackend
+from agent.llm.offline.calibration import Calibrator
+from agent.llm.offline.diagnosis import diagnose, known_rule
+from agent.llm.offline.inference import hinted, kind_words
+from agent.llm.offline.signals import Facts
+from agent.schemas import Action, Category, EscalateTo
+
+C = Category
+
+
+def imported(rule: str = "legacy-recon", kind: str = "EXCEPTION", evidence: dict[str, Any] | None = None,
+             **fields: Any) -> CaseInput:
+    exc = {"rule": rule, "kind": kind, "channel": "aws_marketplace", "currency": "USD", "period": "2026-08",
+           "expected_amount": "1200.00", "observed_amount": "1000.00", "delta_amount": "-200.00",
+           "details": {"source_system": rule}, "record_refs": {}, "description": f"{rule} {kind}", **fields}
+    return CaseInput(case_id="imp-1", exception=exc, evidence=evidence or {})
+
+
+def events(*rows: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"get_partner_billing_events": {"events": list(rows), "invoices": [], "payouts": [], **extra}}
+
+
+def event(event_id: str, action: str, ttype: str, amount: str, **more: Any) -> dict[str, Any]:
+    return {"billing_event_id": event_id, "action": action, "transaction_type": ttype, "amount": amount,
+            "currency": "USD", **more}
+
+
+USAGE_TOTALS = {"totals": [{"product_code": "p1", "dimension_key": "api_calls", "ours": "1000", "partner": "800",
+                            "difference": "-200"}], "daily": [], "ours_hourly": []}
+ACTIVE = {"agreements": [], "contracts": [{"contract_key": "CT-1", "agreement_id": "agmt-1",
+                                           "agreement_status": "ACTIVE", "covers_period": True}]}
+
+
+@pytest.fixture(scope="module")
+def backend() -> OfflineBackend:
+    return OfflineBackend(library_cases=[], imported_calibrator=Calibrator((), ()))
+
+
+def top(case: CaseInput) -> Category:
+    return diagnose(Facts(case))[0].category
+
+
+def test_our_rules_are_known_and_another_tools_are_not() -> None:
+    assert known_rule("usage_vs_partner_usage") and known_rule("direct_payments")
+    assert not known_rule("cash-recon") and not known_rule("") and not known_rule(None)
+
+
+def test_kind_words_split_the_other_tools_names() -> None:
+    assert kind_words(Facts(imported("cash-recon", "REMITTANCE_BELOW_NET"))) == ["cash", "recon", "remittance",
+                                                                                "below", "net"]
+    assert C.SHORT_PAYMENT in hinted(Facts(imported("ar-recon", "shortPaid")))
+
+
+def test_forgiven_rows_carrying_the_amount() -> None:
+    ev = events(event("be-1", "INVOICED", "SELLER_REV_SHARE", "1200"), event("be-2", "FORGIVEN", "SELLER_REV_SHARE", "-1200"))
+    assert top(imported(evidence=ev, observed_amount="0", delta_amount="-1200")) is C.FORGIVEN_CHARGE
+
+
+def test_failed_payout_named_by_the_exception() -> None:
+    ev = events(event("be-9", "DISBURSED", "DISBURSEMENT_FAILURE", "1200"))
+    assert top(imported(evidence=ev, record_refs={"billing_events": ["be-9"]})) is C.DISBURSEMENT_FAILURE
+
+
+def test_payout_that_does_not_add_up() -> None:
+    ev = events(payouts=[{"billing_event_id": "po-1", "transaction_type": "DISBURSEMENT", "amount": "-1000.00",
+                          "rows_total": "-1200.00", "adds_up": False}])
+    assert top(imported(evidence=ev)) is C.DISBURSEMENT_FAILURE
+
+
+def test_listing_fee_difference_equal_to_the_delta() -> None:
+    ev = {"check_listing_fee": {"lines": [{"invoice_id": "i-1", "listing_fee": "500", "expected_fee": "300",
+                                           "fee_difference": "200.00", "observed_rate": "0.05",
+                                           "contracted_rate": "0.03", "matches_contract": False}]}}
+    assert top(imported(evidence=ev)) is C.LISTING_FEE_MISMATCH
+
+
+def test_a_fee_mismatch_elsewhere_on_the_account_does_not_decide_a_short_payment() -> None:
+    ev = {"check_listing_fee": {"lines": [{"invoice_id": "i-1", "listing_fee": "40", "expected_fee": "35",
+                                           "fee_difference": "5", "matches_contract": False}]},
+          **events(invoices=[{"invoice_id": "i-2", "net_invoiced": "1200.00", "disbursed": "-1000.00"}])}
+    assert top(imported("settlement-recon", "OPEN_BALANCE", evidence=ev)) is C.SHORT_PAYMENT
+
+
+def test_refund_request_named_by_the_exception() -> None:
+    ev = {"get_invoices_and_credits": {"invoices": [], "credit_notes": [], "refund_requests": [
+        {"request_id": "RR-1", "amount": "1200.00", "status": "approved", "currency": "USD"}]}}
+    case = imported(evidence=ev, record_refs={"refund_requests": ["RR-1"]}, observed_amount="0", delta_amount="-1200")
+    assert top(case) is C.REFUND_DISCREPANCY
+
+
+def test_tax_party_rows_against_the_contract() -> None:
+    ev = {**events(event("be-3", "INVOICED", "SELLER_TAX_SHARE", "200.00")),
+          "get_contract_terms": {"contracts": [{"contract_key": "CT-1", "tax_party": "aws", "rates": []}]}}
+    assert top(imported(evidence=ev, record_refs={"billing_events": ["be-3"]})) is C.TAX_DISCREPANCY
+
+
+def test_unidentified_cash_is_other_and_investigated_internally(backend: OfflineBackend) -> None:
+    ev = {"get_payments_and_disbursements": {"payments": [
+        {"payment_id": "PAY-1", "account_key": None, "amount": "1000.00", "invoice_number": None, "payer": "WIRE 88"}],
+        "payouts": [], "invoice_balances": []}}
+    case = imported("bank-match", "UNIDENTIFIED_DEPOSIT", evidence=ev, channel="direct", expected_amount="0",
+                    delta_amount="1000.00", record_refs={"payments": ["PAY-1"]})
+    result = backend.classify(case).value
+    assert result.category is C.OTHER
+    assert (result.action, result.escalate_to) == (Action.INVESTIGATE, EscalateTo.INTERNAL)
+
+
+def test_usage_shortfall_with_refused_records_is_rejected_metering() -> None:
+    ev = {"get_usage_summary": USAGE_TOTALS, "get_agreement_state": ACTIVE, "get_metering_results": {"status_counts": [
+        {"product_code": "p1", "dimension": "api_calls", "status": "CustomerNotSubscribed", "records": 16, "quantity": "200"}]}}
+    case = imported("usage-recon", "QTY_VARIANCE", evidence=ev, product_code="p1", dimension_key="api_calls",
+                    delta_quantity="-200")
+    assert top(case) is C.REJECTED_METERING
+
+
+def test_usage_shortfall_without_other_signal_is_dropped_metering() -> None:
+    ev = {"get_usage_summary": USAGE_TOTALS, "get_agreement_state": ACTIVE, "get_metering_results": {"status_counts": []}}
+    case = imported(evidence=ev, product_code="p1", dimension_key="api_calls", delta_quantity="-200")
+    assert top(case) is C.DROPPED_METERING
+
+
+def test_usage_counted_across_midnight_is_timing() -> None:
+    summary = {"totals": [{"product_code": "p1", "dimension_key": "api_calls", "ours": "1000", "partner": "1099",
+                           "difference": "99"}],
+               "daily": [{"product_code": "p1", "dimension_key": "api_calls", "usage_date": "2026-07-31",
+                          "ours": "300", "partner": "201", "difference": "-99"},
+                         {"product_code": "p1", "dimension_key": "api_calls", "usage_date": "2026-08-01",
+                          "ours": "100", "partner": "199", "difference": "99"}], "ours_hourly": []}
+    case = imported(evidence={"get_usage_summary": summary, "get_agreement_state": ACTIVE}, product_code="p1",
+                    dimension_key="api_calls", delta_quantity="99")
+    assert top(case) is C.TIMING_DIFFERENCE
+
+
+def test_nothing_supported_stays_other_with_low_confidence(backend: OfflineBackend) -> None:
+    result = backend.classify(imported("ops-import", "VARIANCE")).value
+    assert result.category is C.OTHER
+    assert result.confidence <= 0.5
+
+
+def test_a_name_alone_is_only_a_weak_guess() -> None:
+    hyps = diagnose(Facts(imported("refund-audit", "UNAPPROVED_REFUND")))
+    assert hyps[0].category is C.REFUND_DISCREPANCY and hyps[0].score < 0.5
+
+
+def test_inferred_rationale_states_only_evidence_figures(backend: OfflineBackend) -> None:
+    ev = events(event("be-1", "INVOICED", "SELLER_REV_SHARE", "1200"), event("be-2", "FORGIVEN", "SELLER_REV_SHARE", "-1200"))
+    result = backend.classify(imported(evidence=ev, observed_amount="0", delta_amount="-1200")).value
+    assert "be-2" in result.rationale and "FORGIVEN" in result.rationale
+
+
+def test_known_rules_do_not_use_the_inference(backend: OfflineBackend) -> None:
+    # The same forgiven rows under our own rule for short disbursements: its own steps decide.
+    ev = events(event("be-2", "FORGIVEN", "SELLER_REV_SHARE", "-1200"))
+    case = imported("disbursed_vs_invoiced", "short_disbursed", evidence=ev)
+    assert top(case) is C.SHORT_PAYMENT
