@@ -126,6 +126,10 @@ class BM25Index:
     def __len__(self) -> int:
         return self._n
 
+    def vocabulary(self) -> set[str]:
+        """Every index term (lowercased, stemmed)."""
+        return set(self._postings)
+
     def documents_with(self, term: str) -> set[int]:
         """The documents in which ``term`` (an index term) occurs."""
         docs = self._postings.get(term)
@@ -196,6 +200,8 @@ class Glossary:
     ) -> None:
         self.weight = weight
         self._phrases = groups
+        #: The groups as given (lists of phrases).
+        self.groups = groups
         self.abbreviations = {k.lower(): v for k, v in (abbreviations or {}).items()}
         # Whole words only, longest first ("accts" before "acct"); "w/" style keys too.
         keys = sorted(self.abbreviations, key=len, reverse=True)

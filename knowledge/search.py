@@ -37,6 +37,7 @@ from knowledge.index import (
 )
 from knowledge.keyword import BM25Index, Glossary
 from knowledge.roles import ROLES, asked_roles, section_roles
+from knowledge.spelling import Speller
 from knowledge.sop import CATEGORIES, CHANNELS
 
 SearchMode = Literal["fused", "vector", "keyword"]
@@ -88,6 +89,8 @@ class _Snapshot:
     item_bm25: BM25Index = field(default_factory=lambda: BM25Index([]))
     item_section: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     glossary: Glossary = field(default_factory=lambda: Glossary([]))
+    #: Corrects typos of a query against the words of the indexed runbooks and glossary.
+    speller: Speller = field(default_factory=lambda: Speller([]))
     #: sections x ``roles.ROLES``: the kinds of answer each section gives (from its heading).
     roles: np.ndarray = field(default_factory=lambda: np.zeros((0, len(ROLES)), dtype=bool))
     #: Where each runbook's sections start (sections are sorted by SOP id).
@@ -185,6 +188,13 @@ def _snapshot(rows: list[_Row], collection_meta: dict[str, Any]) -> _Snapshot:
         return str(meta.get("title", "")), str(meta.get("heading", ""))
 
     sop_ids = [str(m.get("sop_id", "")) for m in metas]
+    section_texts = [search_text(*title_heading(r.meta), r.document) for r in sections]
+    bm25 = BM25Index(section_texts)
+    glossary = Glossary(
+        json.loads(str(collection_meta.get("glossary", "[]"))),
+        abbreviations=json.loads(str(collection_meta.get("abbreviations", "{}"))),
+    )
+    glossary_words = [p for group in glossary.groups for p in group]
 
     return _Snapshot(
         ids=tuple(r.record_id for r in sections),
@@ -194,14 +204,13 @@ def _snapshot(rows: list[_Row], collection_meta: dict[str, Any]) -> _Snapshot:
             len(records), dims),
         record_starts=np.searchsorted(np.array([sec for sec, _ in records], dtype=np.int64),
                                       np.arange(len(sections))),
-        bm25=BM25Index([search_text(*title_heading(r.meta), r.document) for r in sections]),
+        bm25=bm25,
         item_bm25=BM25Index([unit_search_text(*title_heading(metas[sec]), r.document)
                              for sec, r in items]),
         item_section=np.array([sec for sec, _ in items], dtype=np.int64),
-        glossary=Glossary(
-            json.loads(str(collection_meta.get("glossary", "[]"))),
-            abbreviations=json.loads(str(collection_meta.get("abbreviations", "{}"))),
-        ),
+        glossary=glossary,
+        speller=Speller(section_texts + glossary_words + list(glossary.abbreviations.values()),
+                        stems=bm25.vocabulary()),
         roles=np.array([[role in section_roles(str(m.get("heading", ""))) for role in ROLES]
                         for m in metas], dtype=bool).reshape(len(metas), len(ROLES)),
         runbook_starts=np.array([i for i, sop in enumerate(sop_ids)
@@ -343,11 +352,12 @@ class KnowledgeBase:
 
         Keyword scores are divided by what a passage matching the whole (expanded) query
         would score, so they say how much of the query a passage matches, on the same scale
-        whatever the query's length. Chat shorthand ("cust", "mkt") is written out first
-        (``glossary.yaml``'s ``abbreviations``). One model pass per query.
+        whatever the query's length. Chat shorthand ("cust", "mkt") is written out and
+        typos are corrected first (``glossary.yaml``'s ``abbreviations``,
+        ``knowledge.spelling``). One model pass per query.
         """
         snap = snap or self._snap
-        query = snap.glossary.write_out(query)
+        query = snap.speller.correct(snap.glossary.write_out(query))
         n = len(snap.ids)
         zeros = np.zeros(n, dtype=np.float64)
         vec = zeros
