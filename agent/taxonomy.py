@@ -7,6 +7,7 @@ category follows DOMAIN.md's taxonomy table and the SOP runbooks.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -44,9 +45,74 @@ CANDIDATES: dict[tuple[str, str | None], tuple[Category, ...]] = {
 }
 
 
+OUR_RULES: frozenset[str] = frozenset(rule for rule, _ in CANDIDATES)
+
+#: Words of another tool's rule or kind and the categories they hint at. A hint never makes a
+#: category on its own when the evidence supports another; it breaks near-ties and keeps an
+#: unsupported guess above `other` only weakly (written from DOMAIN.md's vocabulary).
+KIND_WORDS: dict[str, tuple[Category, ...]] = {
+    "refund": (C.REFUND_DISCREPANCY,), "refunds": (C.REFUND_DISCREPANCY,),
+    "tax": (C.TAX_DISCREPANCY,), "vat": (C.TAX_DISCREPANCY,), "gst": (C.TAX_DISCREPANCY,),
+    "fx": (C.FX_VARIANCE,), "conversion": (C.FX_VARIANCE,), "exchange": (C.FX_VARIANCE,),
+    "fee": (C.LISTING_FEE_MISMATCH,), "fees": (C.LISTING_FEE_MISMATCH,), "commission": (C.LISTING_FEE_MISMATCH,),
+    "listing": (C.LISTING_FEE_MISMATCH,),
+    "reseller": (C.RESELLER_MARGIN_MISMATCH,), "resale": (C.RESELLER_MARGIN_MISMATCH,),
+    "wholesale": (C.RESELLER_MARGIN_MISMATCH,), "cppo": (C.RESELLER_MARGIN_MISMATCH,),
+    "margin": (C.RESELLER_MARGIN_MISMATCH,),
+    "credit": (C.CREDIT_MISAPPLIED,), "discount": (C.CREDIT_MISAPPLIED,),
+    "forgiven": (C.FORGIVEN_CHARGE,), "reversed": (C.FORGIVEN_CHARGE,), "reversal": (C.FORGIVEN_CHARGE,),
+    "payout": (C.DISBURSEMENT_FAILURE, C.SHORT_PAYMENT), "disbursement": (C.DISBURSEMENT_FAILURE, C.SHORT_PAYMENT),
+    "bank": (C.DISBURSEMENT_FAILURE,), "returned": (C.DISBURSEMENT_FAILURE,),
+    "short": (C.SHORT_PAYMENT,), "underpaid": (C.SHORT_PAYMENT,), "unpaid": (C.SHORT_PAYMENT,),
+    "remittance": (C.SHORT_PAYMENT,), "partial": (C.SHORT_PAYMENT,), "overdue": (C.SHORT_PAYMENT,),
+    "collection": (C.SHORT_PAYMENT,), "settled": (C.SHORT_PAYMENT,),
+    "unapplied": (C.OTHER, C.SHORT_PAYMENT), "unmatched": (C.OTHER, C.SHORT_PAYMENT),
+    "unidentified": (C.OTHER,),
+    "duplicate": (C.DUPLICATE_METERING,), "dup": (C.DUPLICATE_METERING,), "double": (C.CHANNEL_CONFLICT,),
+    "channel": (C.CHANNEL_CONFLICT,),
+    "rejected": (C.REJECTED_METERING,), "subscribed": (C.REJECTED_METERING, C.ENTITLEMENT_MISMATCH),
+    "entitlement": (C.ENTITLEMENT_MISMATCH,), "unentitled": (C.ENTITLEMENT_MISMATCH,),
+    "subscription": (C.ENTITLEMENT_MISMATCH,), "cancelled": (C.ENTITLEMENT_MISMATCH,),
+    "dimension": (C.WRONG_DIMENSION,), "sku": (C.WRONG_DIMENSION,), "mapping": (C.WRONG_DIMENSION,),
+    "price": (C.PRICE_MISMATCH,), "pricing": (C.PRICE_MISMATCH,), "rate": (C.PRICE_MISMATCH,),
+    "unbilled": (C.MISSING_INVOICE,), "uninvoiced": (C.MISSING_INVOICE,), "leakage": (C.MISSING_INVOICE,),
+    "invoiced": (C.MISSING_INVOICE,),
+    "late": (C.TIMING_DIFFERENCE,), "timing": (C.TIMING_DIFFERENCE,), "cutoff": (C.TIMING_DIFFERENCE,),
+    "accrual": (C.TIMING_DIFFERENCE,),
+    "dropped": (C.DROPPED_METERING,), "unprocessed": (C.DROPPED_METERING,), "gap": (C.DROPPED_METERING,),
+    "missing": (C.DROPPED_METERING, C.MISSING_INVOICE),
+}
+
+
+def is_our_rule(rule: str | None) -> bool:
+    """Whether `rule` is one of our reconciliation's rules (else another tool raised the exception)."""
+    return (rule or "") in OUR_RULES
+
+
+def name_words(rule: str | None, kind: str | None) -> list[str]:
+    """The lower-case words of a rule and kind name (split on -, _, spaces and camelCase)."""
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", f"{rule or ''} {kind or ''}")
+    return [w for w in re.split(r"[^a-z0-9]+", text.lower()) if w]
+
+
+def hinted_categories(rule: str | None, kind: str | None) -> tuple[Category, ...]:
+    """The categories the words of another tool's rule and kind hint at, in the order they appear."""
+    found = [c for w in name_words(rule, kind) for c in KIND_WORDS.get(w, ())]
+    return tuple(dict.fromkeys(found))
+
+
 def candidate_categories(rule: str | None, kind: str | None) -> tuple[Category, ...]:
-    """Candidate categories for a difference, most likely first; `(other,)` when unknown."""
-    return CANDIDATES.get((rule or "", kind)) or CANDIDATES.get((rule or "", None)) or (C.OTHER,)
+    """Candidate categories for a difference, most likely first.
+
+    A rule of ours has its table entry. Another tool's rule (an imported exception) has the
+    categories its names hint at, then `other`: a hint, never a decision (the offline backend
+    reads imported cases from their evidence; see `agent.llm.offline.inference`)."""
+    found = CANDIDATES.get((rule or "", kind)) or CANDIDATES.get((rule or "", None))
+    if found:
+        return found
+    if is_our_rule(rule):
+        return (C.OTHER,)
+    return (*(c for c in hinted_categories(rule, kind) if c is not C.OTHER), C.OTHER)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from agent.llm.offline.signals import Facts, close, dec
 from agent.schemas import Category
-from agent.taxonomy import candidate_categories
+from agent.taxonomy import candidate_categories, is_our_rule
 
 C = Category
 
@@ -246,7 +246,7 @@ BY_RULE: dict[str, Callable[[Facts], list[Hypothesis]]] = {
 
 def known_rule(rule: str | None) -> bool:
     """Whether `rule` is one of our reconciliation's rules (else another tool raised the exception)."""
-    return (rule or "") in BY_RULE or candidate_categories(rule, None) != (C.OTHER,)
+    return (rule or "") in BY_RULE or is_our_rule(rule)
 
 
 def diagnose(f: Facts) -> list[Hypothesis]:

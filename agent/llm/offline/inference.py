@@ -14,13 +14,12 @@ steps are asked in turn whether the evidence supports them (`PROBES`). What ties
 
 Every probe that finds support proposes its category with a score; the backend's existing
 ranking and neighbours-free scoring choose among them. Words of the other tool's rule and kind
-only nudge near-ties (`KIND_WORDS`): a name can mislead, the records cannot. When nothing is
+only nudge near-ties (`agent.taxonomy.KIND_WORDS`): a name can mislead, the records cannot. When nothing is
 supported the case stays `other` with a low score, and goes to a person.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,59 +28,24 @@ from typing import Any
 from agent.llm.offline.diagnosis import Hypothesis, _gap_confined_to_edge, _h, _usage_causes
 from agent.llm.offline.signals import Facts, close, dec
 from agent.schemas import Category
+from agent.taxonomy import hinted_categories, name_words
 
 C = Category
 ZERO = Decimal(0)
 
-#: Words of another tool's rule or kind and the categories they hint at. A hint never makes a
-#: category on its own when the evidence supports another; it breaks near-ties and keeps an
-#: unsupported guess above `other` only weakly (written from DOMAIN.md's vocabulary).
-KIND_WORDS: dict[str, tuple[Category, ...]] = {
-    "refund": (C.REFUND_DISCREPANCY,), "refunds": (C.REFUND_DISCREPANCY,),
-    "tax": (C.TAX_DISCREPANCY,), "vat": (C.TAX_DISCREPANCY,), "gst": (C.TAX_DISCREPANCY,),
-    "fx": (C.FX_VARIANCE,), "conversion": (C.FX_VARIANCE,), "exchange": (C.FX_VARIANCE,),
-    "fee": (C.LISTING_FEE_MISMATCH,), "fees": (C.LISTING_FEE_MISMATCH,), "commission": (C.LISTING_FEE_MISMATCH,),
-    "listing": (C.LISTING_FEE_MISMATCH,),
-    "reseller": (C.RESELLER_MARGIN_MISMATCH,), "resale": (C.RESELLER_MARGIN_MISMATCH,),
-    "wholesale": (C.RESELLER_MARGIN_MISMATCH,), "cppo": (C.RESELLER_MARGIN_MISMATCH,),
-    "margin": (C.RESELLER_MARGIN_MISMATCH,),
-    "credit": (C.CREDIT_MISAPPLIED,), "discount": (C.CREDIT_MISAPPLIED,),
-    "forgiven": (C.FORGIVEN_CHARGE,), "reversed": (C.FORGIVEN_CHARGE,), "reversal": (C.FORGIVEN_CHARGE,),
-    "payout": (C.DISBURSEMENT_FAILURE, C.SHORT_PAYMENT), "disbursement": (C.DISBURSEMENT_FAILURE, C.SHORT_PAYMENT),
-    "bank": (C.DISBURSEMENT_FAILURE,), "returned": (C.DISBURSEMENT_FAILURE,),
-    "short": (C.SHORT_PAYMENT,), "underpaid": (C.SHORT_PAYMENT,), "unpaid": (C.SHORT_PAYMENT,),
-    "remittance": (C.SHORT_PAYMENT,), "partial": (C.SHORT_PAYMENT,), "overdue": (C.SHORT_PAYMENT,),
-    "collection": (C.SHORT_PAYMENT,), "settled": (C.SHORT_PAYMENT,),
-    "unapplied": (C.OTHER, C.SHORT_PAYMENT), "unmatched": (C.OTHER, C.SHORT_PAYMENT),
-    "unidentified": (C.OTHER,),
-    "duplicate": (C.DUPLICATE_METERING,), "dup": (C.DUPLICATE_METERING,), "double": (C.CHANNEL_CONFLICT,),
-    "channel": (C.CHANNEL_CONFLICT,),
-    "rejected": (C.REJECTED_METERING,), "subscribed": (C.REJECTED_METERING, C.ENTITLEMENT_MISMATCH),
-    "entitlement": (C.ENTITLEMENT_MISMATCH,), "unentitled": (C.ENTITLEMENT_MISMATCH,),
-    "subscription": (C.ENTITLEMENT_MISMATCH,), "cancelled": (C.ENTITLEMENT_MISMATCH,),
-    "dimension": (C.WRONG_DIMENSION,), "sku": (C.WRONG_DIMENSION,), "mapping": (C.WRONG_DIMENSION,),
-    "price": (C.PRICE_MISMATCH,), "pricing": (C.PRICE_MISMATCH,), "rate": (C.PRICE_MISMATCH,),
-    "unbilled": (C.MISSING_INVOICE,), "uninvoiced": (C.MISSING_INVOICE,), "leakage": (C.MISSING_INVOICE,),
-    "invoiced": (C.MISSING_INVOICE,),
-    "late": (C.TIMING_DIFFERENCE,), "timing": (C.TIMING_DIFFERENCE,), "cutoff": (C.TIMING_DIFFERENCE,),
-    "accrual": (C.TIMING_DIFFERENCE,),
-    "dropped": (C.DROPPED_METERING,), "unprocessed": (C.DROPPED_METERING,), "gap": (C.DROPPED_METERING,),
-    "missing": (C.DROPPED_METERING, C.MISSING_INVOICE),
-}
 HINT_BOOST = 0.03  # a hinted category among supported ones: enough to break a near-tie, no more
 HINT_ALONE = 0.4  # a hinted category with no support in the evidence: a weak guess
 NOTHING_SUPPORTED = 0.3  # `other` when no probe found support: low, so it is never sent on alone
 
 
 def kind_words(f: Facts) -> list[str]:
-    """The lower-case words of the other tool's rule and kind (split on -, _, spaces, camelCase)."""
-    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", f"{f.rule} {f.kind}")
-    return [w for w in re.split(r"[^a-z0-9]+", text.lower()) if w]
+    """The lower-case words of the other tool's rule and kind."""
+    return name_words(f.rule, f.kind)
 
 
 def hinted(f: Facts) -> set[Category]:
     """The categories the other tool's names hint at."""
-    return {c for w in kind_words(f) for c in KIND_WORDS.get(w, ())}
+    return set(hinted_categories(f.rule, f.kind))
 
 
 @dataclass

@@ -167,3 +167,12 @@ def test_known_rules_do_not_use_the_inference(backend: OfflineBackend) -> None:
     ev = events(event("be-2", "FORGIVEN", "SELLER_REV_SHARE", "-1200"))
     case = imported("disbursed_vs_invoiced", "short_disbursed", evidence=ev)
     assert top(case) is C.SHORT_PAYMENT
+
+
+def test_candidates_of_another_tools_rule_are_its_hints_then_other() -> None:
+    from agent.taxonomy import candidate_categories
+
+    assert candidate_categories("refund-audit", "UNAPPROVED_REFUND") == (C.REFUND_DISCREPANCY, C.OTHER)
+    assert candidate_categories("legacy-recon", "EXCEPTION") == (C.OTHER,)
+    # Our rules keep their table entries, whatever their words say.
+    assert candidate_categories("usage_vs_partner_usage", "usage_excess")[0] is C.DUPLICATE_METERING
