@@ -399,7 +399,12 @@ def usage(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     read from the usage summary and the metering answers of the exception's dimension."""
     dim = f.exc.get("dimension_key")
     if not dim:
-        return []
+        # Only a difference of quantities is about usage; a money difference is read by the others.
+        dim = _the_dimension_that_differs(f) if f.delta_qty is not None else None
+        if not dim:
+            return []
+        # Read it as if the other tool had named the dimension (our steps read it from the exception).
+        f = Facts(f.case.model_copy(update={"exception": {**f.exc, "dimension_key": dim}}))
     statuses = f.metering_statuses(dim)
     total = next((t for t in f.usage_totals() if t.get("dimension_key") == dim), None)
     difference = dec(total.get("difference")) if total else None
@@ -429,6 +434,18 @@ def usage(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
                        f"{total.get('ours') if total else 'usage'}"
                        + (f"; {duplicates} record(s) answered DuplicateRecord" if duplicates else "")))
     return hyps
+
+
+def _the_dimension_that_differs(f: Facts) -> str | None:
+    """For an exception naming a product but no dimension: the one dimension of the product whose
+    usage differs from the partner's or has records the marketplace did not accept (None if not one)."""
+    if not f.exc.get("product_code"):
+        return None
+    differing = {str(t.get("dimension_key")) for t in f.usage_totals() if dec(t.get("difference"))}
+    refused = {d for d in (str(t.get("dimension_key")) for t in f.usage_totals())
+               if any(k != "Success" and v for k, v in f.metering_statuses(d).items())}
+    found = differing | refused
+    return next(iter(found)) if len(found) == 1 else None
 
 
 def _confined_to_edge(f: Facts) -> str:

@@ -176,3 +176,9 @@ def test_candidates_of_another_tools_rule_are_its_hints_then_other() -> None:
     assert candidate_categories("legacy-recon", "EXCEPTION") == (C.OTHER,)
     # Our rules keep their table entries, whatever their words say.
     assert candidate_categories("usage_vs_partner_usage", "usage_excess")[0] is C.DUPLICATE_METERING
+
+
+def test_a_usage_difference_without_a_dimension_is_read_on_the_one_that_differs() -> None:
+    ev = {"get_usage_summary": USAGE_TOTALS, "get_agreement_state": ACTIVE, "get_metering_results": {"status_counts": [
+        {"product_code": "p1", "dimension": "api_calls", "status": "Unprocessed", "records": 2, "quantity": "200"}]}}
+    assert top(imported(evidence=ev, product_code="p1", delta_quantity="-200")) is C.DROPPED_METERING
