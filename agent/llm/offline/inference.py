@@ -355,16 +355,37 @@ def unpaid(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
             continue
         hyps.append(_h(C.SHORT_PAYMENT, 0.82, f"less was disbursed than the {t.get('net_invoiced')} net invoiced "
                                               f"on {t.get('invoice_id')}"))
+    latest = _latest_date(f, ev)
     for b in ev.balances:
         outstanding = dec(b.get("outstanding"))
-        if outstanding and outstanding > 0 and (amt.match(outstanding) or ev.named(b, "invoice_number")) \
+        if not (outstanding and outstanding > 0 and (amt.match(outstanding) or ev.named(b, "invoice_number"))
                 and any(i.get("channel") == "direct" and i.get("invoice_number") == b.get("invoice_number")
-                        for i in ev.invoices):
-            hyps.append(_h(C.SHORT_PAYMENT, 0.85, f"direct invoice {b.get('invoice_number')} has {b.get('outstanding')} "
-                                                  f"{b.get('currency')} outstanding"))
+                        for i in ev.invoices)):
+            continue
+        # Short payment runbook: less was remitted than invoiced, or nothing by the due date. An
+        # invoice merely open (not yet due, rejected, disputed) is not shown short-paid by its balance.
+        paid = dec(b.get("paid")) or ZERO
+        past_due = bool(latest and b.get("due_date") and str(b["due_date"]) < latest)
+        if paid > 0:
+            hyps.append(_h(C.SHORT_PAYMENT, 0.85, f"direct invoice {b.get('invoice_number')} was paid "
+                                                  f"{b.get('paid')} and has {b.get('outstanding')} outstanding"))
+        else:
+            hyps.append(_h(C.SHORT_PAYMENT, 0.8 if past_due else 0.5,
+                           f"direct invoice {b.get('invoice_number')} has {b.get('outstanding')} {b.get('currency')} "
+                           + (f"unpaid past its due date {b.get('due_date')}" if past_due else "open")))
     if hyps and _collected_awaiting_payout(ev):
         hyps.append(_h(C.TIMING_DIFFERENCE, 0.86, "the buyer's payment is COLLECTED and no payout has run since"))
     return hyps
+
+
+def _latest_date(f: Facts, ev: Evidence) -> str:
+    """The latest day the evidence shows anything happen (ISO): a lower bound of the case's today."""
+    days = [str(p.get("received_date") or "") for p in ev.payments]
+    days += [str(e.get(k) or "") for e in ev.events for k in ("invoice_date", "action_date")]
+    messages = f.case.evidence.get("get_messages") or {}
+    days += [str(m.get("received_at") or "")[:10] for m in (messages.get("messages") or [] if isinstance(messages, dict)
+                                                             else []) if isinstance(m, dict)]
+    return max((d for d in days if d), default="")
 
 
 def _collected_awaiting_payout(ev: Evidence) -> bool:

@@ -182,3 +182,22 @@ def test_a_usage_difference_without_a_dimension_is_read_on_the_one_that_differs(
     ev = {"get_usage_summary": USAGE_TOTALS, "get_agreement_state": ACTIVE, "get_metering_results": {"status_counts": [
         {"product_code": "p1", "dimension": "api_calls", "status": "Unprocessed", "records": 2, "quantity": "200"}]}}
     assert top(imported(evidence=ev, product_code="p1", delta_quantity="-200")) is C.DROPPED_METERING
+
+
+def direct_balance(paid: str, due: str, received: str) -> dict[str, Any]:
+    return {"get_invoices_and_credits": {"invoices": [{"invoice_number": "INV-9", "channel": "direct"}],
+                                         "credit_notes": [], "refund_requests": []},
+            "get_payments_and_disbursements": {
+                "payments": [{"payment_id": "PAY-7", "account_key": "A-1", "amount": "5", "invoice_number": "INV-8",
+                              "received_date": received}],
+                "payouts": [], "invoice_balances": [{"invoice_number": "INV-9", "currency": "USD", "total": "1200.00",
+                                                     "paid": paid, "outstanding": "1200.00", "due_date": due}]}}
+
+
+def test_an_open_direct_invoice_is_a_short_payment_only_once_past_due_or_part_paid() -> None:
+    fields = {"channel": "direct", "expected_amount": "1200.00", "observed_amount": "0", "delta_amount": "-1200.00"}
+    past_due = diagnose(Facts(imported(evidence=direct_balance("0", "2026-09-30", "2026-10-20"), **fields)))
+    assert past_due[0].category is C.SHORT_PAYMENT and past_due[0].score >= 0.8
+    # Not yet due (or rejected, disputed): the balance alone is weak support.
+    not_due = diagnose(Facts(imported(evidence=direct_balance("0", "2026-10-30", "2026-10-20"), **fields)))
+    assert not_due[0].score < 0.6
