@@ -41,11 +41,13 @@ _HEADING_ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = tuple(
     )
 )
 
-# What a query asks for: question forms, each with the section roles that answer it. Written
+# What a query asks for: question forms, each with the section roles that answer it ("who"
+# is answered by Escalation, by an approval table, or by a Resolution's "Owner:"). Written
 # from how analysts phrase asks in chat (short, often at the end of a description), kept to
 # wording that names no topic. "email" needs a verb of writing or sending, or "email to
 # <someone>": a query that merely mentions an email ("vendor asks us by email to ...")
-# describes a situation.
+# describes a situation; likewise "due" only in "when is ... due" / "due by" ("the
+# instalment was due yesterday" is a description).
 _ASKS: tuple[tuple[tuple[Role, ...], re.Pattern[str]], ...] = tuple(
     (roles, re.compile(pattern, re.IGNORECASE)) for roles, pattern in (
         (("email",),
@@ -54,12 +56,12 @@ _ASKS: tuple[tuple[tuple[Role, ...], re.Pattern[str]], ...] = tuple(
          r"|draft (?:a |an |the )?(?:reply|email|note|message|response)|template|wording"
          r"|subject line|what goes (?:in|into) the (?:e-?mail|msg|message|note|letter|ticket|case)"
          r"|(?<!by )(?<!an )(?:e-?mail|msg|message|note|letter) to)\b"),
-        (("escalation", "approval"),
+        (("escalation", "approval", "resolution"),
          r"\b(?:who|whom|loop in|escalat\w*|involve|sign[- ]?off|signs|approv\w*"
          r"|authori[sz]\w*|need to know|raise it with)\b"),
         (("sla",),
          r"\b(?:how (?:fast|quick|quickly|soon|long)|by when|deadline|slas?|turnaround"
-         r"|how many days|due)\b"),
+         r"|how many days|when (?:is|are) (?:\w+ ){0,3}due|due (?:by|date))\b"),
         (("evidence",),
          r"\b(?:where (?:do|can|would|should) (?:we|i) (?:see|find|look|check)"
          r"|which (?:tool|report|records|rows|feed)|what do (?:we|i) (?:check|pull|look at))\b"),

@@ -36,15 +36,17 @@ def test_section_roles_come_from_generic_heading_words(heading: str, roles: set[
 @pytest.mark.parametrize(
     ("query", "roles"),
     [
-        ("payout failed, who do we chase", {"escalation", "approval"}),
-        ("does this need sign-off", {"escalation", "approval"}),
+        ("payout failed, who do we chase", {"escalation", "approval", "resolution"}),
+        ("does this need sign-off", {"escalation", "approval", "resolution"}),
         ("what do we tell the customer", {"email"}),
         ("draft a reply to procurement", {"email"}),
         ("how fast must the credit note go out", {"sla"}),
+        ("when is the review due", {"sla"}),
         ("where do I see the bank receipts", {"evidence"}),
         ("meter stopped overnight, what now", {"decision", "resolution"}),
         # A description with no ask, and an email that is the situation, not the ask.
         ("the payout did not arrive", set()),
+        ("the instalment was due last week", set()),
         ("vendor asks us by email to change the bank account", set()),
     ],
 )
