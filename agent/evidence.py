@@ -110,18 +110,59 @@ def tools_runner(engine: Engine, exception_id: int) -> dict[str, Any]:
 
 
 class BatchTools:
-    """The tools for a batch: each worker thread reuses one read-only session for up to
-    `cases_per_session` cases (opening a session per case costs more than some tools do).
+    """The tools for a batch. The cases are read ahead a chunk at a time, set-based — the
+    exceptions, their accounts and messages, a month of usage per account, one query per table
+    for the chunk (`tools.prefetch`) — and each worker thread reuses one read-only session for
+    up to `cases_per_session` cases (opening a session per case costs more than some tools do).
 
-    A reused session reads the database as it was when it opened (on SQLite, one read
-    transaction), so it is renewed regularly; within that window the account history a tool
-    shows may not include cases triaged moments before, which a batch does not need."""
+    `plan(ids)` gives the batch's order; a case's chunk is read when its first case is asked
+    for, with a fresh `EvidenceCache`, so what cases share is one view of the data per chunk.
+    Within a chunk the account history a tool shows may not include cases triaged moments
+    before, which a batch does not need. A case not planned is gathered as `tools_runner` does."""
 
-    def __init__(self, cases_per_session: int = 100) -> None:
+    def __init__(self, cases_per_session: int = 500, chunk_size: int = 500) -> None:
         self.cases_per_session = cases_per_session
+        self.chunk_size = chunk_size
         self._local = threading.local()
         self._open: list[ExitStack] = []
         self._lock = threading.Lock()
+        self._chunk_of: dict[int, int] = {}
+        self._chunks: list[list[int]] = []
+        self._ahead: dict[int, Any] = {}  # chunk number -> tools.prefetch.ReadAhead
+
+    def plan(self, exception_ids: list[int]) -> None:
+        """The cases of the batch, in the order they will (mostly) be asked for."""
+        with self._lock:
+            self._chunks = [exception_ids[i:i + self.chunk_size] for i in range(0, len(exception_ids), self.chunk_size)]
+            self._chunk_of = {e: n for n, chunk in enumerate(self._chunks) for e in chunk}
+            self._ahead = {}
+
+    def _read_ahead(self, engine: Engine, exception_id: int) -> Any:
+        number = self._chunk_of.get(exception_id)
+        if number is None:
+            return None
+        with self._lock:
+            ahead = self._ahead.get(number)
+            if ahead is None:
+                tools = importlib.import_module("tools")
+                prefetch = importlib.import_module("tools.prefetch")
+                with tools.read_only_session(engine) as session:
+                    ahead = prefetch.read_ahead(session, self._chunks[number], shared=tools.EvidenceCache(
+                        max_entries=8 * self.chunk_size))
+                # Earlier chunks are done (threads may still finish a few of their cases: keep one).
+                self._ahead = {n: a for n, a in self._ahead.items() if n >= number - 1}
+                self._ahead[number] = ahead
+        return ahead
+
+    def exception(self, engine: Engine, exception_id: int) -> dict[str, Any] | None:
+        """The exception's fields as `read_exception` gives them, if its chunk was read ahead."""
+        ahead = self._read_ahead(engine, exception_id)
+        loaded = ahead.rows.get(exception_id) if ahead is not None else None
+        if loaded is None:
+            return None
+        row = loaded[0]
+        return {name: plain(getattr(row, name)) if name in _SCALAR_FIELDS else getattr(row, name)
+                for name in EXCEPTION_FIELDS}
 
     def __call__(self, engine: Engine, exception_id: int) -> dict[str, Any]:
         tools = importlib.import_module("tools")
@@ -130,12 +171,15 @@ class BatchTools:
             self._close_thread_session()
             stack = ExitStack()
             local.session, local.stack, local.used = stack.enter_context(tools.read_only_session(engine)), stack, 0
-            local.shared = tools.EvidenceCache()
+            local.shared = tools.EvidenceCache(max_entries=8 * self.cases_per_session)
             with self._lock:
                 self._open.append(stack)
         local.used += 1
-        return dict(tools.gather_evidence(tools.ToolContext.for_exception(local.session, exception_id,
-                                                                          shared=local.shared)))
+        ahead = self._read_ahead(engine, exception_id)
+        ctx = ahead.context(local.session, exception_id) if ahead is not None else None
+        if ctx is None:
+            ctx = tools.ToolContext.for_exception(local.session, exception_id, shared=local.shared)
+        return dict(tools.gather_evidence(ctx))
 
     def _close_thread_session(self) -> None:
         stack = getattr(self._local, "stack", None)
@@ -150,6 +194,7 @@ class BatchTools:
         """Close every session the batch opened."""
         with self._lock:
             stacks, self._open = self._open, []
+            self._ahead = {}
         for stack in stacks:
             stack.close()
 
@@ -176,10 +221,19 @@ def gather_case(engine: Engine, exception_id: int, run_tools: ToolRunner = tools
     """Read the exception, run the tools, and collect the outside text.
 
     The messages tool returns the messages attached to the exception (and the account's
-    around the period); only when the tools do not include it are the attached ones read here."""
+    around the period); only when the tools do not include it are the attached ones read here.
+    Batch tools that read the exception ahead (`BatchTools.exception`) save its query."""
+    read_ahead = getattr(run_tools, "exception", None)
+    exception = read_ahead(engine, exception_id) if read_ahead is not None else None
+    if exception is not None:
+        # The tools return JSON already (Decimals as strings), so it is used as it is.
+        evidence, outside = split_messages(run_tools(engine, exception_id))
+        if MESSAGES_TOOL not in evidence:
+            with sessions(engine)() as session:
+                outside = outside_text_of(session, exception_id)
+        return GatheredCase.model_construct(exception=exception, evidence=evidence, outside_text=outside)
     with sessions(engine)() as session:
         exception = read_exception(session, exception_id)
-        # The tools return JSON already (Decimals as strings), so it is used as it is.
         evidence, outside = split_messages(run_tools(engine, exception_id))
         if MESSAGES_TOOL not in evidence:
             outside = outside_text_of(session, exception_id)

@@ -241,6 +241,7 @@ class Triage:
         batch_tools = BatchTools() if self.deps.run_tools is tools_runner else None
         saved_tools = self.deps.run_tools
         if batch_tools is not None:
+            batch_tools.plan(ids)
             self.deps.run_tools = batch_tools
         outcomes: list[CaseOutcome] = []
         start = time.perf_counter()

@@ -55,6 +55,7 @@ class EvidenceCache:
     def __init__(self, max_entries: int = 1024) -> None:
         self.max_entries = max_entries
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._pinned: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -73,6 +74,16 @@ class EvidenceCache:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         return value
+
+    def pin(self, key: Hashable, value: Any) -> None:
+        """Keep `value` under `key` for the cache's life (rows read ahead for many cases: never evicted)."""
+        with self._lock:
+            self._pinned[key] = value
+
+    def pinned(self, key: Hashable) -> Any | None:
+        """What `pin` keeps under `key`, or None."""
+        with self._lock:
+            return self._pinned.get(key)
 
     def __len__(self) -> int:
         return len(self._entries)

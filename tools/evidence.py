@@ -82,11 +82,17 @@ def gather_evidence(ctx: ToolContext) -> dict[str, Any]:
 
 def gather_evidence_batch(session: Session, exception_ids: Iterable[int], *,
                           shared: EvidenceCache | None = None) -> dict[int, dict[str, Any]]:
-    """`gather_evidence` for many cases on one read-only session, sharing what cases of the same
-    account and product have in common (their month of usage, metering, contracts...)."""
+    """`gather_evidence` for many cases on one read-only session: their first reads done
+    set-based (`tools.prefetch`), and what cases of the same account and product have in
+    common (their month of usage, metering, contracts...) read once. The same evidence as
+    `gather_evidence` per case."""
+    from tools.prefetch import prefetch_contexts  # here: the prefetch reads the plans of this module
+
+    ids = list(exception_ids)
     cache = shared if shared is not None else EvidenceCache()
-    return {exception_id: gather_evidence(ToolContext.for_exception(session, exception_id, shared=cache))
-            for exception_id in exception_ids}
+    contexts = prefetch_contexts(session, ids, shared=cache)
+    # An id that is not there fails as it does alone (ToolScopeError), in its turn.
+    return {i: gather_evidence(contexts.get(i) or ToolContext.for_exception(session, i, shared=cache)) for i in ids}
 
 
 def cited_ids(evidence: Any) -> set[str]:

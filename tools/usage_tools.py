@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -21,6 +22,7 @@ from billing.bundles.fetch.usage import (
 from billing.bundles.records import usage_day_id
 from billing.bundles.scope import BOUNDARY_HOURS, CaseScope, at_midnight
 from tools.context import ToolContext
+from tools.prefetch import PARTNER_USAGE, USAGE_DAYS, WindowRows
 from tools.contract_tools import case_contracts, case_products
 from tools.registry import tool
 from tools.results import (
@@ -60,10 +62,10 @@ def get_usage_summary(
     if scope.account_id is not None and codes:
         account_id, window = scope.account_id, scope.usage_window
         days = ctx.shared_value(("usage_day_sums", account_id, tuple(codes), window),
-                                lambda: fetch_usage_day_sums(ctx.session, account_id, codes, window))
+                                lambda: usage_day_sums(ctx, account_id, codes, window))
         mps = tuple(sorted(mp_by_code[c] for c in codes if mp_by_code.get(c)))
         partner = ctx.shared_value(("partner_usage_slim", scope.aws_account_id, mps, window),
-                                   lambda: fetch_partner_usage_slim(ctx.session, scope.aws_account_id, mps, window))
+                                   lambda: partner_usage_rows(ctx, scope.aws_account_id, mps, window))
         if granularity != "day":
             dims = tuple(sorted({d for _, d, _, _ in days if dimension_key in (None, d)}))
             ranges = tuple(boundary_ranges(scope, boundary_hours))
@@ -104,6 +106,33 @@ def get_usage_summary(
         ours_hourly=hours,
         hours_named_by_exception=named,
     )
+
+
+def usage_day_sums(ctx: ToolContext, account_id: int, codes: Sequence[str],
+                   window: tuple[date, date]) -> list[tuple[str, str, date, Decimal]]:
+    """`fetch_usage_day_sums`, sliced from the account's rows when a batch read them ahead."""
+    ahead = ctx.shared.pinned((USAGE_DAYS, account_id)) if ctx.shared is not None else None
+    if not isinstance(ahead, WindowRows) or not ahead.covers(window):
+        return fetch_usage_day_sums(ctx.session, account_id, codes, window)
+    wanted, (lo, hi) = set(codes), window
+    # Whole UTC days, each summed over all its hours: a day of the slice is the day of the query.
+    return sorted((p, d, day, q) for p, d, day, q in ahead.rows if p in wanted and lo <= day < hi)
+
+
+def partner_usage_rows(ctx: ToolContext, aws_account_id: str | None, marketplace_product_ids: Sequence[str],
+                       window: tuple[date, date]) -> list[tuple[str, str, str, date, Decimal, Decimal | None]]:
+    """`fetch_partner_usage_slim`, sliced from the account's rows when a batch read them ahead."""
+    if not aws_account_id:
+        return []
+    ahead = ctx.shared.pinned((PARTNER_USAGE, aws_account_id)) if ctx.shared is not None else None
+    if not isinstance(ahead, WindowRows) or not ahead.covers(window):
+        return fetch_partner_usage_slim(ctx.session, aws_account_id, marketplace_product_ids, window)
+    wanted, (lo, hi) = set(marketplace_product_ids), window
+    # The same row form as fetch_partner_usage_slim (its id made the same way for rows without one).
+    return sorted(
+        (feed_id or f"partner-usage:{day.isoformat()}:{product}:{user}:{dim}:{region}:{offer}", product, dim, day, qty, rate)
+        for feed_id, day, product, user, dim, region, offer, qty, rate in ahead.rows
+        if product in wanted and lo <= day < hi)
 
 
 def _always_shown(scope: CaseScope, named: list[datetime]) -> set[date]:

@@ -1,0 +1,70 @@
+"""A chunk of cases read set-based (`tools.prefetch`) gathers exactly the evidence each case
+gathers alone, over a generated month with every kind of fault."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, event, select
+
+from billing.ingest.folder import ingest_folder
+from billing.models import Discrepancy
+from billing.reconcile.run import reconcile
+from billing.scenarios import generate_scenario
+from tools import EvidenceCache, ToolContext, gather_evidence, gather_evidence_batch, read_only_session
+from tools.prefetch import MESSAGES, PARTNER_USAGE, USAGE_DAYS, prefetch_contexts
+
+
+@pytest.fixture
+def generated(engine: Engine, tmp_path: Path) -> list[int]:
+    """A reconciled, generated scenario (two months, faults everywhere); the exceptions' ids."""
+    generate_scenario(seed=23, accounts=8, months=2, start="2026-09", out=tmp_path / "scenario", fault_rate=0.9)
+    ingest_folder(engine, tmp_path / "scenario")
+    reconcile(engine, as_of=date(2027, 3, 1))
+    with read_only_session(engine) as session:
+        return list(session.scalars(select(Discrepancy.id).order_by(Discrepancy.id)))
+
+
+def test_a_prefetched_chunk_gathers_the_same_evidence_as_each_case_alone(engine: Engine, generated: list[int]) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    with read_only_session(engine) as session:
+        rules = set(session.scalars(select(Discrepancy.rule)))
+        alone = {i: gather_evidence(ToolContext.for_exception(session, i)) for i in generated}
+        cache = EvidenceCache()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            contexts = prefetch_contexts(session, generated, shared=cache)
+            prefetch_statements = len(statements)
+            # Out of order, as threads of a batch may run them.
+            batch = {i: gather_evidence(contexts[i]) for i in generated[::-1]}
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    assert len(generated) >= 20 and len(rules) >= 6
+    assert set(batch) == set(alone)
+    assert [i for i in generated if batch[i] != alone[i]] == []
+    # One query per table for the chunk: exceptions with accounts, messages, our usage by day, the partner's.
+    assert prefetch_statements == 4
+    ctx = contexts[generated[0]]
+    assert (MESSAGES,) in ctx.cache and cache.pinned((USAGE_DAYS, ctx.account_id)) is not None
+    assert any(cache.pinned((PARTNER_USAGE, c.scope().aws_account_id)) is not None for c in contexts.values())
+    # The tools took their slices of those rows instead of asking again.
+    later = statements[prefetch_statements:]
+    assert not [s for s in later if "FROM partner_usage" in s or "FROM messages" in s]
+    assert not [s for s in later if "sum(usage_records.quantity)" in s]
+
+
+def test_gather_evidence_batch_is_gather_evidence_per_case(engine: Engine, generated: list[int]) -> None:
+    from tools import ToolScopeError
+
+    some = generated[:: max(1, len(generated) // 8)]
+    with read_only_session(engine) as session:
+        alone = [gather_evidence(ToolContext.for_exception(session, i)) for i in some]
+        assert list(gather_evidence_batch(session, some).values()) == alone
+        with pytest.raises(ToolScopeError):  # an id that is not there fails as it does alone
+            gather_evidence_batch(session, [some[0], 10**9])

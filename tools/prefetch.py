@@ -1,0 +1,226 @@
+"""Set-based reads for a chunk of cases: one query per table for the chunk, not one per case.
+
+`prefetch_contexts(session, ids, shared=cache)` returns a ready `ToolContext` per exception,
+with what every case reads first already read for the whole chunk:
+
+- the exceptions and their accounts (one query; `ToolContext.for_exception` runs one per case);
+- the messages attached to them or received for their accounts (one query; per case: the
+  attached ones and the account's inside the case's money window — `fetch_messages`' rule);
+- our usage per account × product × dimension × UTC day, and the partner's daily usage rows,
+  over the span of the chunk's usage windows (one query each). The tools still ask for
+  their own slice (`usage_tools.usage_day_sums` / `partner_usage_rows`) and get it from these
+  rows instead of a query per account and product.
+
+The tools stay the only definition of what the evidence is: they run unchanged on these
+contexts, and `tests/tools/test_tools_prefetch.py` checks that a prefetched chunk gathers
+exactly the evidence each case gathers alone. Like any `EvidenceCache`, the rows are one view
+of the data: a batch prefetches each chunk just before triaging it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy.orm import Session
+
+from billing.bundles.fetch.sql import dialect, fetch_rows, prepared
+from billing.bundles.fetch.usage import utc_day
+from billing.bundles.records import MessageRecord
+from billing.bundles.scope import CaseScope, at_midnight, scope_of
+from billing.models import Account, Discrepancy, Message, PartnerUsage, UsageRecord
+from tools.context import EvidenceCache, ToolContext
+from tools.evidence import plan_for
+
+#: Ids per IN list (well under SQLite's and PostgreSQL's parameter limits).
+CHUNK = 500
+
+_EXCEPTION_COLUMNS = list(Discrepancy.__table__.columns)
+_ACCOUNT_COLUMNS = [c for c in Account.__table__.columns if c.key != "created_at"]
+_MESSAGE_FIELDS = [c for c in Message.__table__.columns if c.key not in ("id", "account_id")]
+
+#: The tool that slices the usage rows read ahead.
+USAGE_TOOL = "get_usage_summary"
+#: Cache keys of the prefetched rows (see `usage_tools`).
+MESSAGES = "messages"
+USAGE_DAYS = "usage_days_of_account"
+PARTNER_USAGE = "partner_usage_of"
+
+
+@dataclass(frozen=True)
+class WindowRows:
+    """Rows of one account over days [lo, hi): a slice of any window inside it is exact."""
+
+    lo: date
+    hi: date
+    rows: tuple[tuple[Any, ...], ...]
+
+    def covers(self, window: tuple[date, date]) -> bool:
+        """Whether the rows hold every day of `window` (half-open)."""
+        return self.lo <= window[0] and window[1] <= self.hi
+
+
+def _chunks(ids: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i:i + CHUNK]
+
+
+def _exceptions_stmt() -> Any:
+    return (select(*_EXCEPTION_COLUMNS, *(c.label(f"account__{c.key}") for c in _ACCOUNT_COLUMNS))
+            .outerjoin(Account, Account.id == Discrepancy.account_id)
+            .where(Discrepancy.id.in_(bindparam("ids", expanding=True))))
+
+
+def load_exceptions(session: Session, exception_ids: Sequence[int]) -> dict[int, tuple[SimpleNamespace,
+                                                                                     SimpleNamespace | None]]:
+    """The exception rows and their account rows, as `billing.bundles.scope.load_exception` gives them."""
+    found: dict[int, tuple[SimpleNamespace, SimpleNamespace | None]] = {}
+    stmt = prepared("prefetch_exceptions", _exceptions_stmt)
+    for part in _chunks(sorted(set(exception_ids))):
+        for row in fetch_rows(session, stmt, ids=list(part)):
+            m = row._mapping
+            exception = SimpleNamespace(**{c.key: m[c.key] for c in _EXCEPTION_COLUMNS})
+            account = (None if m["account__id"] is None
+                       else SimpleNamespace(**{c.key: m[f"account__{c.key}"] for c in _ACCOUNT_COLUMNS}))
+            found[exception.id] = (exception, account)
+    return found
+
+
+def _messages_stmt() -> Any:
+    return (select(*_MESSAGE_FIELDS, Message.account_id, Account.account_key)
+            .outerjoin(Account, Account.id == Message.account_id)
+            .where(or_(Message.exception_id.in_(bindparam("ids", expanding=True)),
+                       and_(Message.account_id.in_(bindparam("accounts", expanding=True)),
+                            Message.received_at >= bindparam("lo"), Message.received_at < bindparam("hi"))))
+            .order_by(Message.received_at, Message.message_id))
+
+
+def prefetch_messages(session: Session, scopes: Sequence[CaseScope]) -> dict[int, list[MessageRecord]]:
+    """Per exception: its attached messages and its account's in its money window, oldest first."""
+    if not scopes:
+        return {}
+    ids = [s.exception_id for s in scopes if s.exception_id is not None]
+    accounts = sorted({s.account_id for s in scopes if s.account_id is not None})
+    lo = min(s.money_window[0] for s in scopes)
+    hi = max(s.money_window[1] for s in scopes)
+    rows = [dict(r._mapping) for r in fetch_rows(session, prepared("prefetch_messages", _messages_stmt),
+                                                 ids=ids, accounts=accounts or [-1],
+                                                 lo=at_midnight(lo), hi=at_midnight(hi))]
+    found: dict[int, list[MessageRecord]] = {}
+    for scope in scopes:
+        m_lo, m_hi = (at_midnight(d) for d in scope.money_window)
+        records = []
+        for m in rows:  # already in the order fetch_messages uses
+            attached = scope.exception_id is not None and m["exception_id"] == scope.exception_id
+            around = (scope.account_id is not None and m["account_id"] == scope.account_id
+                      and m_lo <= m["received_at"] < m_hi)
+            if attached or around:
+                fields = {k: v for k, v in m.items() if k not in ("exception_id", "account_id")}
+                records.append(MessageRecord.model_validate(fields | {"linked_to_case": attached}))
+        if scope.exception_id is not None:
+            found[scope.exception_id] = records
+    return found
+
+
+def _usage_days_stmt(dialect_name: str) -> Any:
+    day = utc_day(dialect_name, UsageRecord.usage_hour).label("day")
+    return (select(UsageRecord.account_id, UsageRecord.product_code, UsageRecord.dimension_key, day,
+                   func.sum(UsageRecord.quantity))
+            .where(UsageRecord.account_id.in_(bindparam("accounts", expanding=True)),
+                   UsageRecord.usage_hour >= bindparam("lo"), UsageRecord.usage_hour < bindparam("hi"))
+            .group_by(UsageRecord.account_id, UsageRecord.product_code, UsageRecord.dimension_key, day))
+
+
+def prefetch_usage_days(session: Session, scopes: Sequence[CaseScope]) -> dict[int, WindowRows]:
+    """Our usage per account × product × dimension × UTC day over the span of the usage windows."""
+    accounts = sorted({s.account_id for s in scopes if s.account_id is not None})
+    if not accounts:
+        return {}
+    lo = min(s.usage_window[0] for s in scopes)
+    hi = max(s.usage_window[1] for s in scopes)
+    name = dialect(session)
+    stmt = prepared(("prefetch_usage_days", name), lambda: _usage_days_stmt(name))
+    by_account: dict[int, list[tuple[str, str, date, Decimal]]] = defaultdict(list)
+    for part in _chunks(accounts):
+        for account_id, product, dim, day, qty in fetch_rows(session, stmt, accounts=list(part),
+                                                             lo=at_midnight(lo), hi=at_midnight(hi)):
+            by_account[account_id].append((product, dim, day if isinstance(day, date) else date.fromisoformat(str(day)),
+                                           qty))
+    return {a: WindowRows(lo, hi, tuple(by_account.get(a, ()))) for a in accounts}
+
+
+def _partner_usage_stmt() -> Any:
+    return select(
+        PartnerUsage.usage_feed_id, PartnerUsage.usage_date, PartnerUsage.product_id, PartnerUsage.end_user_account_id,
+        PartnerUsage.dimension_key, PartnerUsage.region, PartnerUsage.offer_id, PartnerUsage.usage_quantity,
+        PartnerUsage.usage_rate_per_unit_in_pricing_currency).where(
+        PartnerUsage.end_user_account_id.in_(bindparam("aws_ids", expanding=True)),
+        PartnerUsage.usage_date >= bindparam("lo"), PartnerUsage.usage_date < bindparam("hi"))
+
+
+def prefetch_partner_usage(session: Session, scopes: Sequence[CaseScope]) -> dict[str, WindowRows]:
+    """The partner's daily usage rows per AWS account over the span of the usage windows."""
+    aws_ids = sorted({s.aws_account_id for s in scopes if s.aws_account_id})
+    if not aws_ids:
+        return {}
+    lo = min(s.usage_window[0] for s in scopes)
+    hi = max(s.usage_window[1] for s in scopes)
+    by_account: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for part in _chunks(aws_ids):
+        for row in fetch_rows(session, prepared("prefetch_partner_usage", _partner_usage_stmt),
+                              aws_ids=list(part), lo=lo, hi=hi):
+            by_account[row[3]].append(tuple(row))
+    return {a: WindowRows(lo, hi, tuple(by_account.get(a, ()))) for a in aws_ids}
+
+
+@dataclass
+class ReadAhead:
+    """What `read_ahead` read for a chunk: the exceptions with their accounts, each case's
+    messages; the usage rows are pinned in `shared`. Not bound to a session: each thread of a
+    batch builds its contexts on its own session (`context`)."""
+
+    shared: EvidenceCache
+    rows: dict[int, tuple[SimpleNamespace, SimpleNamespace | None]]
+    messages: dict[int, list[MessageRecord]]
+
+    def context(self, session: Session, exception_id: int) -> ToolContext | None:
+        """The case's `ToolContext` on `session` (read-only), or None if it was not read ahead."""
+        loaded = self.rows.get(exception_id)
+        if loaded is None:
+            return None
+        exception, account = loaded
+        ctx = ToolContext(session=session, account_id=exception.account_id, exception_id=exception.id,
+                          channel=exception.channel, period=exception.period, shared=self.shared,
+                          _scope=scope_of(exception, account))
+        ctx.cache[("exception", exception.id)] = loaded
+        if exception_id in self.messages:
+            ctx.cache[(MESSAGES,)] = self.messages[exception_id]
+        return ctx
+
+
+def read_ahead(session: Session, exception_ids: Sequence[int], *, shared: EvidenceCache) -> ReadAhead:
+    """Read a chunk of cases set-based (see the module doc); `shared` receives the usage rows."""
+    rows = load_exceptions(session, exception_ids)
+    scopes = [scope_of(exception, account) for exception, account in rows.values()]
+    # Usage only for the cases whose rule calls for it: a month of hours is the biggest read.
+    usage = [scope for scope, (exception, _) in zip(scopes, rows.values(), strict=True)
+             if USAGE_TOOL in plan_for(exception.rule)]
+    for account_id, days in prefetch_usage_days(session, usage).items():
+        shared.pin((USAGE_DAYS, account_id), days)
+    for aws_id, partner in prefetch_partner_usage(session, usage).items():
+        shared.pin((PARTNER_USAGE, aws_id), partner)
+    return ReadAhead(shared=shared, rows=rows, messages=prefetch_messages(session, scopes))
+
+
+def prefetch_contexts(session: Session, exception_ids: Sequence[int], *,
+                      shared: EvidenceCache) -> dict[int, ToolContext]:
+    """A `ToolContext` on `session` (read-only) per exception of `exception_ids` that exists, its
+    first reads done set-based; `shared` receives the rows the tools slice."""
+    ahead = read_ahead(session, exception_ids, shared=shared)
+    return {i: ctx for i in ahead.rows if (ctx := ahead.context(session, i)) is not None}
