@@ -201,3 +201,36 @@ def test_an_open_direct_invoice_is_a_short_payment_only_once_past_due_or_part_pa
     # Not yet due (or rejected, disputed): the balance alone is weak support.
     not_due = diagnose(Facts(imported(evidence=direct_balance("0", "2026-10-30", "2026-10-20"), **fields)))
     assert not_due[0].score < 0.6
+
+
+class _Votes:
+    """An embedder stub: every text gets the same vector, so every library case is a neighbour."""
+
+    def __call__(self, texts: list[str]) -> list[list[float]]:
+        return [[1.0] + [0.0] * 383 for _ in texts]
+
+
+def test_unknown_rules_use_their_own_map_and_no_neighbour_votes() -> None:
+    from agent.llm.offline.library import LibraryCase
+
+    library = [LibraryCase(case_id=f"l{i}", text="t", category="tax_discrepancy", action="investigate",
+                           escalate_to="internal", source="generated:9001") for i in range(5)]
+    known_map, imported_map = Calibrator((0.0, 1.0), (0.9, 0.9)), Calibrator((0.0, 1.0), (0.2, 0.2))
+    backend = OfflineBackend(library_cases=library, embed=_Votes(), calibrator=known_map,
+                             imported_calibrator=imported_map)
+    ev = events(event("be-1", "INVOICED", "SELLER_REV_SHARE", "1200"), event("be-2", "FORGIVEN", "SELLER_REV_SHARE", "-1200"))
+    case = imported(evidence=ev, observed_amount="0", delta_amount="-1200")
+    ranked, votes, _raw = backend.score(case)
+    assert not votes and ranked[0].category is C.FORGIVEN_CHARGE
+    assert backend.classify(case).value.confidence == 0.2
+    # Our own rule: the neighbours vote and the known-rule map applies.
+    ours = imported("forgiven_charges", "charge_forgiven", evidence=ev)
+    assert backend.score(ours)[1] and backend.classify(ours).value.confidence == 0.9
+
+
+def test_the_shipped_unknown_rule_map_is_fitted_and_monotone() -> None:
+    from agent.llm.offline.backend import IMPORTED_CALIBRATION_PATH
+
+    cal = Calibrator.load(IMPORTED_CALIBRATION_PATH)
+    assert cal.fitted_on > 0 and list(cal.ys) == sorted(cal.ys)
+    assert cal(0.3) < 0.5  # nothing supported: a person decides
