@@ -226,7 +226,7 @@ class Triage:
             return list(session.scalars(query))
 
     def batch(self, *, period: str | None = None, concurrency: int | None = None, limit: int | None = None,
-              progress: bool = True, batch_id: str | None = None, group_size: int = 50) -> BatchSummary:
+              progress: bool = True, batch_id: str | None = None, group_size: int = 200) -> BatchSummary:
         """Triage every open exception (of `period`); run it again to finish an interrupted batch.
 
         `concurrency` defaults to 1 for the offline backend (CPU-bound: threads only add

@@ -59,6 +59,7 @@ def get_usage_summary(
     days: list[tuple[str, str, date, Decimal]] = []
     partner: list[tuple[str, str, str, date, Decimal, Decimal | None]] = []
     hours = []
+    days_key: tuple[object, ...] | None = None
     if scope.account_id is not None and codes:
         account_id, window = scope.account_id, scope.usage_window
         days = ctx.shared_value(("usage_day_sums", account_id, tuple(codes), window),
@@ -66,6 +67,7 @@ def get_usage_summary(
         mps = tuple(sorted(mp_by_code[c] for c in codes if mp_by_code.get(c)))
         partner = ctx.shared_value(("partner_usage_slim", scope.aws_account_id, mps, window),
                                    lambda: partner_usage_rows(ctx, scope.aws_account_id, mps, window))
+        days_key = (account_id, tuple(codes), window, scope.aws_account_id, mps, scope.period)
         if granularity != "day":
             dims = tuple(sorted({d for _, d, _, _ in days if dimension_key in (None, d)}))
             ranges = tuple(boundary_ranges(scope, boundary_hours))
@@ -80,23 +82,17 @@ def get_usage_summary(
         days = [d for d in days if d[1] == dimension_key]
         partner = [p for p in partner if p[2] == dimension_key]
     code_by_mp = {mp: code for code, mp in mp_by_code.items() if mp}
-    ours = {(code, dim, day): qty for code, dim, day, qty in days}
-    theirs: dict[tuple[str, str, date], list[tuple[str, str, str, date, Decimal, Decimal | None]]] = defaultdict(list)
-    for p in partner:
-        theirs[(code_by_mp.get(p[1], p[1]), p[2], p[3])].append(p)
-    totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    if dimension_key is None and days_key is not None:
+        # The day-by-day table depends only on the rows (shared by the cases of the account and
+        # products): built once per batch, each case then picks the days it shows.
+        table = ctx.shared_value(("usage_day_table", *days_key, tuple(sorted(code_by_mp.items()))),
+                                 lambda: DayTable(days, partner, code_by_mp, scope.start, scope.end))
+    else:
+        table = DayTable(days, partner, code_by_mp, scope.start, scope.end)
     always = _always_shown(scope, named)
-    shown, compared = [], 0
-    for key in sorted(set(ours) | set(theirs)):
-        mine = ours.get(key, Decimal(0))
-        seen = sum((p[4] for p in theirs.get(key, ())), Decimal(0))
-        code, dim, day = key
-        if scope.start <= day < scope.end:
-            totals[(code, dim)][0] += mine
-            totals[(code, dim)][1] += seen
-        compared += 1
-        if all_days or seen != mine or day in always:
-            shown.append(_comparison(key, mine, seen, theirs.get(key, [])))
+    shown = [table.comparison(key) for key in table.keys if all_days or table.differs(key) or key[2] in always]
+    compared = len(table.keys)
+    totals = table.totals
     return UsageSummary(
         period=scope.period, window_start=lo, window_end=hi - timedelta(days=1),
         totals=[UsageTotal.model_construct(product_code=code, dimension_key=dim, ours=o, partner=t, difference=t - o)
@@ -133,6 +129,43 @@ def partner_usage_rows(ctx: ToolContext, aws_account_id: str | None, marketplace
         (feed_id or f"partner-usage:{day.isoformat()}:{product}:{user}:{dim}:{region}:{offer}", product, dim, day, qty, rate)
         for feed_id, day, product, user, dim, region, offer, qty, rate in ahead.rows
         if product in wanted and lo <= day < hi)
+
+
+PartnerDay = tuple[str, str, str, date, Decimal, Decimal | None]
+
+
+class DayTable:
+    """Our daily usage against the partner's, per (product, dimension, day): the keys in order,
+    the period's totals per dimension, and each day's comparison (built when first shown)."""
+
+    def __init__(self, days: Sequence[tuple[str, str, date, Decimal]], partner: Sequence[PartnerDay],
+                 code_by_mp: dict[str, str], start: date, end: date) -> None:
+        self.ours = {(code, dim, day): qty for code, dim, day, qty in days}
+        self.theirs: dict[tuple[str, str, date], list[PartnerDay]] = defaultdict(list)
+        for p in partner:
+            self.theirs[(code_by_mp.get(p[1], p[1]), p[2], p[3])].append(p)
+        self.keys = sorted(set(self.ours) | set(self.theirs))
+        self.seen = {key: sum((p[4] for p in self.theirs.get(key, ())), Decimal(0)) for key in self.keys}
+        totals: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+        for key in self.keys:
+            code, dim, day = key
+            if start <= day < end:
+                totals[(code, dim)][0] += self.ours.get(key, Decimal(0))
+                totals[(code, dim)][1] += self.seen[key]
+        self.totals = dict(totals)
+        self._comparisons: dict[tuple[str, str, date], UsageDayComparison] = {}
+
+    def differs(self, key: tuple[str, str, date]) -> bool:
+        """Whether the partner's quantity of that day is not ours."""
+        return self.seen[key] != self.ours.get(key, Decimal(0))
+
+    def comparison(self, key: tuple[str, str, date]) -> UsageDayComparison:
+        """The day's comparison (the same object for every case that shows it)."""
+        found = self._comparisons.get(key)
+        if found is None:
+            found = self._comparisons[key] = _comparison(key, self.ours.get(key, Decimal(0)), self.seen[key],
+                                                         self.theirs.get(key, []))
+        return found
 
 
 def _always_shown(scope: CaseScope, named: list[datetime]) -> set[date]:
