@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from billing.models import BillingEvent, Contract
+from billing.models import BillingEvent
 from billing.money import quantize
 from billing.reconcile.config import current
 from billing.reconcile.findings import Finding
+from billing.reconcile.linked import linked_finding, with_contract
 from billing.reconcile.partner_events import (
     AWS_REV_SHARE,
     AWS_TAX_SHARE,
@@ -34,14 +35,10 @@ from billing.reconcile.partner_events import (
     SELLER_TAX_SHARE,
     Event,
     Parent,
-    account_id_for,
-    best_contract,
     billed_date,
     in_period,
     is_current,
-    join_on_keys,
     payout_failed,
-    product_code_for,
     signed_amount,
 )
 from billing.reconcile.sql import id_list, split_ids
@@ -157,21 +154,7 @@ def _per_account(period: str) -> Any:
 def find(session: Session, period: str) -> Iterator[Finding]:
     """Account × product months whose disbursed amount differs from the net due."""
     cfg = current()
-    agg = _per_account(period)
-    keys = ("end_user", "product_id", "currency")
-    best = best_contract(agg, keys)
-    query = (
-        select(
-            agg,
-            account_id_for(agg.c.end_user).label("account_id"),
-            product_code_for(agg.c.product_id).label("product_code"),
-            Contract.contract_key,
-            Contract.channel,
-        )
-        .outerjoin(best, join_on_keys(agg, best, keys))
-        .outerjoin(Contract, Contract.id == best.c.contract_id)
-        .order_by(agg.c.end_user, agg.c.product_id, agg.c.currency)
-    )
+    query = with_contract(_per_account(period), ("end_user", "product_id", "currency"))
     for row in session.execute(query).mappings():
         finding = _compare(row, period, cfg.amount_tolerance, cfg.max_record_refs)
         if finding is not None:
@@ -190,20 +173,16 @@ def _compare(row: Any, period: str, tolerance: Decimal, max_refs: int) -> Findin
         kind, words = "short_disbursed", "less was disbursed"
     else:
         kind, words = "over_disbursed", "more was disbursed"
-    refs = {"billing_events": split_ids(row["event_ids"], max_refs)}
     payouts = split_ids(row["payout_ids"], max_refs)
-    if row["contract_key"]:
-        refs["contracts"] = [row["contract_key"]]
     label = row["product_code"] or row["product_id"] or "-"
-    return Finding(
+    return linked_finding(
+        row,
         rule=RULE,
-        kind=kind,
         period=period,
-        channel=row["channel"] or "aws_marketplace",
-        account_id=row["account_id"],
-        key_parts=(row["end_user"] or "-", label, currency),
-        product_code=row["product_code"],
         currency=currency,
+        refs={"billing_events": split_ids(row["event_ids"], max_refs)},
+        kind=kind,
+        key_parts=(row["end_user"] or "-", label, currency),
         expected_amount=expected,
         observed_amount=observed,
         description=(
@@ -211,7 +190,6 @@ def _compare(row: Any, period: str, tolerance: Decimal, max_refs: int) -> Findin
             f"is {expected} {currency}; "
             f"{words}: {observed} {currency}."
         ),
-        record_refs=refs,
         details={
             "end_user_account_id": row["end_user"],
             "invoice_ids": split_ids(row["invoice_ids"], max_refs),

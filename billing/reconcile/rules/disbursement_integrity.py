@@ -18,22 +18,19 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from billing.models import BillingEvent, Contract, Payment
+from billing.models import BillingEvent, Payment
 from billing.money import quantize
 from billing.reconcile.config import ReconcileSettings, current
 from billing.reconcile.findings import Finding
+from billing.reconcile.linked import linked_finding, with_contract
 from billing.reconcile.partner_events import (
     DISBURSEMENT,
     DISBURSEMENT_FAILURE,
-    account_id_for,
-    best_contract,
     billed_date,
     in_period,
     is_current,
-    join_on_keys,
     payout_children,
     payout_failed,
-    product_code_for,
 )
 from billing.reconcile.sql import split_ids
 
@@ -112,29 +109,12 @@ def _failures(period: str) -> Any:
     )
 
 
-def _linked(source: Any, key: str) -> Any:
-    """`source` with our account, product code and the contract (channel) behind it."""
-    best = best_contract(source, (key,))
-    return (
-        select(
-            source,
-            account_id_for(source.c.end_user).label("account_id"),
-            product_code_for(source.c.product_id).label("product_code"),
-            Contract.contract_key,
-            Contract.channel,
-        )
-        .outerjoin(best, join_on_keys(source, best, (key,)))
-        .outerjoin(Contract, Contract.id == best.c.contract_id)
-        .order_by(source.c[key])
-    )
-
-
 def find(session: Session, period: str) -> Iterator[Finding]:
     """Payout findings of the billed month `period`."""
     cfg = current()
-    for row in session.execute(_linked(_payouts(period), "payout_id")).mappings():
+    for row in session.execute(with_contract(_payouts(period), ("payout_id",))).mappings():
         yield from _payout_findings(row, period, cfg)
-    for row in session.execute(_linked(_failures(period), "failure_id")).mappings():
+    for row in session.execute(with_contract(_failures(period), ("failure_id",))).mappings():
         yield _failure_finding(row, period, cfg)
 
 
@@ -143,7 +123,7 @@ def _payout_findings(row: Any, period: str, cfg: ReconcileSettings) -> Iterator[
     paid = quantize(-Decimal(row["amount"]), currency)
     owed = quantize(-Decimal(row["children_total"]), currency)
     refs = {"billing_events": [row["payout_id"], *split_ids(row["child_ids"], cfg.max_record_refs)]}
-    common = _common(row, period, currency, refs)
+    common: dict[str, Any] = {"rule": RULE, "period": period, "currency": currency, "refs": refs}
     details = {
         "payout_id": row["payout_id"],
         "bank_trace_id": row["bank_trace_id"],
@@ -153,7 +133,8 @@ def _payout_findings(row: Any, period: str, cfg: ReconcileSettings) -> Iterator[
         "payout_amount": str(paid),
     }
     if abs(paid - owed) > cfg.amount_tolerance:
-        yield Finding(
+        yield linked_finding(
+            row,
             kind="disbursement_sum_mismatch",
             key_parts=(row["payout_id"],),
             expected_amount=owed,
@@ -169,7 +150,8 @@ def _payout_findings(row: Any, period: str, cfg: ReconcileSettings) -> Iterator[
     waited = row["paid_on"] is not None and row["paid_on"] <= cutoff
     if not row["failed"] and not row["receipts"] and waited:
         trace = row["bank_trace_id"] or "(none)"
-        yield Finding(
+        yield linked_finding(
+            row,
             kind="bank_receipt_missing",
             key_parts=(row["payout_id"],),
             expected_amount=paid,
@@ -192,7 +174,12 @@ def _failure_finding(row: Any, period: str, cfg: ReconcileSettings) -> Finding:
             {row["failure_id"], *([row["payout_id"]] if row["payout_id"] else [])}
         )
     }
-    return Finding(
+    return linked_finding(
+        row,
+        rule=RULE,
+        period=period,
+        currency=currency,
+        refs=refs,
         kind="disbursement_failed",
         key_parts=(row["failure_id"],),
         expected_amount=expected,
@@ -210,19 +197,4 @@ def _failure_finding(row: Any, period: str, cfg: ReconcileSettings) -> Finding:
             "failed_on": None if row["failed_on"] is None else str(row["failed_on"]),
             "failure_amount": format(Decimal(row["amount"]).normalize(), "f"),
         },
-        **_common(row, period, currency, refs),
     )
-
-
-def _common(row: Any, period: str, currency: str, refs: dict[str, list[str]]) -> dict[str, Any]:
-    if row["contract_key"]:
-        refs["contracts"] = [row["contract_key"]]
-    return {
-        "rule": RULE,
-        "period": period,
-        "channel": row["channel"] or "aws_marketplace",
-        "account_id": row["account_id"],
-        "product_code": row["product_code"],
-        "currency": currency,
-        "record_refs": refs,
-    }

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from billing.models import Contract
 from billing.money import quantize
 from billing.reconcile.config import current
 from billing.reconcile.findings import Finding
+from billing.reconcile.linked import linked_finding, with_contract
 from billing.reconcile.partner_events import (
     AWS_TAX_SHARE,
     FORGIVEN,
@@ -27,14 +27,11 @@ from billing.reconcile.partner_events import (
     SELLER_REV_SHARE,
     Event,
     Parent,
-    account_id_for,
-    best_contract,
     billed_date,
     in_period,
     invoice_key,
     is_current,
     join_on_keys,
-    product_code_for,
     signed_amount,
 )
 from billing.reconcile.sql import id_list, split_ids
@@ -99,20 +96,8 @@ def find(session: Session, period: str) -> Iterator[Finding]:
     cfg = current()
     forgiven, invoiced = _forgiven(period), _invoiced()
     keys = ("invoice_key", "currency")
-    best = best_contract(forgiven, keys)
-    query = (
-        select(
-            forgiven,
-            invoiced.c.invoiced,
-            account_id_for(forgiven.c.end_user).label("account_id"),
-            product_code_for(forgiven.c.product_id).label("product_code"),
-            Contract.contract_key,
-            Contract.channel,
-        )
-        .outerjoin(invoiced, join_on_keys(forgiven, invoiced, keys))
-        .outerjoin(best, join_on_keys(forgiven, best, keys))
-        .outerjoin(Contract, Contract.id == best.c.contract_id)
-        .order_by(forgiven.c.invoice_key, forgiven.c.currency)
+    query = with_contract(forgiven, keys, invoiced.c.invoiced).outerjoin(
+        invoiced, join_on_keys(forgiven, invoiced, keys)
     )
     for row in session.execute(query).mappings():
         currency = row["currency"]
@@ -123,25 +108,20 @@ def find(session: Session, period: str) -> Iterator[Finding]:
         expected = max(
             billed, lost
         )  # forgiven rows with no INVOICED row left in the feed: the forgiven amount
-        refs = {"billing_events": split_ids(row["event_ids"], cfg.max_record_refs)}
-        if row["contract_key"]:
-            refs["contracts"] = [row["contract_key"]]
-        yield Finding(
+        yield linked_finding(
+            row,
             rule=RULE,
-            kind=KIND,
             period=period,
-            channel=row["channel"] or "aws_marketplace",
-            account_id=row["account_id"],
-            key_parts=(row["invoice_key"], currency),
-            product_code=row["product_code"],
             currency=currency,
+            refs={"billing_events": split_ids(row["event_ids"], cfg.max_record_refs)},
+            kind=KIND,
+            key_parts=(row["invoice_key"], currency),
             expected_amount=expected,
             observed_amount=expected - lost,
             description=(
                 f"The marketplace forgave {lost} {currency} of invoice {row['invoice_key']} "
                 f"(net invoiced {billed} {currency})."
             ),
-            record_refs=refs,
             details={
                 "invoice_id": row["invoice_key"],
                 "forgiven_net": str(lost),

@@ -18,24 +18,21 @@ from typing import Any
 from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from billing.models import BillingEvent, Contract, FxRate
+from billing.models import BillingEvent, FxRate
 from billing.money import quantize
 from billing.reconcile.config import ReconcileSettings, current
 from billing.reconcile.findings import Finding
+from billing.reconcile.linked import linked_finding, with_contract
 from billing.reconcile.partner_events import (
     DISBURSEMENT,
     DISBURSEMENT_FAILURE,
     Event,
     Parent,
-    account_id_for,
-    best_contract,
     billed_date,
     in_period,
     is_current,
-    join_on_keys,
     one_or_none,
     payout_children,
-    product_code_for,
 )
 from billing.reconcile.sql import id_list, split_ids
 
@@ -137,22 +134,10 @@ def _per_payout(period: str) -> Any:
 def find(session: Session, period: str) -> Iterator[Finding]:
     """Payouts of the billed month whose conversion differs from the day's rate."""
     cfg = current()
-    agg = _per_payout(period)
     keys = ("payout_id", "currency", "disbursement_currency")
-    best = best_contract(agg, keys)
-    query = (
-        select(
-            agg,
-            account_id_for(agg.c.end_user).label("account_id"),
-            product_code_for(agg.c.product_id).label("product_code"),
-            Contract.contract_key,
-            Contract.channel,
-        )
-        .outerjoin(best, join_on_keys(agg, best, keys))
-        .outerjoin(Contract, Contract.id == best.c.contract_id)
-        .where(agg.c.no_rate == 0)  # without a booked rate there is nothing to compare with
-        .order_by(agg.c.payout_id, agg.c.currency, agg.c.disbursement_currency)
-    )
+    agg = _per_payout(period)
+    # Without a booked rate there is nothing to compare with.
+    query = with_contract(agg, keys).where(agg.c.no_rate == 0)
     for row in session.execute(query).mappings():
         finding = _compare(row, period, cfg)
         if finding is not None:
@@ -172,18 +157,14 @@ def _compare(row: Any, period: str, cfg: ReconcileSettings) -> Finding | None:
     source = Decimal(row["amount"]) * sign
     implied = (observed / source).quantize(Decimal("0.000001")) if source else None
     booked = (Decimal(row["from_rate"]) / Decimal(row["to_rate"])).quantize(Decimal("0.000001"))
-    refs = {"billing_events": split_ids(row["event_ids"], cfg.max_record_refs)}
-    if row["contract_key"]:
-        refs["contracts"] = [row["contract_key"]]
-    return Finding(
+    return linked_finding(
+        row,
         rule=RULE,
-        kind=KIND,
         period=period,
-        channel=row["channel"] or "aws_marketplace",
-        account_id=row["account_id"],
-        key_parts=(row["payout_id"], row["currency"], target),
-        product_code=row["product_code"],
         currency=target,
+        refs={"billing_events": split_ids(row["event_ids"], cfg.max_record_refs)},
+        kind=KIND,
+        key_parts=(row["payout_id"], row["currency"], target),
         expected_amount=expected,
         observed_amount=observed,
         description=(
@@ -192,7 +173,6 @@ def _compare(row: Any, period: str, cfg: ReconcileSettings) -> Finding | None:
             f"{row['last_rate_on']} it is "
             f"{expected} {target}."
         ),
-        record_refs=refs,
         details={
             "payout_id": row["payout_id"],
             "source_currency": row["currency"],

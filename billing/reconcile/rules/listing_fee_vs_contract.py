@@ -20,19 +20,16 @@ from billing.models import Contract
 from billing.money import quantize
 from billing.reconcile.config import current
 from billing.reconcile.findings import Finding
+from billing.reconcile.linked import linked_finding, with_contract
 from billing.reconcile.partner_events import (
     AWS_REV_SHARE,
     INVOICED,
     SELLER_REV_SHARE,
     Event,
-    account_id_for,
-    best_contract,
     billed_date,
     in_period,
     invoice_key,
     is_current,
-    join_on_keys,
-    product_code_for,
 )
 from billing.reconcile.sql import id_list, split_ids
 
@@ -75,25 +72,14 @@ def _per_invoice(period: str) -> Any:
 def find(session: Session, period: str) -> Iterator[Finding]:
     """Invoices of `period` whose listing-fee rate differs from the contracted one."""
     cfg = current()
-    inv = _per_invoice(period)
-    keys = ("invoice_key", "currency")
-    best = best_contract(inv, keys)
-    query = (
-        select(
-            inv,
-            account_id_for(inv.c.end_user).label("account_id"),
-            product_code_for(inv.c.product_id).label("product_code"),
-            Contract.contract_key,
-            Contract.channel,
-            Contract.listing_fee_rate,
-            Contract.total_contract_value,
-            Contract.is_renewal,
-            Contract.is_private_offer,
-            Contract.reseller_account_id,
-        )
-        .outerjoin(best, join_on_keys(inv, best, keys))
-        .outerjoin(Contract, Contract.id == best.c.contract_id)
-        .order_by(inv.c.invoice_key, inv.c.currency)
+    query = with_contract(
+        _per_invoice(period),
+        ("invoice_key", "currency"),
+        Contract.listing_fee_rate,
+        Contract.total_contract_value,
+        Contract.is_renewal,
+        Contract.is_private_offer,
+        Contract.reseller_account_id,
     )
     for row in session.execute(query).mappings():
         finding = _compare(
@@ -115,19 +101,15 @@ def _compare(
     expected_fee = quantize(gross * contracted, row["currency"])
     if abs(observed_rate - contracted) <= rate_tol or abs(fee_paid - expected_fee) <= amount_tol:
         return None
-    refs: dict[str, list[str]] = {"billing_events": split_ids(row["event_ids"], max_refs)}
-    if row["contract_key"]:
-        refs["contracts"] = [row["contract_key"]]
     shown = observed_rate.quantize(Decimal("0.000001"))
-    return Finding(
+    return linked_finding(
+        row,
         rule=RULE,
-        kind=KIND,
         period=period,
-        channel=row["channel"] or "aws_marketplace",
-        account_id=row["account_id"],
-        key_parts=(row["invoice_key"],),
-        product_code=row["product_code"],
         currency=row["currency"],
+        refs={"billing_events": split_ids(row["event_ids"], max_refs)},
+        kind=KIND,
+        key_parts=(row["invoice_key"],),
         expected_amount=expected_fee,
         observed_amount=fee_paid,
         description=(
@@ -136,7 +118,6 @@ def _compare(
             f"on gross {gross} is a rate of {shown}; the {source} rate is {contracted} "
             f"({expected_fee} {row['currency']})."
         ),
-        record_refs=refs,
         details={
             "invoice_id": row["invoice_key"],
             "gross_amount": str(gross),

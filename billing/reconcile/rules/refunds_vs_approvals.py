@@ -19,22 +19,19 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from billing.models import Contract, RefundRequest
+from billing.models import RefundRequest
 from billing.money import quantize
 from billing.reconcile.config import ReconcileSettings, current
 from billing.reconcile.findings import Finding
+from billing.reconcile.linked import linked_finding, with_contract
 from billing.reconcile.partner_events import (
     INVOICED,
     SELLER_REV_SHARE,
     Event,
     Parent,
-    account_id_for,
-    best_contract,
     in_period,
     invoice_billed_dates,
     is_current,
-    join_on_keys,
-    product_code_for,
 )
 from billing.reconcile.sql import id_list, split_ids
 
@@ -121,25 +118,17 @@ def find(session: Session, period: str) -> Iterator[Finding]:
 
 def _unapproved(session: Session, period: str, cfg: ReconcileSettings) -> Iterator[Finding]:
     refunds, requests = _refunds(), _requests()
-    keys = ("invoice_key", "currency")
-    best = best_contract(refunds, keys)
     query = (
-        select(
+        with_contract(
             refunds,
+            ("invoice_key", "currency"),
             requests.c.approved,
             requests.c.approved_count,
             requests.c.approved_ids,
             requests.c.statuses,
-            account_id_for(refunds.c.end_user).label("account_id"),
-            product_code_for(refunds.c.product_id).label("product_code"),
-            Contract.contract_key,
-            Contract.channel,
         )
         .outerjoin(requests, requests.c.invoice_key == refunds.c.invoice_key)
-        .outerjoin(best, join_on_keys(refunds, best, keys))
-        .outerjoin(Contract, Contract.id == best.c.contract_id)
         .where(in_period(refunds.c.billed_on, period), refunds.c.gross > 0)
-        .order_by(refunds.c.invoice_key, refunds.c.currency)
     )
     for row in session.execute(query).mappings():
         currency = row["currency"]
@@ -155,24 +144,20 @@ def _unapproved(session: Session, period: str, cfg: ReconcileSettings) -> Iterat
         refs = {"billing_events": split_ids(row["event_ids"], cfg.max_record_refs)}
         if row["approved_ids"]:
             refs["refund_requests"] = split_ids(row["approved_ids"], cfg.max_record_refs)
-        if row["contract_key"]:
-            refs["contracts"] = [row["contract_key"]]
-        yield Finding(
+        yield linked_finding(
+            row,
             rule=RULE,
-            kind="refund_without_approval",
             period=period,
-            channel=row["channel"] or "aws_marketplace",
-            account_id=row["account_id"],
-            key_parts=(row["invoice_key"], currency),
-            product_code=row["product_code"],
             currency=currency,
+            refs=refs,
+            kind="refund_without_approval",
+            key_parts=(row["invoice_key"], currency),
             expected_amount=approved,
             observed_amount=gross,
             description=(
                 f"The marketplace refunded {gross} {currency} (plus {tax} tax) on invoice "
                 f"{row['invoice_key']}; approved refunds for it: {approved} {currency}."
             ),
-            record_refs=refs,
             details={
                 "invoice_id": row["invoice_key"],
                 "refunded_gross": str(gross),

@@ -22,17 +22,16 @@ from billing.models import Contract, ContractRate, PartnerUsage
 from billing.money import quantize
 from billing.reconcile.config import ReconcileSettings, current
 from billing.reconcile.findings import Finding
+from billing.reconcile.linked import linked_finding, with_contract
 from billing.reconcile.partner_events import (
     INVOICED,
     SELLER_REV_SHARE,
     Event,
-    account_id_for,
     best_contract,
     billed_date,
     in_period,
     is_current,
     join_on_keys,
-    product_code_for,
 )
 from billing.reconcile.sql import id_list, split_ids
 
@@ -127,27 +126,23 @@ def find(session: Session, period: str) -> Iterator[Finding]:
     best = best_contract(buying, KEYS)
     price = _our_price(buying, best, period)
     query = (
-        select(
+        with_contract(
             buying,
+            KEYS,
             price.c.list_price,
             price.c.quantity,
             price.c.lines,
             price.c.dimensions,
-            account_id_for(buying.c.end_user).label("account_id"),
-            product_code_for(buying.c.product_id).label("product_code"),
-            Contract.contract_key,
-            Contract.channel,
             Contract.wholesale_discount_pct,
             Contract.reseller_name,
             Contract.reseller_account_id,
+            required=True,
+            best=best,
         )
-        .join(best, join_on_keys(buying, best, KEYS))
-        .join(Contract, Contract.id == best.c.contract_id)
         .outerjoin(price, join_on_keys(buying, price, KEYS))
         .where(
             Contract.wholesale_discount_pct.is_not(None)
         )  # no authorised discount: nothing to hold it to
-        .order_by(*[buying.c[k] for k in KEYS])
     )
     for row in session.execute(query).mappings():
         finding = _compare(row, period, cfg)
@@ -166,20 +161,19 @@ def _compare(row: Any, period: str, cfg: ReconcileSettings) -> Finding | None:
         return None
     implied = (1 - observed / list_price).quantize(Decimal("0.0001")) if list_price else None
     reseller = row["reseller_name"] or row["reseller_account_id"] or row["broker_id"] or "?"
-    return Finding(
+    return linked_finding(
+        row,
         rule=RULE,
-        kind=KIND,
         period=period,
-        channel=row["channel"],
-        account_id=row["account_id"],
+        currency=currency,
+        refs={"billing_events": split_ids(row["event_ids"], cfg.max_record_refs)},
+        kind=KIND,
         # The AWS account id keeps buyers apart that are not (yet) our accounts.
         key_parts=(
             row["end_user"] or "-",
             row["product_code"] or row["product_id"] or "-",
             currency,
         ),
-        product_code=row["product_code"],
-        currency=currency,
         expected_amount=expected,
         observed_amount=observed,
         description=(
@@ -187,10 +181,6 @@ def _compare(row: Any, period: str, cfg: ReconcileSettings) -> Finding | None:
             f"our price {quantize(list_price, currency)} less the "
             f"authorised {(discount * 100).normalize():f} % is {expected} {currency}."
         ),
-        record_refs={
-            "billing_events": split_ids(row["event_ids"], cfg.max_record_refs),
-            "contracts": [row["contract_key"]],
-        },
         details={
             "list_price": str(quantize(list_price, currency)),
             "authorised_discount_pct": str(discount),

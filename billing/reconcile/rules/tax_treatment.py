@@ -22,19 +22,17 @@ from billing.models import Contract, Invoice
 from billing.money import quantize
 from billing.reconcile.config import ReconcileSettings, current
 from billing.reconcile.findings import Finding
+from billing.reconcile.linked import linked_finding, with_contract
 from billing.reconcile.partner_events import (
     AWS_TAX_SHARE,
     INVOICED,
     SELLER_REV_SHARE,
     SELLER_TAX_SHARE,
     Event,
-    account_id_for,
-    best_contract,
     billed_date,
     in_period,
     invoice_key,
     is_current,
-    join_on_keys,
     product_code_for,
 )
 from billing.reconcile.sql import id_list, split_ids
@@ -101,25 +99,12 @@ def find(session: Session, period: str) -> Iterator[Finding]:
 
 def _wrong_party(session: Session, period: str, cfg: ReconcileSettings) -> Iterator[Finding]:
     tax = _tax_per_invoice(period)
-    keys = ("invoice_key", "currency")
-    best = best_contract(tax, keys)
-    query = (
-        select(
-            tax,
-            account_id_for(tax.c.end_user).label("account_id"),
-            product_code_for(tax.c.product_id).label("product_code"),
-            Contract.contract_key,
-            Contract.channel,
-            Contract.tax_party,
-        )
-        .join(best, join_on_keys(tax, best, keys))
-        .join(Contract, Contract.id == best.c.contract_id)
-        .where(
-            in_period(tax.c.billed_on, period),
-            tax.c.tax_rows > 0,
-            Contract.tax_party.in_(list(WRONG_ROW)),
-        )
-        .order_by(tax.c.invoice_key, tax.c.currency)
+    query = with_contract(
+        tax, ("invoice_key", "currency"), Contract.tax_party, required=True
+    ).where(
+        in_period(tax.c.billed_on, period),
+        tax.c.tax_rows > 0,
+        Contract.tax_party.in_(list(WRONG_ROW)),
     )
     for row in session.execute(query).mappings():
         currency, wrong = row["currency"], WRONG_ROW[row["tax_party"]]
@@ -128,15 +113,14 @@ def _wrong_party(session: Session, period: str, cfg: ReconcileSettings) -> Itera
         )
         if abs(amount) <= cfg.amount_tolerance:
             continue
-        yield Finding(
+        yield linked_finding(
+            row,
             rule=RULE,
-            kind="tax_party_mismatch",
             period=period,
-            channel=row["channel"],
-            account_id=row["account_id"],
-            key_parts=("party", row["invoice_key"], currency),
-            product_code=row["product_code"],
             currency=currency,
+            refs={"billing_events": split_ids(row["tax_ids"], cfg.max_record_refs)},
+            kind="tax_party_mismatch",
+            key_parts=("party", row["invoice_key"], currency),
             expected_amount=Decimal(0),
             observed_amount=amount,
             description=(
@@ -144,10 +128,6 @@ def _wrong_party(session: Session, period: str, cfg: ReconcileSettings) -> Itera
                 f"the contract's "
                 f"tax party is {row['tax_party']}."
             ),
-            record_refs={
-                "billing_events": split_ids(row["tax_ids"], cfg.max_record_refs),
-                "contracts": [row["contract_key"]],
-            },
             details={
                 "invoice_id": row["invoice_key"],
                 "tax_party": row["tax_party"],
