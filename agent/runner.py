@@ -6,6 +6,12 @@ exceptions still `open`, so a batch stopped half-way picks up where it stopped o
 run. Concurrency is a thread pool in one process (backends wait on the network; the
 databases serialise their own writes). Batches use ``durability="exit"``: a checkpoint is
 written only when a case stops for review or ends, not after every node.
+
+What a run writes to the database (review item, run, audit trail, status) is staged and
+committed after the run returned, i.e. after its checkpoint is saved (`agent.staging`): in a
+batch, `group_size` cases per transaction. A batch reads its cases ahead a chunk at a time,
+set-based (`agent.evidence.BatchTools`, `tools.prefetch`). `repair_orphans` requeues review
+items whose thread has no pending review in the checkpoint store.
 """
 
 from __future__ import annotations
