@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from billing.ingest import ingest_file
+from billing.ingest.registry import columns_of
 from billing.migrate import create_engine_and_upgrade
 
 DIMENSIONS = ("api_calls", "storage_gb_hours", "compute_hours", "data_transfer_gb")
@@ -61,9 +62,7 @@ def write_usage(path: Path, rows: int, accounts: int) -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
-        out.writerow(
-            ["record_id", "account_key", "product_code", "dimension_key", "usage_hour", "quantity"]
-        )
+        out.writerow(columns_of("usage"))
         n = 0
         hour = 0
         while n < rows:
@@ -91,27 +90,7 @@ def write_partner_usage(path: Path, rows: int, accounts: int) -> None:
     start = date(2026, 1, 1)
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
-        out.writerow(
-            [
-                "usage_feed_id",
-                "usage_date",
-                "product_id",
-                "agreement_id",
-                "end_user_account_id",
-                "payer_account_id",
-                "region",
-                "dimension_key",
-                "usage_unit",
-                "usage_quantity",
-                "pricing_currency",
-                "usage_rate_per_unit_in_pricing_currency",
-                "estimated_revenue_in_pricing_currency",
-                "offer_id",
-                "recipient_account_id",
-                "charge_item_description",
-                "catalog",
-            ]
-        )
+        out.writerow(columns_of("partner-usage"))
         n = 0
         day = 0
         while n < rows:

@@ -50,6 +50,12 @@ def suffixes_of(kind: str) -> tuple[str, ...]:
     return contracts.SUFFIXES if kind == contracts.KIND else ROW_ADAPTERS[kind].suffixes
 
 
+def columns_of(kind: str) -> tuple[str, ...]:
+    """The columns a file of row `kind` must carry, in the order our own writers put them
+    (the scenario generator, the benchmarks): one definition of each format's header."""
+    return ROW_ADAPTERS[kind].columns
+
+
 def ingest_file(
     engine: Engine,
     kind: str,

@@ -14,105 +14,20 @@ from typing import Any
 
 import yaml
 
+from billing.ingest.registry import columns_of
 from billing.scenarios.calendar import iso_hour
 from billing.scenarios.model import AgreementRow, Contract
 from billing.scenarios.world import World
 
-AGREEMENT_COLUMNS = (
-    "agreement_id",
-    "offer_id",
-    "proposer_account_id",
-    "acceptor_account_id",
-    "start_time",
-    "end_time",
-    "acceptance_time",
-    "intent",
-    "preceding_agreement_id",
-    "status",
-    "currency_code",
-    "estimated_agreement_value",
-)
-USAGE_COLUMNS = (
-    "record_id",
-    "account_key",
-    "product_code",
-    "dimension_key",
-    "usage_hour",
-    "quantity",
-)
-PARTNER_USAGE_COLUMNS = (
-    "usage_feed_id",
-    "usage_date",
-    "product_id",
-    "agreement_id",
-    "end_user_account_id",
-    "payer_account_id",
-    "region",
-    "dimension_key",
-    "usage_unit",
-    "usage_quantity",
-    "pricing_currency",
-    "usage_rate_per_unit_in_pricing_currency",
-    "estimated_revenue_in_pricing_currency",
-    "offer_id",
-    "recipient_account_id",
-    "charge_item_description",
-    "catalog",
-)
-INVOICE_COLUMNS = (
-    "invoice_number",
-    "account_key",
-    "contract_key",
-    "channel",
-    "period",
-    "currency",
-    "issue_date",
-    "due_date",
-    "line_no",
-    "product_code",
-    "dimension_key",
-    "description",
-    "quantity",
-    "unit_price",
-    "amount",
-    "tax_amount",
-    "partner_invoice_id",
-)
-CREDIT_NOTE_COLUMNS = (
-    "credit_note_number",
-    "account_key",
-    "invoice_number",
-    "currency",
-    "amount",
-    "issue_date",
-    "reason",
-)
-REFUND_COLUMNS = (
-    "request_id",
-    "account_key",
-    "channel",
-    "partner_invoice_id",
-    "currency",
-    "amount",
-    "status",
-    "requested_date",
-    "approved_date",
-    "reason",
-)
-PAYMENT_COLUMNS = (
-    "payment_id",
-    "account_key",
-    "channel",
-    "kind",
-    "currency",
-    "amount",
-    "received_date",
-    "invoice_number",
-    "bank_trace_id",
-    "payer",
-    "remittance_note",
-)
-FX_COLUMNS = ("rate_date", "currency", "usd_per_unit")
+# Each file's header is what its ingest adapter requires, in the adapter's order.
+AGREEMENT_COLUMNS = columns_of("agreements")
+USAGE_COLUMNS = columns_of("usage")
+PARTNER_USAGE_COLUMNS = columns_of("partner-usage")
+INVOICE_COLUMNS = columns_of("invoices")
+CREDIT_NOTE_COLUMNS = columns_of("credit-notes")
+REFUND_COLUMNS = columns_of("refunds")
+PAYMENT_COLUMNS = columns_of("payments")
+FX_COLUMNS = columns_of("fx-rates")
 
 
 def dec(value: Decimal | None) -> str:

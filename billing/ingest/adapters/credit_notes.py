@@ -6,15 +6,9 @@ invoice is exactly what reconciliation must be able to see.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-
-from sqlalchemy import Connection
-
 from billing.ingest import fields as f
-from billing.ingest import lookups
-from billing.ingest.adapter import Column, Record, RowAdapter, convert_columns, unknown
-from billing.ingest.errors import RowError
-from billing.ingest.inserts import insert_new
+from billing.ingest.account_rows import AccountRowAdapter
+from billing.ingest.adapter import Column
 from billing.models import CreditNote
 
 _FIELDS = (
@@ -28,26 +22,10 @@ _FIELDS = (
 )
 
 
-class CreditNotesAdapter(RowAdapter):
+class CreditNotesAdapter(AccountRowAdapter):
     kind = "credit-notes"
     table = CreditNote.__table__
+    fields = _FIELDS
     columns = tuple(c.name for c in _FIELDS)
-    key_labels = ("credit_note_number",)
-
-    def __init__(self, conn: Connection) -> None:
-        super().__init__(conn)
-        self.accounts = lookups.accounts_by_key(conn)
-
-    def convert(self, line: int, values: dict[str, str], errors: list[RowError]) -> list[Record]:
-        record = convert_columns(_FIELDS, values, line, errors)
-        key = record.pop("account_key")
-        record["account_id"] = self.accounts.get(key or "")
-        if key is not None and record["account_id"] is None:
-            errors.append(unknown(line, "account_key", key, "not in contracts"))
-        return [record]
-
-    def keys(self, record: Record) -> tuple[Hashable, ...]:
-        return (record["credit_note_number"],)
-
-    def load(self, conn: Connection, records: list[Record]) -> None:
-        insert_new(conn, self.table, records, ("credit_note_number",))
+    key = "credit_note_number"
+    key_labels = (key,)

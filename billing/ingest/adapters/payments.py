@@ -7,15 +7,9 @@ kept as written: matching them is reconciliation's job.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-
-from sqlalchemy import Connection
-
 from billing.ingest import fields as f
-from billing.ingest import lookups
-from billing.ingest.adapter import Column, Record, RowAdapter, convert_columns, unknown
-from billing.ingest.errors import RowError
-from billing.ingest.inserts import insert_new
+from billing.ingest.account_rows import NOT_IN_CONTRACTS, AccountRowAdapter
+from billing.ingest.adapter import Column
 from billing.models import CHANNEL_VALUES, Payment
 
 KINDS = ("customer_payment", "disbursement", "bank_receipt")
@@ -35,33 +29,11 @@ _FIELDS = (
 )
 
 
-class PaymentsAdapter(RowAdapter):
+class PaymentsAdapter(AccountRowAdapter):
     kind = "payments"
     table = Payment.__table__
+    fields = _FIELDS
     columns = tuple(c.name for c in _FIELDS)
-    key_labels = ("payment_id",)
-
-    def __init__(self, conn: Connection) -> None:
-        super().__init__(conn)
-        self.accounts = lookups.accounts_by_key(conn)
-
-    def convert(self, line: int, values: dict[str, str], errors: list[RowError]) -> list[Record]:
-        record = convert_columns(_FIELDS, values, line, errors)
-        key = record.pop("account_key")
-        record["account_id"] = None if key is None else self.accounts.get(key)
-        if key is not None and record["account_id"] is None:
-            errors.append(
-                unknown(
-                    line,
-                    "account_key",
-                    key,
-                    "not in contracts; leave it empty for unidentified cash",
-                )
-            )
-        return [record]
-
-    def keys(self, record: Record) -> tuple[Hashable, ...]:
-        return (record["payment_id"],)
-
-    def load(self, conn: Connection, records: list[Record]) -> None:
-        insert_new(conn, self.table, records, ("payment_id",))
+    key = "payment_id"
+    key_labels = (key,)
+    unknown_account = f"{NOT_IN_CONTRACTS}; leave it empty for unidentified cash"

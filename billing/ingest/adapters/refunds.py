@@ -6,15 +6,10 @@ stored row of the same `request_id`.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-
-from sqlalchemy import Connection
-
 from billing.ingest import fields as f
-from billing.ingest import lookups
-from billing.ingest.adapter import Column, Record, RowAdapter, convert_columns, unknown
+from billing.ingest.account_rows import AccountRowAdapter
+from billing.ingest.adapter import Column, Record
 from billing.ingest.errors import RowError
-from billing.ingest.inserts import upsert
 from billing.models import CHANNEL_VALUES, RefundRequest
 
 STATUSES = ("requested", "approved", "rejected")
@@ -33,31 +28,18 @@ _FIELDS = (
 )
 
 
-class RefundsAdapter(RowAdapter):
+class RefundsAdapter(AccountRowAdapter):
     kind = "refunds"
     table = RefundRequest.__table__
+    fields = _FIELDS
     columns = tuple(c.name for c in _FIELDS)
-    key_labels = ("request_id",)
+    key = "request_id"
+    key_labels = (key,)
+    replaces = True  # a request's status moves on: the latest file says where it stands
 
-    def __init__(self, conn: Connection) -> None:
-        super().__init__(conn)
-        self.accounts = lookups.accounts_by_key(conn)
-
-    def convert(self, line: int, values: dict[str, str], errors: list[RowError]) -> list[Record]:
-        record = convert_columns(_FIELDS, values, line, errors)
-        key = record.pop("account_key")
-        record["account_id"] = self.accounts.get(key or "")
-        if key is not None and record["account_id"] is None:
-            errors.append(unknown(line, "account_key", key, "not in contracts"))
+    def finish(self, line: int, record: Record, errors: list[RowError]) -> None:
         requested, approved = record["requested_date"], record["approved_date"]
         if requested is not None and approved is not None and approved < requested:
             errors.append(
                 RowError(line, "approved_date", f"{approved} is before requested_date {requested}")
             )
-        return [record]
-
-    def keys(self, record: Record) -> tuple[Hashable, ...]:
-        return (record["request_id"],)
-
-    def load(self, conn: Connection, records: list[Record]) -> None:
-        upsert(conn, self.table, records, ("request_id",))
