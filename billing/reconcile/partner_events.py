@@ -81,6 +81,27 @@ def invoice_key(ev: Any) -> ColumnElement[str]:
     return func.coalesce(ev.buyer_invoice_id, ev.invoice_id)
 
 
+def adjusted_invoice_key(ev: Any, parent: Any) -> ColumnElement[str]:
+    """The buyer invoice a refund or forgiven row takes money off: its parent's (the INVOICED
+    row it reverses), else its own."""
+    return func.coalesce(
+        parent.buyer_invoice_id, parent.invoice_id, ev.buyer_invoice_id, ev.invoice_id
+    )
+
+
+def inherited_parties(ev: Any, parent: Any) -> list[Any]:
+    """`end_user`, `product_id` and `agreement_id` of a group of rows that may leave them to
+    their parent (refunds, forgiven rows): each row's own, else its parent's; the group's MIN."""
+    return [
+        func.min(func.coalesce(getattr(ev, column), getattr(parent, column))).label(label)
+        for column, label in (
+            ("end_user_account_id", "end_user"),
+            ("product_id", "product_id"),
+            ("agreement_id", "agreement_id"),
+        )
+    ]
+
+
 def account_id_for(aws_account_id: ColumnElement[str]) -> Any:
     """Our account id for a 12-digit AWS account id (correlated scalar subquery)."""
     return (

@@ -8,7 +8,7 @@ the session's time zone, because AWS cuts days and months at 00:00 UTC.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import Date, String
@@ -18,8 +18,33 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement, GenericFunction
 
 T = TypeVar("T")
+F = TypeVar("F", bound=type[FunctionElement[Any]])
+# How a dialect spells a function: a template where `{}` is the compiled argument, or a function
+# of (element, compiled argument) when the spelling depends on the argument's type.
+Spelling = str | Callable[[Any, str], str]
 
 
+def spelled(*, sqlite: Spelling, postgresql: Spelling) -> Callable[[F], F]:
+    """Class decorator: compile a SQL function element the way each database spells it."""
+
+    def register(cls: F) -> F:
+        for name, spelling in (("sqlite", sqlite), ("postgresql", postgresql)):
+
+            def compile_(
+                element: Any, compiler: SQLCompiler, _spelling: Spelling = spelling, **kw: Any
+            ) -> str:
+                inner = compiler.process(element.clauses, **kw)
+                if isinstance(_spelling, str):
+                    return _spelling.format(inner)
+                return _spelling(element, inner)
+
+            compiles(cls, name)(compile_)
+        return cls
+
+    return register
+
+
+@spelled(sqlite="substr({}, 1, 10)", postgresql="CAST(({}) AT TIME ZONE 'UTC' AS DATE)")
 class utc_day(FunctionElement[Any]):
     """The UTC calendar day of a timestamp column, as a DATE."""
 
@@ -28,16 +53,15 @@ class utc_day(FunctionElement[Any]):
     name = "utc_day"
 
 
-@compiles(utc_day, "sqlite")
-def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+def _month_pg(element: Any, inner: str) -> str:
+    (column,) = element.clauses
+    timezone = getattr(column.type, "timezone", False)
+    # Dates have no time zone; timestamptz must be shifted to UTC before formatting.
+    source = f"({inner}) AT TIME ZONE 'UTC'" if timezone else inner
+    return f"to_char({source}, 'YYYY-MM')"
 
 
-@compiles(utc_day, "postgresql")
-def _utc_day_pg(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC' AS DATE)"
-
-
+@spelled(sqlite="substr({}, 1, 7)", postgresql=_month_pg)
 class month_of(FunctionElement[Any]):
     """``YYYY-MM`` of a timestamp (taken in UTC) or date column."""
 
@@ -46,37 +70,13 @@ class month_of(FunctionElement[Any]):
     name = "month_of"
 
 
-@compiles(month_of, "sqlite")
-def _month_sqlite(element: month_of, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"substr({compiler.process(element.clauses, **kw)}, 1, 7)"
-
-
-@compiles(month_of, "postgresql")
-def _month_pg(element: month_of, compiler: SQLCompiler, **kw: Any) -> str:
-    (column,) = element.clauses
-    inner = compiler.process(element.clauses, **kw)
-    timezone = getattr(column.type, "timezone", False)
-    # Dates have no time zone; timestamptz must be shifted to UTC before formatting.
-    source = f"({inner}) AT TIME ZONE 'UTC'" if timezone else inner
-    return f"to_char({source}, 'YYYY-MM')"
-
-
+@spelled(sqlite="group_concat({}, ',')", postgresql="string_agg(CAST({} AS TEXT), ',')")
 class id_list(GenericFunction[str]):
     """Aggregate: the group's values as one comma-separated text (split with `split_ids`)."""
 
     type = String()
     inherit_cache = True
     name = "id_list"
-
-
-@compiles(id_list, "sqlite")
-def _ids_sqlite(element: id_list, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
-
-
-@compiles(id_list, "postgresql")
-def _ids_pg(element: id_list, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"string_agg(CAST({compiler.process(element.clauses, **kw)} AS TEXT), ',')"
 
 
 def split_ids(text: str | None, limit: int) -> list[str]:

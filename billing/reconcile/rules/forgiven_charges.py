@@ -27,8 +27,10 @@ from billing.reconcile.partner_events import (
     SELLER_REV_SHARE,
     Event,
     Parent,
+    adjusted_invoice_key,
     billed_date,
     in_period,
+    inherited_parties,
     invoice_key,
     is_current,
     join_on_keys,
@@ -42,19 +44,13 @@ KIND = "charge_forgiven"
 
 def _forgiven(period: str) -> Any:
     ev, parent = Event, Parent
-    key = func.coalesce(
-        parent.buyer_invoice_id, parent.invoice_id, ev.buyer_invoice_id, ev.invoice_id
-    )
+    key = adjusted_invoice_key(ev, parent)
     billed_on = func.min(billed_date(ev, parent))
     return (
         select(
             key.label("invoice_key"),
             ev.currency,
-            func.min(func.coalesce(ev.end_user_account_id, parent.end_user_account_id)).label(
-                "end_user"
-            ),
-            func.min(func.coalesce(ev.product_id, parent.product_id)).label("product_id"),
-            func.min(func.coalesce(ev.agreement_id, parent.agreement_id)).label("agreement_id"),
+            *inherited_parties(ev, parent),
             billed_on.label("billed_on"),
             func.sum(signed_amount(ev)).label("forgiven"),
             func.sum(

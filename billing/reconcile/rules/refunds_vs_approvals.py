@@ -29,7 +29,9 @@ from billing.reconcile.partner_events import (
     SELLER_REV_SHARE,
     Event,
     Parent,
+    adjusted_invoice_key,
     in_period,
+    inherited_parties,
     invoice_billed_dates,
     is_current,
 )
@@ -39,26 +41,16 @@ RULE = "refunds_vs_approvals"
 GROSS_REFUND = f"{SELLER_REV_SHARE}_REFUND"
 
 
-def _refunded_key() -> Any:
-    ev, parent = Event, Parent
-    return func.coalesce(
-        parent.buyer_invoice_id, parent.invoice_id, ev.buyer_invoice_id, ev.invoice_id
-    )
-
-
 def _refunds() -> Any:
     """Per refunded buyer invoice: gross and tax refunded, and the refund rows (all periods)."""
-    ev, parent, key = Event, Parent, _refunded_key()
+    ev, parent = Event, Parent
+    key = adjusted_invoice_key(ev, parent)
     billed = invoice_billed_dates()
     return (
         select(
             key.label("invoice_key"),
             ev.currency,
-            func.min(func.coalesce(ev.end_user_account_id, parent.end_user_account_id)).label(
-                "end_user"
-            ),
-            func.min(func.coalesce(ev.product_id, parent.product_id)).label("product_id"),
-            func.min(func.coalesce(ev.agreement_id, parent.agreement_id)).label("agreement_id"),
+            *inherited_parties(ev, parent),
             func.min(
                 func.coalesce(
                     ev.usage_period_start_date,
