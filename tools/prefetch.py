@@ -7,7 +7,8 @@ with what every case reads first already read for the whole chunk:
 - the messages attached to them or received for their accounts (one query; per case: the
   attached ones and the account's inside the case's money window — `fetch_messages`' rule);
 - our usage per account × product × dimension × UTC day, and the partner's daily usage rows,
-  over the span of the chunk's usage windows (one query each). The tools still ask for
+  in the usage windows of the chunk's cases (one query each per window: a chunk usually
+  spans one or two periods). The tools still ask for
   their own slice (`usage_tools.usage_day_sums` / `partner_usage_rows`) and get it from these
   rows instead of a query per account and product.
 
@@ -137,22 +138,31 @@ def _usage_days_stmt(dialect_name: str) -> Any:
             .group_by(UsageRecord.account_id, UsageRecord.product_code, UsageRecord.dimension_key, day))
 
 
-def prefetch_usage_days(session: Session, scopes: Sequence[CaseScope]) -> dict[int, WindowRows]:
-    """Our usage per account × product × dimension × UTC day over the span of the usage windows."""
-    accounts = sorted({s.account_id for s in scopes if s.account_id is not None})
-    if not accounts:
-        return {}
-    lo = min(s.usage_window[0] for s in scopes)
-    hi = max(s.usage_window[1] for s in scopes)
+def _by_window(scopes: Sequence[CaseScope], key: Any) -> dict[tuple[date, date], list[Any]]:
+    """The distinct `key(scope)` values per usage window (one query per window reads no more
+    days than the cases need: a chunk usually spans one or two periods)."""
+    found: dict[tuple[date, date], set[Any]] = defaultdict(set)
+    for scope in scopes:
+        value = key(scope)
+        if value is not None:
+            found[scope.usage_window].add(value)
+    return {window: sorted(values) for window, values in sorted(found.items())}
+
+
+def prefetch_usage_days(session: Session, scopes: Sequence[CaseScope]) -> dict[tuple[int, tuple[date, date]], WindowRows]:
+    """Our usage per account × product × dimension × UTC day, per (account, usage window) of the cases."""
     name = dialect(session)
     stmt = prepared(("prefetch_usage_days", name), lambda: _usage_days_stmt(name))
-    by_account: dict[int, list[tuple[str, str, date, Decimal]]] = defaultdict(list)
-    for part in _chunks(accounts):
-        for account_id, product, dim, day, qty in fetch_rows(session, stmt, accounts=list(part),
-                                                             lo=at_midnight(lo), hi=at_midnight(hi)):
-            by_account[account_id].append((product, dim, day if isinstance(day, date) else date.fromisoformat(str(day)),
-                                           qty))
-    return {a: WindowRows(lo, hi, tuple(by_account.get(a, ()))) for a in accounts}
+    found: dict[tuple[int, tuple[date, date]], WindowRows] = {}
+    for (lo, hi), accounts in _by_window(scopes, lambda s: s.account_id).items():
+        by_account: dict[int, list[tuple[str, str, date, Decimal]]] = defaultdict(list)
+        for part in _chunks(accounts):
+            for account_id, product, dim, day, qty in fetch_rows(session, stmt, accounts=list(part),
+                                                                 lo=at_midnight(lo), hi=at_midnight(hi)):
+                by_account[account_id].append(
+                    (product, dim, day if isinstance(day, date) else date.fromisoformat(str(day)), qty))
+        found.update({(a, (lo, hi)): WindowRows(lo, hi, tuple(by_account.get(a, ()))) for a in accounts})
+    return found
 
 
 def _partner_usage_stmt() -> Any:
@@ -164,19 +174,18 @@ def _partner_usage_stmt() -> Any:
         PartnerUsage.usage_date >= bindparam("lo"), PartnerUsage.usage_date < bindparam("hi"))
 
 
-def prefetch_partner_usage(session: Session, scopes: Sequence[CaseScope]) -> dict[str, WindowRows]:
-    """The partner's daily usage rows per AWS account over the span of the usage windows."""
-    aws_ids = sorted({s.aws_account_id for s in scopes if s.aws_account_id})
-    if not aws_ids:
-        return {}
-    lo = min(s.usage_window[0] for s in scopes)
-    hi = max(s.usage_window[1] for s in scopes)
-    by_account: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for part in _chunks(aws_ids):
-        for row in fetch_rows(session, prepared("prefetch_partner_usage", _partner_usage_stmt),
-                              aws_ids=list(part), lo=lo, hi=hi):
-            by_account[row[3]].append(tuple(row))
-    return {a: WindowRows(lo, hi, tuple(by_account.get(a, ()))) for a in aws_ids}
+def prefetch_partner_usage(session: Session,
+                           scopes: Sequence[CaseScope]) -> dict[tuple[str, tuple[date, date]], WindowRows]:
+    """The partner's daily usage rows per (AWS account, usage window) of the cases."""
+    found: dict[tuple[str, tuple[date, date]], WindowRows] = {}
+    for (lo, hi), aws_ids in _by_window(scopes, lambda s: s.aws_account_id or None).items():
+        by_account: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        for part in _chunks(aws_ids):
+            for row in fetch_rows(session, prepared("prefetch_partner_usage", _partner_usage_stmt),
+                                  aws_ids=list(part), lo=lo, hi=hi):
+                by_account[row[3]].append(tuple(row))
+        found.update({(a, (lo, hi)): WindowRows(lo, hi, tuple(by_account.get(a, ()))) for a in aws_ids})
+    return found
 
 
 @dataclass
@@ -211,10 +220,10 @@ def read_ahead(session: Session, exception_ids: Sequence[int], *, shared: Eviden
     # Usage only for the cases whose rule calls for it: a month of hours is the biggest read.
     usage = [scope for scope, (exception, _) in zip(scopes, rows.values(), strict=True)
              if USAGE_TOOL in plan_for(exception.rule)]
-    for account_id, days in prefetch_usage_days(session, usage).items():
-        shared.pin((USAGE_DAYS, account_id), days)
-    for aws_id, partner in prefetch_partner_usage(session, usage).items():
-        shared.pin((PARTNER_USAGE, aws_id), partner)
+    for (account_id, window), days in prefetch_usage_days(session, usage).items():
+        shared.pin((USAGE_DAYS, account_id, window), days)
+    for (aws_id, window), partner in prefetch_partner_usage(session, usage).items():
+        shared.pin((PARTNER_USAGE, aws_id, window), partner)
     return ReadAhead(shared=shared, rows=rows, messages=prefetch_messages(session, scopes))
 
 

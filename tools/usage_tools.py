@@ -107,7 +107,7 @@ def get_usage_summary(
 def usage_day_sums(ctx: ToolContext, account_id: int, codes: Sequence[str],
                    window: tuple[date, date]) -> list[tuple[str, str, date, Decimal]]:
     """`fetch_usage_day_sums`, sliced from the account's rows when a batch read them ahead."""
-    ahead = ctx.shared.pinned((USAGE_DAYS, account_id)) if ctx.shared is not None else None
+    ahead = ctx.shared.pinned((USAGE_DAYS, account_id, window)) if ctx.shared is not None else None
     if not isinstance(ahead, WindowRows) or not ahead.covers(window):
         return fetch_usage_day_sums(ctx.session, account_id, codes, window)
     wanted, (lo, hi) = set(codes), window
@@ -120,7 +120,7 @@ def partner_usage_rows(ctx: ToolContext, aws_account_id: str | None, marketplace
     """`fetch_partner_usage_slim`, sliced from the account's rows when a batch read them ahead."""
     if not aws_account_id:
         return []
-    ahead = ctx.shared.pinned((PARTNER_USAGE, aws_account_id)) if ctx.shared is not None else None
+    ahead = ctx.shared.pinned((PARTNER_USAGE, aws_account_id, window)) if ctx.shared is not None else None
     if not isinstance(ahead, WindowRows) or not ahead.covers(window):
         return fetch_partner_usage_slim(ctx.session, aws_account_id, marketplace_product_ids, window)
     wanted, (lo, hi) = set(marketplace_product_ids), window

@@ -48,11 +48,15 @@ def test_a_prefetched_chunk_gathers_the_same_evidence_as_each_case_alone(engine:
     assert len(generated) >= 20 and len(rules) >= 6
     assert set(batch) == set(alone)
     assert [i for i in generated if batch[i] != alone[i]] == []
-    # One query per table for the chunk: exceptions with accounts, messages, our usage by day, the partner's.
-    assert prefetch_statements == 4
+    # One query per table for the chunk (per usage window for the usage tables): exceptions with accounts,
+    # messages, our usage by day, the partner's.
+    windows = {c.scope().usage_window for c in contexts.values()}
+    assert prefetch_statements <= 2 + 2 * len(windows) and len(windows) <= 2
     ctx = contexts[generated[0]]
-    assert (MESSAGES,) in ctx.cache and cache.pinned((USAGE_DAYS, ctx.account_id)) is not None
-    assert any(cache.pinned((PARTNER_USAGE, c.scope().aws_account_id)) is not None for c in contexts.values())
+    assert (MESSAGES,) in ctx.cache
+    assert any(cache.pinned((USAGE_DAYS, c.account_id, c.scope().usage_window)) is not None for c in contexts.values())
+    assert any(cache.pinned((PARTNER_USAGE, c.scope().aws_account_id, c.scope().usage_window)) is not None
+               for c in contexts.values())
     # The tools took their slices of those rows instead of asking again.
     later = statements[prefetch_statements:]
     assert not [s for s in later if "FROM partner_usage" in s or "FROM messages" in s]
