@@ -52,9 +52,9 @@ def get_account_history(
     # The account's list is shared by its cases; each case then leaves itself out.
     everyone = replace(scope, exception_id=None)
     entries = ctx.shared_value(("history", scope.account_id, scope.period, limit + 1),
-                               lambda: fetch_history(ctx.session, everyone, limit + 1))
-    return AccountHistory(entries=[HistoryEntry(exception_id=eid, **prior.model_dump())
-                                   for eid, prior in entries if eid != scope.exception_id][:limit])
+                               lambda: [HistoryEntry(exception_id=eid, **prior.model_dump())
+                                        for eid, prior in fetch_history(ctx.session, everyone, limit + 1)])
+    return AccountHistory(entries=[e for e in entries if e.exception_id != scope.exception_id][:limit])
 
 
 @tool
