@@ -1,30 +1,20 @@
 """Expected labels a bundle may carry (eval cases, generator ground truth).
 
-The vocabulary is the one agreed between the agent, the generator and the evals; it is
-repeated here because the domain room imports nothing of the agent's (a test checks that
-both lists agree with `agent.schemas`).
+The vocabulary is `billing.taxonomy`, the one agreed between the agent, the generator and the
+evals (a test checks that it agrees with `agent.schemas`).
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
-CategoryLabel = Literal[
-    "dropped_metering", "duplicate_metering", "rejected_metering", "wrong_dimension",
-    "price_mismatch", "entitlement_mismatch", "listing_fee_mismatch", "reseller_margin_mismatch",
-    "short_payment", "forgiven_charge", "disbursement_failure", "missing_invoice",
-    "credit_misapplied", "refund_discrepancy", "tax_discrepancy", "fx_variance",
-    "timing_difference", "channel_conflict", "other",
-]
-ActionLabel = Literal[
-    "resend_metering", "fix_metering_mapping", "refund_request", "request_partner_correction",
-    "credit_note", "rebill", "write_off", "chase_payment", "book_fx_variance", "no_action_timing",
-    "investigate",
-]
-EscalateLabel = Literal["partner", "customer", "internal", "none"]
-RouteLabel = Literal["auto", "human"]
+from billing.taxonomy import Action, Category, EscalateTo, Route
+
+# The names bundles, tools and evals know these labels by.
+CategoryLabel = Category
+ActionLabel = Action
+EscalateLabel = EscalateTo
+RouteLabel = Route
 
 
 class ExpectedLabels(BaseModel):

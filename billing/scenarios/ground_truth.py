@@ -13,9 +13,9 @@ from billing.scenarios.faults.plan import FaultPlan, PlannedFault
 from billing.scenarios.marketplace import find_invoice
 from billing.scenarios.messages import write_message
 from billing.scenarios.truth_model import TruthEntry
-from billing.scenarios.vocabulary import Category, Route
 from billing.scenarios.world import World
 from billing.settings import RoutingSettings
+from billing.taxonomy import Category, Route
 
 MESSAGE_SHARE = 0.35  # share of ordinary faults someone writes in about
 INJECTION_EVERY = 5  # about one message in five carries text that tries to instruct the model

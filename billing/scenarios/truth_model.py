@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
-from billing.scenarios.vocabulary import Action, Category, EscalateTo, Route
+from billing.taxonomy import Action, Category, EscalateTo, Route
 
 
 class TruthEntry(BaseModel):

@@ -6,13 +6,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from billing.money import quantize
 from billing.scenarios.calendar import last_day
 from billing.scenarios.model import Contract
-from billing.scenarios.vocabulary import Action, Category, EscalateTo
 from billing.scenarios.world import World
+from billing.taxonomy import Action, Category, EscalateTo
 
 Stage = Literal["usage", "billing", "cash"]
 
@@ -24,6 +24,21 @@ class Target:
     contract: Contract
     period: str
     rng: random.Random
+
+    def effect(
+        self,
+        category: Category,
+        rules: list[str],
+        kinds: list[str],
+        amount: Decimal,
+        note: str,
+        **more: Any,
+    ) -> Effect:
+        """What the fault did here: in this month, in the contract's currency, the amount at
+        stake rounded to it (`more`: the other fields of `Effect`)."""
+        currency = self.contract.currency
+        at_stake = money(amount, currency)
+        return Effect(category, self.period, rules, kinds, at_stake, currency, note, **more)
 
 
 @dataclass

@@ -48,13 +48,11 @@ def inject_listing_fee_mismatch(world: World, t: Target) -> Effect | None:
     inv.fee_rate = wrong
     reissue(world, inv)
     amount = money(inv.gross * wrong - inv.gross * contracted, c.currency)
-    return Effect(
+    return t.effect(
         "listing_fee_mismatch",
-        t.period,
         ["listing_fee_vs_contract"],
         ["listing_fee_rate_mismatch"],
         amount,
-        c.currency,
         f"Invoice {inv.invoice_id}: listing fee charged at {wrong * 100}% instead of the contracted "
         f"{contracted * 100}% ({why}).",
     )
@@ -81,13 +79,11 @@ def inject_reseller_margin_mismatch(world: World, t: Target) -> Effect | None:
     ]
     reissue(world, inv)
     amount = money(before - inv.gross, c.currency)
-    return Effect(
+    return t.effect(
         "reseller_margin_mismatch",
-        t.period,
         ["reseller_wholesale"],
         ["wholesale_price_mismatch"],
         amount,
-        c.currency,
         f"{c.reseller_name} was charged wholesale at {applied * 100}% off instead of the authorised "
         f"{authorised * 100}% on invoice {inv.invoice_id}.",
     )
@@ -103,13 +99,11 @@ def inject_tax_discrepancy(world: World, t: Target) -> Effect | None:
     if rng.random() < 0.5 and ours:
         wrong_party = "SELLER_TAX_SHARE" if c.tax_party == "aws" else "AWS_TAX_SHARE"
         reissue(world, inv, tax_type=wrong_party)
-        return Effect(
+        return t.effect(
             "tax_discrepancy",
-            t.period,
             ["tax_treatment"],
             ["tax_party_mismatch", "tax_amount_mismatch"],
-            money(ours, c.currency),
-            c.currency,
+            ours,
             f"Invoice {inv.invoice_id}: tax booked as {wrong_party} although the contract says tax is collected by "
             f"{c.tax_party}.",
         )
@@ -117,13 +111,11 @@ def inject_tax_discrepancy(world: World, t: Target) -> Effect | None:
     amounts = {ln.line_item_id: quantize(ln.amount * other_rate, c.currency) for ln in inv.lines}
     reissue(world, inv, tax_amounts=amounts)
     theirs = sum(amounts.values(), Decimal(0))
-    return Effect(
+    return t.effect(
         "tax_discrepancy",
-        t.period,
         ["tax_treatment"],
         ["tax_amount_mismatch"],
-        money(theirs - ours, c.currency),
-        c.currency,
+        theirs - ours,
         f"Invoice {inv.invoice_id}: tax rows at {other_rate * 100}% while our invoice charges "
         f"{c.tax_rate * 100}% ({c.account.country.code}).",
     )
@@ -166,13 +158,11 @@ def inject_credit_misapplied(world: World, t: Target) -> Effect | None:
             line_item_id=world.ids.line_item_id(),
         )
     )
-    return Effect(
+    return t.effect(
         "credit_misapplied",
-        t.period,
         ["credits_vs_credit_notes"],
         ["credit_mismatch"],
-        money(applied - credit, c.currency),
-        c.currency,
+        applied - credit,
         f"Credit note for {credit} {c.currency} on invoice {inv.invoice_id}; the marketplace applied {applied}.",
     )
 
@@ -197,13 +187,11 @@ def _direct_credit_beyond_invoice(world: World, t: Target) -> Effect | None:
             "reason": "Service credit per QBR (annual fee basis)",
         }
     )
-    return Effect(
+    return t.effect(
         "credit_misapplied",
-        t.period,
         ["credits_vs_credit_notes"],
         ["credit_mismatch"],
-        money(credit - invoice.total, c.currency),
-        c.currency,
+        credit - invoice.total,
         f"Credit note of {credit} {c.currency} booked against invoice {invoice.invoice_number} whose total "
         f"is {invoice.total}: the credit was computed on the annual fee, not the month.",
         reference=invoice.invoice_number,
@@ -269,8 +257,12 @@ def inject_refund_discrepancy(world: World, t: Target) -> Effect | None:
             "approved_refund_missing",
             f"Refund of {refund} {c.currency} on invoice {inv.invoice_id} was approved but never processed.",
         )
-    return Effect(
-        "refund_discrepancy", t.period, ["refunds_vs_approvals"], [kind], refund, c.currency, note
+    return t.effect(
+        "refund_discrepancy",
+        ["refunds_vs_approvals"],
+        [kind],
+        refund,
+        note,
     )
 
 
@@ -304,13 +296,11 @@ def inject_forgiven_charge(world: World, t: Target) -> Effect | None:
         ),
         Decimal(0),
     )
-    return Effect(
+    return t.effect(
         "forgiven_charge",
-        t.period,
         ["forgiven_charges", "disbursed_vs_invoiced"],
         ["charge_forgiven", "undisbursed"],
-        money(net, c.currency),
-        c.currency,
+        net,
         f"AWS forgave invoice {inv.invoice_id} on {forgiven_on} (buyer did not pay); the revenue is lost.",
     )
 
@@ -323,13 +313,11 @@ def inject_missing_invoice(world: World, t: Target) -> Effect | None:
         if invoice is None:
             return None
         world.ledger.remove(invoice)
-        return Effect(
+        return t.effect(
             "missing_invoice",
-            t.period,
             ["usage_without_invoice"],
             ["not_invoiced"],
-            money(invoice.subtotal, c.currency),
-            c.currency,
+            invoice.subtotal,
             f"No invoice was issued for {t.period}: the billing run skipped the contract after a CRM edit.",
         )
     inv = _invoice(world, t)
@@ -337,13 +325,11 @@ def inject_missing_invoice(world: World, t: Target) -> Effect | None:
         return None
     inv.issued = False
     inv.events = []
-    return Effect(
+    return t.effect(
         "missing_invoice",
-        t.period,
         ["usage_without_invoice"],
         ["not_invoiced"],
-        money(inv.gross, c.currency),
-        c.currency,
+        inv.gross,
         f"AWS issued no invoice for {t.period} although usage was accepted for agreement {c.agreement_id}.",
     )
 
@@ -385,13 +371,11 @@ def inject_channel_conflict(world: World, t: Target) -> Effect | None:
     ]
     invoice.cash = CashPlan(pay_date=invoice.due_date - timedelta(days=2))
     world.ledger.append(invoice)
-    return Effect(
+    return t.effect(
         "channel_conflict",
-        t.period,
         ["channel_overlap"],
         ["billed_in_two_channels"],
-        money(invoice.total, c.currency),
-        c.currency,
+        invoice.total,
         f"{t.period} usage was billed through AWS and again on direct invoice {number} from the legacy "
         f"contract {legacy.contract_key}; the customer paid both.",
         reference=number,

@@ -48,13 +48,11 @@ def inject_short_payment(world: World, t: Target, *, partial_only: bool = False)
             Decimal(0) if unpaid else Decimal(rng.choice(("0.5", "0.9", "0.95")))
         )
         paid = quantize(invoice.total * invoice.cash.paid_fraction, c.currency)
-        return Effect(
+        return t.effect(
             "short_payment",
-            t.period,
             ["direct_payments"],
             ["unpaid" if unpaid else "short_paid"],
-            money(invoice.total - paid, c.currency),
-            c.currency,
+            invoice.total - paid,
             f"Invoice {invoice.invoice_number} ({invoice.total} {c.currency}) "
             + (
                 "is unpaid past its due date."
@@ -68,13 +66,11 @@ def inject_short_payment(world: World, t: Target, *, partial_only: bool = False)
         return None
     if not partial_only and rng.random() < 0.4:
         inv.cash.disburse = False
-        return Effect(
+        return t.effect(
             "short_payment",
-            t.period,
             ["disbursed_vs_invoiced"],
             ["undisbursed"],
-            money(expected_net(inv), c.currency),
-            c.currency,
+            expected_net(inv),
             f"Invoice {inv.invoice_id} is past due and uncollected: nothing disbursed.",
         )
     sellers = [r for r in disbursable_rows(inv) if r["transaction_type"] == "SELLER_REV_SHARE"]
@@ -82,13 +78,11 @@ def inject_short_payment(world: World, t: Target, *, partial_only: bool = False)
         if partial_only:
             return None
         inv.cash.disburse = False
-        return Effect(
+        return t.effect(
             "short_payment",
-            t.period,
             ["disbursed_vs_invoiced"],
             ["undisbursed"],
-            money(expected_net(inv), c.currency),
-            c.currency,
+            expected_net(inv),
             f"Invoice {inv.invoice_id} is past due and uncollected: nothing disbursed.",
         )
     line = rng.choice(sellers)["line_item_id"]
@@ -97,13 +91,11 @@ def inject_short_payment(world: World, t: Target, *, partial_only: bool = False)
         (Decimal(r["amount"]) for r in disbursable_rows(inv) if r["line_item_id"] == line),
         Decimal(0),
     )
-    return Effect(
+    return t.effect(
         "short_payment",
-        t.period,
         ["disbursed_vs_invoiced"],
         ["short_disbursed"],
-        money(short, c.currency),
-        c.currency,
+        short,
         f"Invoice {inv.invoice_id}: the buyer paid only part; line {line} ({short} {c.currency}) was not disbursed.",
     )
 
@@ -118,36 +110,30 @@ def inject_disbursement_failure(world: World, t: Target) -> Effect | None:
     pick = rng.random()
     if pick < 0.4:
         inv.cash.failed = True
-        return Effect(
+        return t.effect(
             "disbursement_failure",
-            t.period,
             ["disbursement_integrity", "disbursed_vs_invoiced"],
             ["disbursement_failed", "undisbursed"],
-            money(net, c.currency),
-            c.currency,
+            net,
             f"The payout for invoice {inv.invoice_id} was returned by the bank (closed account); update the bank "
             "details with AWS.",
         )
     if pick < 0.7:
         delta = quantize(net * Decimal(rng.choice(("0.02", "0.05", "0.1"))), c.currency)
         inv.cash.payout_delta = delta  # payouts are negative: a positive delta pays out less
-        return Effect(
+        return t.effect(
             "disbursement_failure",
-            t.period,
             ["disbursement_integrity"],
             ["disbursement_sum_mismatch"],
-            money(delta, c.currency),
-            c.currency,
+            delta,
             f"The payout for invoice {inv.invoice_id} is {delta} {c.currency} smaller than the sum of its rows.",
         )
     inv.cash.receipt = False
-    return Effect(
+    return t.effect(
         "disbursement_failure",
-        t.period,
         ["disbursement_integrity"],
         ["bank_receipt_missing"],
-        money(net, c.currency),
-        c.currency,
+        net,
         f"The payout for invoice {inv.invoice_id} has a bank trace id that never reached our bank account.",
     )
 
@@ -198,13 +184,11 @@ def inject_other(world: World, t: Target) -> Effect | None:
             "remittance_note": "INV PAYMENT" if unknown else "Prepayment for upcoming services",
         }
     )
-    return Effect(
+    return t.effect(
         "other",
-        t.period,
         ["direct_payments"],
         ["unapplied_cash"],
         amount,
-        c.currency,
         f"{amount} {c.currency} received on {received} matches no invoice"
         + (
             " and the payer is not a known customer."

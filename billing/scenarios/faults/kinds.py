@@ -12,8 +12,8 @@ from billing.scenarios.faults import cash_faults as cf
 from billing.scenarios.faults import usage_faults as uf
 from billing.scenarios.faults.base import FaultKind
 from billing.scenarios.model import Contract
-from billing.scenarios.vocabulary import Category
 from billing.scenarios.world import World
+from billing.taxonomy import Category
 
 
 def _aws_used(world: World, c: Contract, period: str) -> bool:

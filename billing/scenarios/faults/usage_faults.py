@@ -10,8 +10,8 @@ from decimal import Decimal
 from billing.scenarios.calendar import add_months, first_day, iso_hour, period_start
 from billing.scenarios.faults.base import Effect, Target, money, usd
 from billing.scenarios.model import Contract, ExtraMeterRecord, MeterOverride
-from billing.scenarios.vocabulary import Action
 from billing.scenarios.world import World
+from billing.taxonomy import Action
 
 EDGE_HOURS = 6  # keep ordinary faults away from the month boundary, where timing differences live
 
@@ -48,6 +48,19 @@ def pick_run(
     return None
 
 
+def pick_dimension_run(
+    world: World, t: Target, shortest: int, longest: int
+) -> tuple[str, list[int]] | None:
+    """One dimension with usage in the month and a run of `shortest`..`longest` of its hours
+    with usage (drawn from the target's random stream in that order), or None."""
+    dims = used_dimensions(world, t.contract, t.period)
+    if not dims:
+        return None
+    dim = t.rng.choice(dims)
+    run = pick_run(world, t.contract, [dim], t.period, t.rng, t.rng.randint(shortest, longest))
+    return None if run is None else (dim, run)
+
+
 def run_text(world: World, run: list[int]) -> str:
     return f"{iso_hour(world.timeline.moment(run[0]))} to {iso_hour(world.timeline.moment(run[-1] + 1))}"
 
@@ -55,13 +68,10 @@ def run_text(world: World, run: list[int]) -> str:
 def inject_dropped_metering(world: World, t: Target) -> Effect | None:
     """Records our pipeline never delivered (an outage) or AWS left unprocessed and nobody retried."""
     c, rng = t.contract, t.rng
-    dims = used_dimensions(world, c, t.period)
-    if not dims:
+    picked = pick_dimension_run(world, t, 3, 16)
+    if picked is None:
         return None
-    dim = rng.choice(dims)
-    run = pick_run(world, c, [dim], t.period, rng, rng.randint(3, 16))
-    if run is None:
-        return None
+    dim, run = picked
     unprocessed = rng.random() < 0.35
     key = (c.contract_key, dim)
     quantity = sum(world.usage[key][h] for h in run)
@@ -78,15 +88,13 @@ def inject_dropped_metering(world: World, t: Target) -> Effect | None:
         if unprocessed
         else "were never sent: the metering job failed"
     )
-    return Effect(
+    return t.effect(
         "dropped_metering",
-        t.period,
         ["usage_vs_partner_usage", "metering_gaps"]
         + (["metering_not_accepted"] if unprocessed else []),
         ["usage_shortfall", "metering_missing_hours"]
         + (["metering_unprocessed"] if unprocessed else []),
         amount,
-        c.currency,
         f"{len(run)} hourly records of {dim} ({quantity} units, {run_text(world, run)}) {how}; "
         f"older than the 6 h metering window, so {action.replace('_', ' ')} instead of resending.",
         action=action,
@@ -96,14 +104,11 @@ def inject_dropped_metering(world: World, t: Target) -> Effect | None:
 
 def inject_duplicate_metering(world: World, t: Target) -> Effect | None:
     """A retry job re-sent hours AWS then billed twice; its later retries came back DuplicateRecord."""
-    c, rng = t.contract, t.rng
-    dims = used_dimensions(world, c, t.period)
-    if not dims:
+    c = t.contract
+    picked = pick_dimension_run(world, t, 2, 8)
+    if picked is None:
         return None
-    dim = rng.choice(dims)
-    run = pick_run(world, c, [dim], t.period, rng, rng.randint(2, 8))
-    if run is None:
-        return None
+    dim, run = picked
     key = (c.contract_key, dim)
     quantity = 0
     for h in run:
@@ -114,13 +119,11 @@ def inject_duplicate_metering(world: World, t: Target) -> Effect | None:
             world.extra_meter.append(ExtraMeterRecord(c.contract_key, dim, h, q, "DuplicateRecord"))
     rate = world.billed_rate(c, dim, t.period)
     amount = money(Decimal(quantity) * rate, c.currency)
-    return Effect(
+    return t.effect(
         "duplicate_metering",
-        t.period,
         ["usage_vs_partner_usage", "metering_not_accepted"],
         ["usage_excess", "metering_duplicate_record"],
         amount,
-        c.currency,
         f"{dim}: {quantity} units of {run_text(world, run)} were billed twice by AWS after a retry storm; "
         "the customer was overcharged and is owed a refund.",
         dimension_key=dim,
@@ -149,13 +152,11 @@ def inject_rejected_metering(world: World, t: Target) -> Effect | None:
         if customer_side
         else "our customer mapping sent a stale CustomerIdentifier after the buyer re-subscribed"
     )
-    return Effect(
+    return t.effect(
         "rejected_metering",
-        t.period,
         ["metering_not_accepted", "usage_vs_partner_usage", "metering_gaps"],
         ["metering_customer_not_subscribed", "usage_shortfall", "metering_missing_hours"],
-        money(amount, c.currency),
-        c.currency,
+        amount,
         f"{len(run)} hours ({run_text(world, run)}) rejected as CustomerNotSubscribed: {why}.",
         escalate_to="customer" if customer_side else "internal",
     )
@@ -187,13 +188,11 @@ def inject_wrong_dimension(world: World, t: Target, *, cheap_target: bool = Fals
         world.meter_overrides[(c.contract_key, source, h)] = MeterOverride("Omitted")
         world.meter_quantity[(c.contract_key, target, h)] = world.usage[dst][h] + q
     amount = money(Decimal(moved) * c.rates[source], c.currency)
-    return Effect(
+    return t.effect(
         "wrong_dimension",
-        t.period,
         ["usage_vs_partner_usage", "metering_gaps"],
         ["usage_shortfall", "usage_excess", "metering_missing_hours"],
         amount,
-        c.currency,
         f"{moved} units of {source} were metered as {target} ({run_text(world, run)}) after a release changed "
         f"the dimension mapping; the account's total units agree, the mix does not.",
     )
@@ -220,13 +219,11 @@ def inject_timing_difference(world: World, t: Target) -> Effect | None:
         return None
     amount = money(amount, c.currency)
     following = world.timeline.next_period(t.period)
-    effect = Effect(
+    effect = t.effect(
         "timing_difference",
-        t.period,
         ["usage_vs_partner_usage"],
         ["usage_shortfall"],
         amount,
-        c.currency,
         f"The last {k} hour(s) of {t.period} ({quantity} units, before 00:00 UTC) appear in the partner's "
         f"feed on {next_day}; the difference nets out in the next period.",
         benign=True,
@@ -271,13 +268,11 @@ def inject_price_mismatch(world: World, t: Target) -> Effect | None:
     r = world.timeline.hour_range(t.period)
     quantity = sum(world.partner[(c.contract_key, dim)][r.start : r.stop])
     amount = money(Decimal(quantity) * (billed - contracted), c.currency)
-    return Effect(
+    return t.effect(
         "price_mismatch",
-        t.period,
         ["billed_rate_vs_contract"],
         ["rate_mismatch"],
         amount,
-        c.currency,
         f"{dim} billed at {billed} {c.currency}/unit instead of the contracted {contracted}: {why}.",
         dimension_key=dim,
     )
@@ -323,13 +318,11 @@ def inject_entitlement_mismatch(world: World, t: Target) -> Effect | None:
         "usage_shortfall",
         "metering_missing_hours",
     ]
-    effect = Effect(
+    effect = t.effect(
         "entitlement_mismatch",
-        t.period,
         rules,
         kinds,
-        money(per_period[t.period], c.currency),
-        c.currency,
+        per_period[t.period],
         f"Agreement {c.agreement_id} was {what} on {iso_hour(ended)}, but the service kept running and "
         "metering; AWS rejects the usage, so it must be billed to the customer another way.",
     )

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import Engine
 
 from agent.schemas import Action, Category, EscalateTo
+from billing import taxonomy
 from billing.bundles import BundleFileErrors, CaseBundle, collect_bundle, load_bundle, parse_bundle
 from billing.bundles.json_schema import SCHEMA_PATH, bundle_json_schema, main, schema_text
 from billing.bundles.labels import ActionLabel, CategoryLabel, EscalateLabel
 from billing.bundles.types import ChannelName
 from billing.db import transaction
 from billing.models import CHANNEL_VALUES
-from billing.scenarios import vocabulary
 from tests.tools.case_world import World
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "formats" / "case-bundle.md"
@@ -104,9 +104,9 @@ def test_a_derived_id_that_does_not_match_its_key_is_refused() -> None:
 
 
 def test_label_and_channel_vocabularies_agree_with_the_agent_and_the_generator() -> None:
-    assert set(get_args(CategoryLabel)) == {c.value for c in Category} == set(vocabulary.CATEGORIES)
-    assert set(get_args(ActionLabel)) == {a.value for a in Action} == set(vocabulary.ACTIONS)
-    assert set(get_args(EscalateLabel)) == {e.value for e in EscalateTo} == set(vocabulary.ESCALATE_TO)
+    assert set(get_args(CategoryLabel)) == {c.value for c in Category} == set(taxonomy.CATEGORIES)
+    assert set(get_args(ActionLabel)) == {a.value for a in Action} == set(taxonomy.ACTIONS)
+    assert set(get_args(EscalateLabel)) == {e.value for e in EscalateTo} == set(taxonomy.ESCALATE_TO)
     assert list(get_args(ChannelName)) == CHANNEL_VALUES
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from billing.scenarios import ScenarioSummary, read_truth
 from billing.scenarios.messages import INJECTIONS
-from billing.scenarios.vocabulary import CATEGORIES
+from billing.taxonomy import CATEGORIES
 
 
 def _messages(summary: ScenarioSummary) -> list[dict[str, Any]]:

@@ -1,14 +1,16 @@
-"""The labels the ground truth speaks: categories, actions, escalation targets and routes.
+"""The triage vocabulary: discrepancy categories, actions, escalation targets and routes.
 
-These strings are agreed with the agent (`agent/schemas.py`) and the evals; `billing/` may not
-import the agent, so the vocabulary is spelled out here as `Literal` types.
+One definition for the domain room: the generator's ground truth, the case bundles' expected
+labels and the evals speak it. The agent (`agent/schemas.py`) spells the same strings as enums
+because `billing/` may not import the agent; a test checks that the two agree.
 """
 
 from __future__ import annotations
 
 from typing import Literal, get_args
 
-Category = Literal[
+#: DOMAIN.md's taxonomy: every category a runbook (SOP) can be written for.
+RunbookCategory = Literal[
     "dropped_metering",
     "duplicate_metering",
     "rejected_metering",
@@ -27,8 +29,9 @@ Category = Literal[
     "fx_variance",
     "timing_difference",
     "channel_conflict",
-    "other",
 ]
+#: What a case can be labelled: the taxonomy, and `other` for what fits none of it.
+Category = Literal[RunbookCategory, "other"]
 Action = Literal[
     "resend_metering",
     "fix_metering_mapping",
@@ -45,6 +48,8 @@ Action = Literal[
 EscalateTo = Literal["partner", "customer", "internal", "none"]
 Route = Literal["auto", "human"]
 
+RUNBOOK_CATEGORIES: tuple[str, ...] = get_args(RunbookCategory)
 CATEGORIES: tuple[str, ...] = get_args(Category)
 ACTIONS: tuple[str, ...] = get_args(Action)
 ESCALATE_TO: tuple[str, ...] = get_args(EscalateTo)
+ROUTES: tuple[str, ...] = get_args(Route)
