@@ -9,11 +9,11 @@ payout) and the invoice id — a few set-based rounds, never one query per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import Row, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from billing.bundles.fetch.sql import fetch_rows, prepared
@@ -201,44 +201,43 @@ def fetch_invoices(session: Session, scope: CaseScope, *, partner_invoice_ids: I
     return list(invoices.values())
 
 
-_CREDIT_FIELDS = [c for c in CreditNote.__table__.columns if c.key not in ("id", "account_id")]
+def _account_ledger(session: Session, scope: CaseScope, model: Any, *, dated: str, linked_by: str, named_by: str,
+                    links: Iterable[str]) -> Sequence[Row[Any]]:
+    """The account's rows of a ledger table (credit notes, refund requests) a case needs: dated
+    in the money window, linked to one of `links` (invoice ids), or named by the exception
+    (its `named_by` id among the exception's refs to the table); by date, then id."""
+    if scope.account_id is None:
+        return []
+    table = model.__table__
+
+    def build() -> Any:
+        fields = [c for c in table.columns if c.key not in ("id", "account_id")]
+        day, named = table.c[dated], table.c[named_by]
+        return (
+            select(*fields, Account.account_key).join(Account, Account.id == table.c.account_id)
+            .where(table.c.account_id == bindparam("account_id"),
+                   or_(and_(day >= bindparam("lo"), day < bindparam("hi")),
+                       table.c[linked_by].in_(bindparam("links", expanding=True)),
+                       named.in_(bindparam("named", expanding=True))))
+            .order_by(day, named))
+
+    lo, hi = scope.money_window
+    return fetch_rows(session, prepared(table.name, build), account_id=scope.account_id, lo=lo, hi=hi,
+                      links=sorted(set(links)), named=sorted(set(scope.refs(table.name))))
 
 
 def fetch_credit_notes(session: Session, scope: CaseScope, invoice_numbers: Iterable[str]) -> list[CreditNoteRecord]:
     """Credit notes against the given invoices, named by the exception, or issued in the money window."""
-    if scope.account_id is None:
-        return []
-    lo, hi = scope.money_window
-    stmt = prepared("credit_notes", lambda: (
-        select(*_CREDIT_FIELDS, Account.account_key).join(Account, Account.id == CreditNote.account_id)
-        .where(CreditNote.account_id == bindparam("account_id"),
-               or_(and_(CreditNote.issue_date >= bindparam("lo"), CreditNote.issue_date < bindparam("hi")),
-                   CreditNote.invoice_number.in_(bindparam("numbers", expanding=True)),
-                   CreditNote.credit_note_number.in_(bindparam("named", expanding=True))))
-        .order_by(CreditNote.issue_date, CreditNote.credit_note_number)))
-    rows = fetch_rows(session, stmt, account_id=scope.account_id, lo=lo, hi=hi,
-                      numbers=sorted(set(invoice_numbers)), named=sorted(set(scope.refs("credit_notes"))))
+    rows = _account_ledger(session, scope, CreditNote, dated="issue_date", linked_by="invoice_number",
+                           named_by="credit_note_number", links=invoice_numbers)
     return [CreditNoteRecord.model_validate(dict(row._mapping)) for row in rows]
-
-
-_REFUND_FIELDS = [c for c in RefundRequest.__table__.columns if c.key not in ("id", "account_id")]
 
 
 def fetch_refund_requests(session: Session, scope: CaseScope,
                           partner_invoice_ids: Iterable[str]) -> list[RefundRequestRecord]:
     """Refund requests for the given marketplace invoices, named by the exception, or made in the money window."""
-    if scope.account_id is None:
-        return []
-    lo, hi = scope.money_window
-    stmt = prepared("refund_requests", lambda: (
-        select(*_REFUND_FIELDS, Account.account_key).join(Account, Account.id == RefundRequest.account_id)
-        .where(RefundRequest.account_id == bindparam("account_id"),
-               or_(and_(RefundRequest.requested_date >= bindparam("lo"), RefundRequest.requested_date < bindparam("hi")),
-                   RefundRequest.partner_invoice_id.in_(bindparam("partner_ids", expanding=True)),
-                   RefundRequest.request_id.in_(bindparam("named", expanding=True))))
-        .order_by(RefundRequest.requested_date, RefundRequest.request_id)))
-    rows = fetch_rows(session, stmt, account_id=scope.account_id, lo=lo, hi=hi,
-                      partner_ids=sorted(set(partner_invoice_ids)), named=sorted(set(scope.refs("refund_requests"))))
+    rows = _account_ledger(session, scope, RefundRequest, dated="requested_date", linked_by="partner_invoice_id",
+                           named_by="request_id", links=partner_invoice_ids)
     return [RefundRequestRecord.model_validate(dict(row._mapping)) for row in rows]
 
 
