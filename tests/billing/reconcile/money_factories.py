@@ -6,19 +6,30 @@ same habits — add, flush, never commit; money as `Decimal` from strings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from types import ModuleType
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from billing.db import transaction
-from billing.models import Account, CreditNote, Discrepancy, FxRate, Payment, RefundRequest
+from billing.models import (
+    Account,
+    BillingEvent,
+    CreditNote,
+    Discrepancy,
+    FxRate,
+    Payment,
+    Product,
+    RefundRequest,
+)
 from billing.reconcile.config import ReconcileSettings, using
 from billing.reconcile.findings import ApplyStats, apply_findings
 
-from .factories import dec
+from .factories import add_billing_event, dec, make_account, make_contract, make_product
 
 # Tests run as if on this date unless they say otherwise: October 2026 is long due.
 AS_OF = date(2027, 1, 15)
@@ -140,6 +151,109 @@ class RuleRun:
         found = self.open
         assert len(found) == 1, [(e.kind, e.natural_key, e.description) for e in found]
         return found[0]
+
+
+def october_invoice(session: Session) -> tuple[Account, Product]:
+    """Acme, its marketplace contract and October's invoice inv-aws-0001 on the feed: 100.00
+    gross (`be-gross`) and a 3 % listing fee (`be-fee`, -3.00)."""
+    account, product = make_account(session), make_product(session)
+    make_contract(session, account, product)
+    add_billing_event(session, account, product, billing_event_id="be-gross", amount="100.00")
+    add_billing_event(
+        session,
+        account,
+        product,
+        billing_event_id="be-fee",
+        amount="-3.00",
+        transaction_type="AWS_REV_SHARE",
+    )
+    return account, product
+
+
+def the_account_and_product(session: Session) -> tuple[Account, Product]:
+    """The one account and the one product a test stored."""
+    return session.scalars(select(Account)).one(), session.scalars(select(Product)).one()
+
+
+def add_payout(
+    session: Session, *, amount: str, paid_on: date | None, **columns: object
+) -> BillingEvent:
+    """The marketplace payout `be-payout` (DISBURSED / DISBURSEMENT) paid on `paid_on`: no
+    account, product, invoice, due date or usage period of its own."""
+    return add_billing_event(
+        session,
+        None,
+        None,
+        billing_event_id="be-payout",
+        amount=amount,
+        action="DISBURSED",
+        transaction_type="DISBURSEMENT",
+        invoice_id=None,
+        usage_period_start_date=None,
+        usage_period_end_date=None,
+        invoice_date=paid_on,
+        payment_due_date=None,
+        **columns,
+    )
+
+
+def add_payout_failure(session: Session, *, amount: str, **columns: object) -> BillingEvent:
+    """`be-fail`, the DISBURSEMENT_FAILURE row of the payout `be-payout` (its parent and its
+    payout), on 8 December: the payout bounced. `columns` override any of that."""
+    fields: dict[str, object] = {
+        "invoice_date": None,
+        "payment_due_date": None,
+        "action_date": date(2026, 12, 8),
+        "parent_billing_event_id": "be-payout",
+        "disbursement_billing_event_id": "be-payout",
+        **columns,
+    }
+    return add_billing_event(
+        session,
+        None,
+        None,
+        billing_event_id="be-fail",
+        amount=amount,
+        action="DISBURSED",
+        transaction_type="DISBURSEMENT_FAILURE",
+        invoice_id=None,
+        usage_period_start_date=None,
+        usage_period_end_date=None,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def set_event(engine: Engine, billing_event_id: str, **values: object) -> None:
+    """Change columns of one stored billing event (the feed sent a corrected row)."""
+    with transaction(engine) as session:
+        session.execute(
+            update(BillingEvent)
+            .where(BillingEvent.billing_event_id == billing_event_id)
+            .values(**values)
+        )
+
+
+def check_rerun_lifecycle(
+    engine: Engine,
+    rule: ModuleType,
+    set_value: Callable[[str], None],
+    *,
+    changed: str,
+    shows: Decimal,
+    fixed: str,
+    side: str = "observed_amount",
+) -> None:
+    """The one open exception of `rule` over re-runs: a plain re-run leaves it unchanged;
+    `set_value(changed)` moves the evidence, and the re-run updates it to show `shows` as its
+    `side`; `set_value(fixed)` removes the difference, and the re-run closes it."""
+    again = run_rule(engine, rule)
+    assert (again.stats.opened, again.stats.unchanged) == (0, 1)
+    set_value(changed)
+    updated = run_rule(engine, rule)
+    assert updated.stats.updated == 1 and getattr(updated.only(), side) == shows
+    set_value(fixed)
+    closed = run_rule(engine, rule)
+    assert closed.stats.closed == 1 and closed.open == []
 
 
 def run_rule(

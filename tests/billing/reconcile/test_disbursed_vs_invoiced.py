@@ -12,19 +12,20 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Engine, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, delete
 
 from billing.db import transaction
-from billing.models import Account, BillingEvent, Product
+from billing.models import Account, BillingEvent
 from billing.reconcile.rules import disbursed_vs_invoiced as rule
 
-from .factories import add_billing_event, make_account, make_contract, make_product
-from .money_factories import run_rule
-
-
-def _acme(s: Session) -> tuple[Account, Product]:
-    return s.scalars(select(Account)).one(), s.scalars(select(Product)).one()
+from .factories import add_billing_event, make_product
+from .money_factories import (
+    add_payout,
+    add_payout_failure,
+    october_invoice,
+    run_rule,
+    the_account_and_product,
+)
 
 
 def _invoiced(
@@ -32,17 +33,7 @@ def _invoiced(
 ) -> None:
     """The worked example's invoice (100 + 20.60 tax by AWS), a 3 % fee, disbursed in December."""
     with transaction(engine) as s:
-        account, product = make_account(s), make_product(s)
-        make_contract(s, account, product)
-        add_billing_event(s, account, product, billing_event_id="be-gross", amount="100.00")
-        add_billing_event(
-            s,
-            account,
-            product,
-            billing_event_id="be-fee",
-            amount="-3.00",
-            transaction_type="AWS_REV_SHARE",
-        )
+        account, product = october_invoice(s)
         add_billing_event(
             s,
             account,
@@ -51,21 +42,7 @@ def _invoiced(
             amount="20.60",
             transaction_type="AWS_TAX_SHARE",
         )
-        add_billing_event(
-            s,
-            None,
-            None,
-            billing_event_id="be-payout",
-            amount="-97.00",
-            action="DISBURSED",
-            transaction_type="DISBURSEMENT",
-            invoice_id=None,
-            usage_period_start_date=None,
-            usage_period_end_date=None,
-            invoice_date=date(2026, 12, 5),
-            payment_due_date=None,
-            bank_trace_id="TRACE-0001",
-        )
+        add_payout(s, amount="-97.00", paid_on=date(2026, 12, 5), bank_trace_id="TRACE-0001")
         for event_id, parent, amount in (
             ("be-d-gross", "be-gross", disbursed_gross),
             ("be-d-fee", "be-fee", disbursed_fee),
@@ -133,7 +110,7 @@ def test_refund_lowers_the_net_so_a_full_payout_is_over_disbursed(engine: Engine
     with transaction(engine) as s:
         add_billing_event(
             s,
-            *_acme(s),
+            *the_account_and_product(s),
             billing_event_id="be-refund",
             amount="-10.00",
             transaction_type="SELLER_REV_SHARE_REFUND",
@@ -148,7 +125,7 @@ def test_forgiven_charge_is_not_expected_to_be_disbursed(engine: Engine) -> None
     """FORGIVEN: AWS reverted the charge (DOMAIN.md) — nothing is due for it."""
     _invoiced(engine, disbursed_gross=None, disbursed_fee=None)
     with transaction(engine) as s:
-        acme, prod = _acme(s)
+        acme, prod = the_account_and_product(s)
         add_billing_event(
             s,
             acme,
@@ -178,7 +155,7 @@ def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engin
     assert (again.stats.opened, again.stats.unchanged, len(again.exceptions)) == (0, 1, 1)
     with transaction(engine) as s:
         s.execute(delete(BillingEvent).where(BillingEvent.billing_event_id == "be-d-gross"))
-        acme, prod = _acme(s)
+        acme, prod = the_account_and_product(s)
         add_billing_event(
             s,
             acme,
@@ -192,7 +169,7 @@ def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engin
     changed = run_rule(engine, rule)
     assert changed.stats.updated == 1 and changed.only().observed_amount == Decimal(77)
     with transaction(engine) as s:
-        acme, prod = _acme(s)
+        acme, prod = the_account_and_product(s)
         add_billing_event(
             s,
             acme,
@@ -234,22 +211,6 @@ def test_rows_of_a_bounced_payout_are_not_disbursed(engine: Engine) -> None:
     """DISBURSEMENT_FAILURE (DOMAIN.md): the payout failed, so its rows' money never arrived."""
     _invoiced(engine)
     with transaction(engine) as s:
-        add_billing_event(
-            s,
-            None,
-            None,
-            billing_event_id="be-fail",
-            amount="97.00",
-            action="DISBURSED",
-            transaction_type="DISBURSEMENT_FAILURE",
-            invoice_id=None,
-            usage_period_start_date=None,
-            usage_period_end_date=None,
-            invoice_date=None,
-            action_date=date(2026, 12, 8),
-            payment_due_date=None,
-            parent_billing_event_id="be-payout",
-            disbursement_billing_event_id="be-payout",
-        )
+        add_payout_failure(s, amount="97.00")
     exc = run_rule(engine, rule).only()
     assert exc.kind == "undisbursed" and exc.expected_amount == Decimal(97)

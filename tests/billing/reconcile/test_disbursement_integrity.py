@@ -12,14 +12,20 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from billing.db import transaction
-from billing.models import BillingEvent
 from billing.reconcile.rules import disbursement_integrity as rule
 
 from .factories import add_billing_event, make_account, make_contract, make_product
-from .money_factories import add_payment, run_rule
+from .money_factories import (
+    add_payment,
+    add_payout,
+    add_payout_failure,
+    check_rerun_lifecycle,
+    run_rule,
+    set_event,
+)
 
 PAID_ON = date(2026, 12, 5)
 
@@ -29,21 +35,8 @@ def _payout(engine: Engine, *, payout: str = "-19.80", with_receipt: bool = True
     with transaction(engine) as s:
         account, product = make_account(s), make_product(s)
         make_contract(s, account, product, channel="reseller")
-        add_billing_event(
-            s,
-            None,
-            None,
-            billing_event_id="be-payout",
-            amount=payout,
-            action="DISBURSED",
-            transaction_type="DISBURSEMENT",
-            invoice_id=None,
-            usage_period_start_date=None,
-            usage_period_end_date=None,
-            invoice_date=PAID_ON,
-            action_date=PAID_ON,
-            payment_due_date=None,
-            bank_trace_id="TRACE-0001",
+        add_payout(
+            s, amount=payout, paid_on=PAID_ON, action_date=PAID_ON, bank_trace_id="TRACE-0001"
         )
         for n, (kind, amount) in enumerate(
             (
@@ -125,20 +118,12 @@ def test_failed_payout_is_raised_once_as_failed(engine: Engine) -> None:
     """A DISBURSEMENT_FAILURE row: the payout never reached the bank, and that is one exception."""
     _payout(engine, with_receipt=False)
     with transaction(engine) as s:
-        add_billing_event(
+        add_payout_failure(
             s,
-            None,
-            None,
-            billing_event_id="be-fail",
             amount="19.80",
-            action="DISBURSED",
-            transaction_type="DISBURSEMENT_FAILURE",
-            invoice_id=None,
-            usage_period_start_date=None,
-            usage_period_end_date=None,
             invoice_date=date(2026, 12, 8),
-            action_date=date(2026, 12, 8),
-            disbursement_billing_event_id="be-payout",
+            payment_due_date=date(2026, 12, 1),
+            parent_billing_event_id=None,
         )
     exc = run_rule(engine, rule).only()
     assert exc.kind == "disbursement_failed" and exc.period == "2026-10"
@@ -149,20 +134,10 @@ def test_failed_payout_is_raised_once_as_failed(engine: Engine) -> None:
 def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engine) -> None:
     _payout(engine, payout="-18.80")
     assert run_rule(engine, rule).stats.opened == 1
-    again = run_rule(engine, rule)
-    assert (again.stats.opened, again.stats.unchanged) == (0, 1)
 
     def set_payout(amount: str) -> None:
-        with transaction(engine) as s:
-            s.execute(
-                update(BillingEvent)
-                .where(BillingEvent.billing_event_id == "be-payout")
-                .values(amount=Decimal(amount))
-            )
+        set_event(engine, "be-payout", amount=Decimal(amount))
 
-    set_payout("-17.80")
-    changed = run_rule(engine, rule)
-    assert changed.stats.updated == 1 and changed.only().observed_amount == Decimal("17.80")
-    set_payout("-19.80")
-    fixed = run_rule(engine, rule)
-    assert fixed.stats.closed == 1 and fixed.open == []
+    check_rerun_lifecycle(
+        engine, rule, set_payout, changed="-17.80", shows=Decimal("17.80"), fixed="-19.80"
+    )

@@ -11,42 +11,27 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, update
 
 from billing.db import transaction
-from billing.models import Account, BillingEvent, Product
+from billing.models import BillingEvent
 from billing.reconcile.rules import forgiven_charges as rule
 
-from .factories import add_billing_event, make_account, make_contract, make_product
-from .money_factories import run_rule
-
-
-def _acme(s: Session) -> tuple[Account, Product]:
-    return s.scalars(select(Account)).one(), s.scalars(select(Product)).one()
+from .factories import add_billing_event
+from .money_factories import october_invoice, run_rule, the_account_and_product
 
 
 def _invoice(engine: Engine) -> None:
     """Invoice inv-aws-0001: 100.00 gross, 3.00 listing fee (net 97.00), October usage."""
     with transaction(engine) as s:
-        account, product = make_account(s), make_product(s)
-        make_contract(s, account, product)
-        add_billing_event(s, account, product, billing_event_id="be-gross", amount="100.00")
-        add_billing_event(
-            s,
-            account,
-            product,
-            billing_event_id="be-fee",
-            amount="-3.00",
-            transaction_type="AWS_REV_SHARE",
-        )
+        october_invoice(s)
 
 
 def _forgive(engine: Engine, gross: str, fee: str | None = None) -> None:
     with transaction(engine) as s:
         add_billing_event(
             s,
-            *_acme(s),
+            *the_account_and_product(s),
             billing_event_id="be-fg-gross",
             amount=gross,
             action="FORGIVEN",
@@ -55,7 +40,7 @@ def _forgive(engine: Engine, gross: str, fee: str | None = None) -> None:
         if fee is not None:
             add_billing_event(
                 s,
-                *_acme(s),
+                *the_account_and_product(s),
                 billing_event_id="be-fg-fee",
                 amount=fee,
                 action="FORGIVEN",

@@ -10,14 +10,20 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from billing.db import transaction
-from billing.models import BillingEvent
 from billing.reconcile.rules import fx_conversion as rule
 
 from .factories import add_billing_event, make_account, make_contract, make_product
-from .money_factories import add_fx_rate, run_rule
+from .money_factories import (
+    add_fx_rate,
+    add_payout,
+    add_payout_failure,
+    check_rerun_lifecycle,
+    run_rule,
+    set_event,
+)
 
 PAID_ON = date(2026, 12, 5)
 
@@ -35,21 +41,12 @@ def _eur_offer_paid_in_usd(
         add_fx_rate(s, "EUR", "1.10", date(2026, 12, 4))
         add_fx_rate(s, "EUR", "1.20", date(2026, 12, 6))  # after the payout: never used for it
         converted = {} if on_payout_only else {"disbursement_currency": "USD"}
-        add_billing_event(
+        add_payout(
             s,
-            None,
-            None,
-            billing_event_id="be-payout",
             amount="-97.00",
+            paid_on=PAID_ON,
             currency="EUR",
-            action="DISBURSED",
-            transaction_type="DISBURSEMENT",
-            invoice_id=None,
-            usage_period_start_date=None,
-            usage_period_end_date=None,
-            invoice_date=PAID_ON,
             action_date=PAID_ON,
-            payment_due_date=None,
             **(
                 {"disbursement_currency": "USD", "disbursement_amount": Decimal(usd_paid)}
                 if on_payout_only
@@ -138,45 +135,23 @@ def test_a_converted_payout_row_is_checked_when_its_rows_are_not(engine: Engine)
 def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engine) -> None:
     _eur_offer_paid_in_usd(engine, usd_paid="-100.00", on_payout_only=True)
     assert run_rule(engine, rule).stats.opened == 1
-    assert run_rule(engine, rule).stats.unchanged == 1
 
     def set_paid(amount: str) -> None:
-        with transaction(engine) as s:
-            s.execute(
-                update(BillingEvent)
-                .where(BillingEvent.billing_event_id == "be-payout")
-                .values(disbursement_amount=Decimal(amount))
-            )
+        set_event(engine, "be-payout", disbursement_amount=Decimal(amount))
 
-    set_paid("-101.00")
-    changed = run_rule(engine, rule)
-    assert changed.stats.updated == 1 and changed.only().observed_amount == Decimal("101.00")
-    set_paid("-106.70")
-    fixed = run_rule(engine, rule)
-    assert fixed.stats.closed == 1 and fixed.open == []
+    check_rerun_lifecycle(
+        engine, rule, set_paid, changed="-101.00", shows=Decimal("101.00"), fixed="-106.70"
+    )
 
 
 def test_a_bounced_converted_payout_is_not_an_fx_difference(engine: Engine) -> None:
     """A DISBURSEMENT_FAILURE row repeating the payout's converted amount converts nothing."""
     _eur_offer_paid_in_usd(engine, on_payout_only=True)
     with transaction(engine) as s:
-        add_billing_event(
+        add_payout_failure(
             s,
-            None,
-            None,
-            billing_event_id="be-fail",
             amount="97.00",
             currency="EUR",
-            action="DISBURSED",
-            transaction_type="DISBURSEMENT_FAILURE",
-            invoice_id=None,
-            usage_period_start_date=None,
-            usage_period_end_date=None,
-            invoice_date=None,
-            action_date=date(2026, 12, 8),
-            payment_due_date=None,
-            parent_billing_event_id="be-payout",
-            disbursement_billing_event_id="be-payout",
             disbursement_currency="USD",
             disbursement_amount=Decimal("100.00"),
         )

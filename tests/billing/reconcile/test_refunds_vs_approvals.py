@@ -9,41 +9,32 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Engine, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, update
 
 from billing.db import transaction
-from billing.models import Account, Product, RefundRequest
+from billing.models import RefundRequest
 from billing.reconcile.rules import refunds_vs_approvals as rule
 
-from .factories import add_billing_event, make_account, make_contract, make_product
-from .money_factories import add_refund_request, run_rule
-
-
-def _acme(s: Session) -> tuple[Account, Product]:
-    return s.scalars(select(Account)).one(), s.scalars(select(Product)).one()
+from .factories import add_billing_event
+from .money_factories import (
+    add_refund_request,
+    check_rerun_lifecycle,
+    october_invoice,
+    run_rule,
+    the_account_and_product,
+)
 
 
 def _invoice(engine: Engine) -> None:
     """October invoice inv-aws-0001: 100.00 gross, 3.00 listing fee."""
     with transaction(engine) as s:
-        account, product = make_account(s), make_product(s)
-        make_contract(s, account, product)
-        add_billing_event(s, account, product, billing_event_id="be-gross", amount="100.00")
-        add_billing_event(
-            s,
-            account,
-            product,
-            billing_event_id="be-fee",
-            amount="-3.00",
-            transaction_type="AWS_REV_SHARE",
-        )
+        october_invoice(s)
 
 
 def _refund(engine: Engine, gross: str = "-40.00", fee_back: str = "1.20") -> None:
     """A refund issued in December: its own invoice id, the original as parent, no usage period."""
     with transaction(engine) as s:
-        account, product = _acme(s)
+        account, product = the_account_and_product(s)
         add_billing_event(
             s,
             account,
@@ -76,7 +67,8 @@ def test_refund_matching_an_approved_request_raises_nothing(engine: Engine) -> N
     _invoice(engine)
     _refund(engine)
     with transaction(engine) as s:
-        add_refund_request(s, _acme(s)[0], request_id="RR-1", amount="40.00")
+        account, _ = the_account_and_product(s)
+        add_refund_request(s, account, request_id="RR-1", amount="40.00")
     assert run_rule(engine, rule).exceptions == []
 
 
@@ -85,7 +77,8 @@ def test_refund_without_an_approved_request_lands_in_the_billed_month(engine: En
     _invoice(engine)
     _refund(engine)
     with transaction(engine) as s:
-        add_refund_request(s, _acme(s)[0], request_id="RR-1", amount="40.00", status="requested")
+        account, _ = the_account_and_product(s)
+        add_refund_request(s, account, request_id="RR-1", amount="40.00", status="requested")
     exc = run_rule(engine, rule).only()
     assert (
         exc.kind == "refund_without_approval" and exc.period == "2026-10" and exc.currency == "USD"
@@ -109,7 +102,8 @@ def test_refund_larger_than_approved_is_raised(engine: Engine) -> None:
     _invoice(engine)
     _refund(engine, gross="-60.00", fee_back="1.80")
     with transaction(engine) as s:
-        add_refund_request(s, _acme(s)[0], request_id="RR-1", amount="40.00")
+        account, _ = the_account_and_product(s)
+        add_refund_request(s, account, request_id="RR-1", amount="40.00")
     exc = run_rule(engine, rule).only()
     assert (exc.expected_amount, exc.observed_amount) == (Decimal(40), Decimal(60))
     assert exc.record_refs["refund_requests"] == ["RR-1"]
@@ -119,7 +113,8 @@ def test_approved_refund_missing_waits_for_the_grace_days(engine: Engine) -> Non
     """Approved 2026-11-12, 14 days' grace: raised from 2026-11-27 on."""
     _invoice(engine)
     with transaction(engine) as s:
-        add_refund_request(s, _acme(s)[0], request_id="RR-1", amount="40.00")
+        account, _ = the_account_and_product(s)
+        add_refund_request(s, account, request_id="RR-1", amount="40.00")
     assert run_rule(engine, rule, as_of=date(2026, 11, 20)).exceptions == []
     exc = run_rule(engine, rule, as_of=date(2026, 11, 27)).only()
     assert exc.kind == "approved_refund_missing" and exc.period == "2026-10"
@@ -131,17 +126,15 @@ def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engin
     _invoice(engine)
     _refund(engine)
     with transaction(engine) as s:
-        add_refund_request(s, _acme(s)[0], request_id="RR-1", amount="30.00")
+        account, _ = the_account_and_product(s)
+        add_refund_request(s, account, request_id="RR-1", amount="30.00")
     assert run_rule(engine, rule).stats.opened == 1
-    assert run_rule(engine, rule).stats.unchanged == 1
 
     def set_request(amount: str) -> None:
         with transaction(engine) as s:
             s.execute(update(RefundRequest).values(amount=Decimal(amount)))
 
-    set_request("35.00")
-    changed = run_rule(engine, rule)
-    assert changed.stats.updated == 1 and changed.only().expected_amount == Decimal(35)
-    set_request("40.00")
-    fixed = run_rule(engine, rule)
-    assert fixed.stats.closed == 1 and fixed.open == []
+    check_rerun_lifecycle(
+        engine, rule, set_request,
+        changed="35.00", shows=Decimal(35), fixed="40.00", side="expected_amount",
+    )

@@ -12,10 +12,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from billing.db import transaction
-from billing.models import BillingEvent
 from billing.reconcile.rules import reseller_wholesale as rule
 
 from .factories import (
@@ -25,7 +24,7 @@ from .factories import (
     make_contract,
     make_product,
 )
-from .money_factories import run_rule
+from .money_factories import check_rerun_lifecycle, run_rule, set_event
 
 
 def _cppo(engine: Engine, *, cost: str = "80.00", included: str | None = None) -> None:
@@ -114,19 +113,8 @@ def test_included_quantity_is_not_charged(engine: Engine) -> None:
 def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engine) -> None:
     _cppo(engine, cost="85.00")
     assert run_rule(engine, rule).stats.opened == 1
-    assert run_rule(engine, rule).stats.unchanged == 1
 
     def set_cost(amount: str) -> None:
-        with transaction(engine) as s:
-            s.execute(
-                update(BillingEvent)
-                .where(BillingEvent.billing_event_id == "be-resale")
-                .values(amount=Decimal(amount))
-            )
+        set_event(engine, "be-resale", amount=Decimal(amount))
 
-    set_cost("90.00")
-    changed = run_rule(engine, rule)
-    assert changed.stats.updated == 1 and changed.only().observed_amount == Decimal(90)
-    set_cost("80.00")
-    fixed = run_rule(engine, rule)
-    assert fixed.stats.closed == 1 and fixed.open == []
+    check_rerun_lifecycle(engine, rule, set_cost, changed="90.00", shows=Decimal(90), fixed="80.00")

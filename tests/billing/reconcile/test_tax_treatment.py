@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from billing.db import transaction
-from billing.models import BillingEvent
 from billing.reconcile.rules import tax_treatment as rule
 
 from .factories import (
@@ -23,7 +22,7 @@ from .factories import (
     make_contract,
     make_product,
 )
-from .money_factories import run_rule
+from .money_factories import check_rerun_lifecycle, run_rule, set_event
 
 
 def _worked_example(
@@ -91,19 +90,10 @@ def test_feed_tax_differing_from_our_invoice_is_an_amount_mismatch(engine: Engin
 def test_rerun_is_idempotent_changed_data_updates_and_a_fix_closes(engine: Engine) -> None:
     _worked_example(engine, tax="18.00")
     assert run_rule(engine, rule).stats.opened == 1
-    assert run_rule(engine, rule).stats.unchanged == 1
 
     def set_tax(amount: str) -> None:
-        with transaction(engine) as s:
-            s.execute(
-                update(BillingEvent)
-                .where(BillingEvent.billing_event_id == "be-tax")
-                .values(amount=Decimal(amount))
-            )
+        set_event(engine, "be-tax", amount=Decimal(amount))
 
-    set_tax("19.00")
-    changed = run_rule(engine, rule)
-    assert changed.stats.updated == 1 and changed.only().observed_amount == Decimal("19.00")
-    set_tax("20.60")
-    fixed = run_rule(engine, rule)
-    assert fixed.stats.closed == 1 and fixed.open == []
+    check_rerun_lifecycle(
+        engine, rule, set_tax, changed="19.00", shows=Decimal("19.00"), fixed="20.60"
+    )
