@@ -154,7 +154,7 @@ class BatchTools:
                 self._ahead[number] = ahead
         return ahead
 
-    def exception(self, engine: Engine, exception_id: int) -> dict[str, Any] | None:
+    def exception_ahead(self, engine: Engine, exception_id: int) -> dict[str, Any] | None:
         """The exception's fields as `read_exception` gives them, if its chunk was read ahead."""
         ahead = self._read_ahead(engine, exception_id)
         loaded = ahead.rows.get(exception_id) if ahead is not None else None
@@ -222,8 +222,8 @@ def gather_case(engine: Engine, exception_id: int, run_tools: ToolRunner = tools
 
     The messages tool returns the messages attached to the exception (and the account's
     around the period); only when the tools do not include it are the attached ones read here.
-    Batch tools that read the exception ahead (`BatchTools.exception`) save its query."""
-    read_ahead = getattr(run_tools, "exception", None)
+    Batch tools that read the exception ahead (`BatchTools.exception_ahead`) save its query."""
+    read_ahead = getattr(run_tools, "exception_ahead", None)
     exception = read_ahead(engine, exception_id) if read_ahead is not None else None
     if exception is not None:
         # The tools return JSON already (Decimals as strings), so it is used as it is.

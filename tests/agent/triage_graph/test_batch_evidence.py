@@ -28,7 +28,7 @@ def test_batch_tools_gather_the_same_cases_as_the_per_case_path(engine: Engine, 
     batch_tools.plan(ids)
     try:
         batch = {i: gather_case(engine, i, batch_tools) for i in ids}
-        assert batch_tools.exception(engine, ids[0]) == alone[ids[0]].exception  # read ahead, not queried again
+        assert batch_tools.exception_ahead(engine, ids[0]) == alone[ids[0]].exception  # read ahead, not queried again
     finally:
         batch_tools.close()
     differing = [i for i in ids if batch[i].model_dump() != alone[i].model_dump()]
