@@ -279,7 +279,7 @@ class Triage:
 
     # -- repairs ----------------------------------------------------------------------------
 
-    def repair_orphans(self, *, rerun: bool = False) -> list[OrphanRepair]:
+    def repair_orphans(self, *, rerun: bool = False, dry_run: bool = False) -> list[OrphanRepair]:
         """Find pending review items whose graph thread has no pending review of that round in
         this checkpoint store, and requeue them (`agent.review_queue.requeue_orphan`): the
         exception is `open` again; with `rerun`, it is triaged again at once.
@@ -287,7 +287,10 @@ class Triage:
         The runner stores an item only after its checkpoint (see `agent.staging`), so a crash
         cannot make one; a lost or changed checkpoint store, or rows written by older versions,
         can. The reverse half — a thread waiting with no item — needs no repair: its exception
-        stayed `open` and is triaged again on a new thread."""
+        stayed `open` and is triaged again on a new thread.
+
+        Run against the wrong checkpoint store, every pending item looks orphaned: `dry_run`
+        lists what would be requeued and changes nothing."""
         with sessions(self.deps.engine)() as session:
             items = session.execute(
                 select(ReviewItem.id, ReviewItem.exception_id, ReviewItem.thread_id, ReviewItem.round)
@@ -298,8 +301,10 @@ class Triage:
                 continue
             reason = (f"review item {item_id}: thread {thread_id} has no pending review (round {round_}) "
                       "in the checkpoint store; requeued")
-            with unit_of_work(self.deps.engine) as session:
-                requeued = requeue_orphan(session, item_id, reason)
+            requeued = False
+            if not dry_run:
+                with unit_of_work(self.deps.engine) as session:
+                    requeued = requeue_orphan(session, item_id, reason)
             repairs.append(OrphanRepair(item_id=item_id, exception_id=exception_id, thread_id=thread_id,
                                         round=round_, requeued=requeued))
         if rerun:

@@ -74,6 +74,9 @@ def test_an_item_whose_checkpoint_is_gone_is_found_and_requeued(engine: Engine, 
 
     # Another checkpoint store (lost, or not the one the batch used): the item mirrors nothing.
     elsewhere = make_triage(checkpoint_url=f"sqlite:///{tmp_path}/other-checkpoints.db")
+    [listed] = elsewhere.repair_orphans(dry_run=True)  # changes nothing
+    assert (listed.item_id, listed.requeued, _status(engine, exception_id)) == (stopped.review_item_id, False,
+                                                                                "in_review")
     [repair] = elsewhere.repair_orphans(rerun=True)
     assert (repair.item_id, repair.exception_id, repair.requeued) == (stopped.review_item_id, exception_id, True)
     with session_factory(engine)() as session:
