@@ -9,7 +9,7 @@ be deterministic and cheap: no queries per row (lookups are dicts built in `__in
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Container, Hashable, Sequence
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Table
@@ -97,3 +97,12 @@ def convert_columns(
 def unknown(line: int, name: str, value: str, where: str) -> RowError:
     """The error for a reference to something we do not hold (an account, product, contract)."""
     return RowError(line, name, f"unknown {name} {value!r} ({where})")
+
+
+def check_product_id(
+    line: int, product_id: str | None, products: Container[str], errors: list[RowError]
+) -> None:
+    """A partner row's marketplace `product_id` must be one of a product of the contracts."""
+    if product_id is not None and product_id not in products:
+        where = "no product has this marketplace_product_id in contracts"
+        errors.append(unknown(line, "product_id", product_id, where))

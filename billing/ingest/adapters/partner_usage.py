@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from billing.ingest import fields as f
 from billing.ingest import lookups
-from billing.ingest.adapter import Column, Record, RowAdapter, convert_columns
+from billing.ingest.adapter import Column, Record, RowAdapter, check_product_id, convert_columns
 from billing.ingest.errors import RowError
 from billing.ingest.inserts import insert_new
 from billing.models import PartnerUsage
@@ -91,16 +91,7 @@ class PartnerUsageAdapter(RowAdapter):
         record = self._convert_fast(values)
         if record is None:  # something is off: read column by column to name every bad field
             record = convert_columns(self.fields, values, line, errors)
-            product_id = record["product_id"]
-            if product_id is not None and product_id not in self.products:
-                errors.append(
-                    RowError(
-                        line,
-                        "product_id",
-                        f"unknown product_id {product_id!r} (no product has "
-                        "this marketplace_product_id in contracts)",
-                    )
-                )
+            check_product_id(line, record["product_id"], self.products, errors)
         record["ingest_batch_id"] = self.batch_id
         return [record]
 

@@ -172,16 +172,6 @@ def _gap(row: Any) -> _Gap:
     )
 
 
-def _gap(row: Any) -> _Gap:
-    return _Gap(
-        aws_account_id=row.aws_account_id, marketplace_product_id=row.mp_product, dimension_key=row.dimension_key,
-        ours=exact(row.ours), partner=exact(row.partner), ours_total=exact(row.ours_total),
-        partner_total=exact(row.partner_total), account_id=row.account_id, account_key=row.account_key,
-        product_code=row.product_code, contract_key=row.contract_key, channel=row.channel,
-        currency=row.currency, unit_price=None if row.unit_price is None else Decimal(str(row.unit_price)),
-    )
-
-
 def _attach_days(session: Session, bounds: Period, hours: int, gaps: list[_Gap]) -> None:
     """Daily sums of both sides for the differing keys only, from the day before the month to
     the day after it (the neighbours show late or early reporting), and our usage in the
