@@ -335,7 +335,7 @@ def not_invoiced(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
               and _ttype(e) == "SELLER_REV_SHARE" and str(e.get("usage_period_start_date") or "").startswith(period)]
     if invoiced or events:
         return []
-    problem = f.agreement_problem()
+    problem = _scoped_to_contract(f).agreement_problem()
     if problem:
         return [_h(C.ENTITLEMENT_MISMATCH, 0.9, problem + "; the usage has no agreement to be invoiced under"),
                 _h(C.MISSING_INVOICE, 0.5, "")]
@@ -426,6 +426,7 @@ def usage(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
             return []
         # Read it as if the other tool had named the dimension (our steps read it from the exception).
         f = Facts(f.case.model_copy(update={"exception": {**f.exc, "dimension_key": dim}}))
+    f = _scoped_to_contract(f)
     statuses = f.metering_statuses(dim)
     total = next((t for t in f.usage_totals() if t.get("dimension_key") == dim), None)
     difference = dec(total.get("difference")) if total else None
@@ -455,6 +456,22 @@ def usage(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
                        f"{total.get('ours') if total else 'usage'}"
                        + (f"; {duplicates} record(s) answered DuplicateRecord" if duplicates else "")))
     return hyps
+
+
+def _scoped_to_contract(f: Facts) -> Facts:
+    """The facts with the contract our rules would have named (`details.contract_key`): the one
+    contract of the exception's product, so that another product's lapsed agreement on the same
+    account is not read as this usage's. Unchanged when the product has none or several."""
+    if f.details.get("contract_key") or not f.exc.get("product_code"):
+        return f
+    terms = f.case.evidence.get("get_contract_terms") or {}
+    keys = {str(c.get("contract_key")) for c in (terms.get("contracts") or [] if isinstance(terms, dict) else [])
+            if isinstance(c, dict) and c.get("product_code") == f.exc.get("product_code")}
+    if len(keys) != 1:
+        return f
+    scoped = Facts(f.case)
+    scoped.details = {**f.details, "contract_key": keys.pop()}
+    return scoped
 
 
 def _the_dimension_that_differs(f: Facts) -> str | None:

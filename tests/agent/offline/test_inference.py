@@ -234,3 +234,15 @@ def test_the_shipped_unknown_rule_map_is_fitted_and_monotone() -> None:
     cal = Calibrator.load(IMPORTED_CALIBRATION_PATH)
     assert cal.fitted_on > 0 and list(cal.ys) == sorted(cal.ys)
     assert cal(0.3) < 0.5  # nothing supported: a person decides
+
+
+def test_another_products_lapsed_agreement_does_not_decide_this_usage() -> None:
+    agreements = {"agreements": [], "contracts": [
+        {"contract_key": "CT-1", "agreement_id": "agmt-1", "agreement_status": "ACTIVE", "covers_period": True},
+        {"contract_key": "CT-2", "agreement_id": "agmt-2", "agreement_status": "CANCELLED", "covers_period": False}]}
+    terms = {"contracts": [{"contract_key": "CT-1", "product_code": "p1", "rates": []},
+                           {"contract_key": "CT-2", "product_code": "p2", "rates": []}]}
+    ev = {"get_usage_summary": USAGE_TOTALS, "get_agreement_state": agreements, "get_contract_terms": terms,
+          "get_metering_results": {"status_counts": []}}
+    case = imported(evidence=ev, product_code="p1", dimension_key="api_calls", delta_quantity="-200")
+    assert top(case) is C.DROPPED_METERING
