@@ -94,20 +94,52 @@ class Evidence:
 
 
 class Amounts:
-    """The exception's amounts, to recognise the evidence figure it is about."""
+    """The exception's amounts, to recognise the evidence figure it is about.
+
+    Another tool may state in its own reporting currency what the records hold in theirs (a EUR
+    invoice reconciled in USD): the amounts are also tried converted at the rates the evidence
+    carries, with a looser tolerance (the rate of the day is not known)."""
+
+    CONVERTED_TOLERANCE = Decimal("0.02")
 
     def __init__(self, f: Facts) -> None:
         values = (f.expected_amount, f.observed, f.delta)
         self.values = [abs(v) for v in values if v is not None and v != 0]
+        self.currency = f.currency
+        self.converted: list[Decimal] = []
+        for rate in _usd_rates(f):
+            if f.currency == "USD":
+                self.converted += [v / rate.usd_per_unit for v in self.values]
+            elif rate.currency == f.currency:
+                self.converted += [v * rate.usd_per_unit for v in self.values]
 
-    def match(self, value: Decimal | None) -> bool:
-        """Whether `value` is one of the exception's amounts (to the cent, or 0.5 %)."""
+    def match(self, value: Decimal | None, currency: Any = None) -> bool:
+        """Whether `value` (in `currency`) is one of the exception's amounts: to the cent or 0.5 %;
+        converted at an evidence rate (2 %) only when the record is in another currency."""
         if value is None or value == 0:
             return False
-        return any(close(value, v, rel=Decimal("0.005"), abs_=Decimal("0.02")) for v in self.values)
+        if any(close(value, v, rel=Decimal("0.005"), abs_=Decimal("0.02")) for v in self.values):
+            return True
+        foreign = currency is not None and str(currency) != self.currency
+        return foreign and any(close(value, v, rel=self.CONVERTED_TOLERANCE) for v in self.converted)
 
-    def any(self, values: Iterable[Decimal | None]) -> bool:
-        return any(self.match(v) for v in values)
+    def any(self, values: Iterable[Decimal | None], currency: Any = None) -> bool:
+        return any(self.match(v, currency) for v in values)
+
+
+@dataclass(frozen=True)
+class _Rate:
+    currency: str
+    usd_per_unit: Decimal
+
+
+def _usd_rates(f: Facts) -> list[_Rate]:
+    """The USD rates of other currencies the evidence carries (the partner's events' fx rates)."""
+    events = f.case.evidence.get("get_partner_billing_events") or {}
+    rows = events.get("fx_rates") or [] if isinstance(events, dict) else []
+    found = {(str(r.get("currency")), dec(r.get("usd_per_unit"))) for r in rows if isinstance(r, dict)}
+    return [_Rate(c, v) for c, v in sorted(found, key=lambda x: (x[0], x[1] or ZERO))
+            if v is not None and v > 0 and c and c != "USD"]
 
 
 Probe = Callable[[Facts, Evidence, Amounts], list[Hypothesis]]
@@ -127,7 +159,7 @@ def forgiven(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     if not rows:
         return []
     by_invoice = [dec(t.get("forgiven")) for t in ev.invoice_totals]
-    if amt.any([_sum(rows), *by_invoice]) or any(ev.named(e, "billing_event_id") for e in rows):
+    if amt.any([_sum(rows), *by_invoice], rows[0].get("currency")) or any(ev.named(e, "billing_event_id") for e in rows):
         return [_h(C.FORGIVEN_CHARGE, 0.92, f"billing event {rows[0].get('billing_event_id')} has action FORGIVEN "
                                             "and the forgiven rows carry the amount")]
     return [_h(C.FORGIVEN_CHARGE, 0.5, "billing events with action FORGIVEN are on the account")]
@@ -139,7 +171,7 @@ def payout_failure(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     hyps: list[Hypothesis] = []
     failures = [e for e in ev.events if _ttype(e) == "DISBURSEMENT_FAILURE"]
     if failures:
-        tied = amt.any(dec(e.get("amount")) for e in failures) or any(ev.named(e, "billing_event_id") for e in failures)
+        tied = amt.any((dec(e.get("amount")) for e in failures), failures[0].get("currency")) or any(ev.named(e, "billing_event_id") for e in failures)
         hyps.append(_h(C.DISBURSEMENT_FAILURE, 0.93 if tied else 0.6,
                        f"a DISBURSEMENT_FAILURE row of {failures[0].get('amount')} {failures[0].get('currency')}"))
     for p in ev.payouts:
@@ -147,14 +179,16 @@ def payout_failure(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
             continue
         amount, total = dec(p.get("amount")), dec(p.get("rows_total"))
         gap = abs(amount) - abs(total) if amount is not None and total is not None else None
-        if amt.any([amount, total, gap]) or ev.named(p, "billing_event_id"):
+        if amt.any([amount, total, gap], p.get("currency")) or ev.named(p, "billing_event_id"):
             hyps.append(_h(C.DISBURSEMENT_FAILURE, 0.9, f"payout {p.get('billing_event_id')} of {p.get('amount')} "
                                                         f"does not add up to its rows ({p.get('rows_total')})"))
     traces = {str(p.get("bank_trace_id")) for p in ev.payments if p.get("bank_trace_id")}
     for e in ev.events:
-        if _ttype(e) == "DISBURSEMENT" and e.get("bank_trace_id") and str(e["bank_trace_id"]) not in traces \
-                and (amt.any([dec(e.get("amount")), dec(e.get("disbursement_amount"))])
-                     and ev.named(e, "billing_event_id")):
+        if _ttype(e) != "DISBURSEMENT" or not e.get("bank_trace_id") or str(e["bank_trace_id"]) in traces:
+            continue
+        carried = amt.match(dec(e.get("amount")), e.get("currency")) or \
+            amt.match(dec(e.get("disbursement_amount")), e.get("disbursement_currency"))
+        if carried and ev.named(e, "billing_event_id"):
             hyps.append(_h(C.DISBURSEMENT_FAILURE, 0.86, f"no bank receipt carries the payout's bank trace id "
                                                          f"{e.get('bank_trace_id')}"))
     return hyps
@@ -164,12 +198,12 @@ def refunds(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     """Refund runbook: a refund row without an approved request, or an approved request never paid."""
     hyps: list[Hypothesis] = []
     rows = [e for e in ev.events if _ttype(e).endswith("_REFUND")]
-    if rows and (amt.any([_sum(rows), *(dec(e.get("amount")) for e in rows)])
+    if rows and (amt.any([_sum(rows), *(dec(e.get("amount")) for e in rows)], rows[0].get("currency"))
                  or any(ev.named(e, "billing_event_id") for e in rows)):
         hyps.append(_h(C.REFUND_DISCREPANCY, 0.9, f"refund row(s) such as {rows[0].get('billing_event_id')} "
                                                   f"({_ttype(rows[0])}) carry the amount"))
     for r in ev.refund_requests:
-        if ev.named(r, "request_id") or amt.match(dec(r.get("amount"))):
+        if ev.named(r, "request_id") or amt.match(dec(r.get("amount")), r.get("currency")):
             hyps.append(_h(C.REFUND_DISCREPANCY, 0.9 if ev.named(r, "request_id") else 0.8,
                            f"refund request {r.get('request_id')} ({r.get('status')}) of {r.get('amount')} {r.get('currency')}"))
     return hyps
@@ -178,13 +212,13 @@ def refunds(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
 def credits(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     """Credit runbook: credit notes or _CREDIT rows that disagree with what was invoiced."""
     notes = [n for n in ev.credit_notes if ev.named(n, "credit_note_number")
-             or amt.match(dec(n.get("amount")))]
+             or amt.match(dec(n.get("amount")), n.get("currency"))]
     rows = [e for e in ev.events if _ttype(e).endswith("_CREDIT")]
     hyps: list[Hypothesis] = []
-    if notes or (ev.credit_notes and amt.match(_sum(ev.credit_notes))):
+    if notes or (ev.credit_notes and amt.match(_sum(ev.credit_notes), ev.credit_notes[0].get("currency"))):
         hyps.append(_h(C.CREDIT_MISAPPLIED, 0.9, f"credit note(s) {', '.join(str(n.get('credit_note_number')) for n in notes or ev.credit_notes)} "
                                                  "carry the amount"))
-    if rows and (amt.match(_sum(rows)) or any(ev.named(e, "billing_event_id") for e in rows)):
+    if rows and (amt.match(_sum(rows), rows[0].get("currency")) or any(ev.named(e, "billing_event_id") for e in rows)):
         hyps.append(_h(C.CREDIT_MISAPPLIED, 0.86, f"credit row(s) such as {rows[0].get('billing_event_id')} "
                                                   f"({_ttype(rows[0])}) carry the amount"))
     return hyps
@@ -199,7 +233,7 @@ def listing_fee(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
         figures = [dec(line.get("fee_difference")), dec(line.get("listing_fee")), dec(line.get("expected_fee"))]
         reason = (f"invoice {line.get('invoice_id')}: listing fee rate {line.get('observed_rate')} against "
                   f"{line.get('contracted_rate') or line.get('schedule_rate')} contracted")
-        hyps.append(_h(C.LISTING_FEE_MISMATCH, 0.92 if amt.any(figures) else 0.45, reason))
+        hyps.append(_h(C.LISTING_FEE_MISMATCH, 0.92 if amt.any(figures, line.get("currency")) else 0.45, reason))
     return hyps
 
 
@@ -209,7 +243,7 @@ def tax(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     parties = {str(c.get("tax_party")) for c in ev.contracts}
     wrong_party = [e for e in ev.events if (_ttype(e) == "SELLER_TAX_SHARE" and parties == {"aws"})
                    or (_ttype(e) == "AWS_TAX_SHARE" and parties == {"seller"})]
-    if wrong_party and (amt.match(_sum(wrong_party)) or any(ev.named(e, "billing_event_id") for e in wrong_party)):
+    if wrong_party and (amt.match(_sum(wrong_party), wrong_party[0].get("currency")) or any(ev.named(e, "billing_event_id") for e in wrong_party)):
         hyps.append(_h(C.TAX_DISCREPANCY, 0.9, f"{_ttype(wrong_party[0])} rows where the contract's tax party is "
                                                f"{next(iter(parties))}"))
     totals = {str(t.get("invoice_id")): t for t in ev.invoice_totals}
@@ -219,7 +253,8 @@ def tax(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
         if partner is None or ours is None:
             continue
         theirs = abs(dec(partner.get("seller_tax")) or ZERO) + abs(dec(partner.get("aws_tax")) or ZERO)
-        if theirs != ours and amt.match(ours) and (amt.match(theirs) or amt.match(theirs - ours)):
+        if theirs != ours and amt.match(ours, inv.get("currency")) and (amt.match(theirs, partner.get("currency"))
+                                                           or amt.match(theirs - ours, partner.get("currency"))):
             hyps.append(_h(C.TAX_DISCREPANCY, 0.9, f"invoice {inv.get('invoice_number')} states {inv.get('tax')} tax; "
                                                    f"the partner's tax rows on {partner.get('invoice_id')} differ"))
     return hyps
@@ -232,7 +267,7 @@ def fx(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
         converted = dec(e.get("disbursement_amount"))
         if converted is None or not e.get("disbursement_currency") or e.get("disbursement_currency") == e.get("currency"):
             continue
-        if not (amt.match(converted) or ev.named(e, "billing_event_id")):
+        if not (amt.match(converted, e.get("disbursement_currency")) or ev.named(e, "billing_event_id")):
             continue
         small = f.delta is not None and f.expected_amount and abs(f.delta) <= abs(f.expected_amount) * Decimal("0.05")
         hyps.append(_h(C.FX_VARIANCE, 0.88 if small else 0.6,
@@ -248,7 +283,7 @@ def reseller(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     if not buying:
         return []
     authorised = [c for c in ev.contracts if c.get("wholesale_discount_pct") is not None]
-    if amt.match(_sum(buying)):
+    if amt.match(_sum(buying), buying[0].get("currency")):
         return [_h(C.RESELLER_MARGIN_MISMATCH, 0.88,
                     "the reseller's cost rows (RESALE, BUYING) carry the amount"
                     + (f"; contract {authorised[0].get('contract_key')} authorises a wholesale discount of "
@@ -295,11 +330,18 @@ def channel(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     market = [i for i in mine if i.get("channel") != "direct"]
     if not direct or not market:
         return []
-    tied = amt.any(dec(i.get(k)) for i in direct for k in ("subtotal", "total")) or \
+    tied = amt.any((dec(i.get(k)) for i in direct for k in ("subtotal", "total")), direct[0].get("currency")) or \
         any(ev.named(i, "invoice_number") for i in direct)
     return [_h(C.CHANNEL_CONFLICT, 0.9 if tied else 0.55,
                 f"{direct[0].get('invoice_number')} (direct) and {market[0].get('invoice_number')} "
                 f"({market[0].get('channel')}) bill the same product for {period}")]
+
+
+def _contract_currency(f: Facts, ev: Evidence) -> str | None:
+    """The currency of the exception's product's contracts (the one their rates are in)."""
+    found = {str(c.get("currency")) for c in ev.contracts
+             if c.get("product_code") == f.exc.get("product_code") and c.get("currency")}
+    return found.pop() if len(found) == 1 else None
 
 
 def _billable_value(f: Facts, ev: Evidence) -> Decimal | None:
@@ -324,7 +366,7 @@ def _billable_value(f: Facts, ev: Evidence) -> Decimal | None:
 def not_invoiced(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     """Missing invoice runbook: usage worth the amount, and no invoice for the period."""
     value = _billable_value(f, ev)
-    if value is None or value == 0 or not amt.match(value):
+    if value is None or value == 0 or not amt.match(value, _contract_currency(f, ev)):
         return []
     period = f.exc.get("period") or ""
     products = _invoice_products(ev)
@@ -347,18 +389,18 @@ def unpaid(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     """Short payment runbook: less collected or disbursed than was invoiced net, and what explains it."""
     hyps: list[Hypothesis] = []
     for t in ev.invoice_totals:
-        net, paid = dec(t.get("net_invoiced")), abs(dec(t.get("disbursed")) or ZERO)
+        net, paid, cur = dec(t.get("net_invoiced")), abs(dec(t.get("disbursed")) or ZERO), t.get("currency")
         if net is None or net <= 0 or paid >= net:
             continue
-        if not (amt.match(net - paid) or (amt.match(net) and amt.match(paid or None))
-                or (paid == 0 and amt.match(net))):
+        if not (amt.match(net - paid, cur) or (amt.match(net, cur) and amt.match(paid or None, cur))
+                or (paid == 0 and amt.match(net, cur))):
             continue
         hyps.append(_h(C.SHORT_PAYMENT, 0.82, f"less was disbursed than the {t.get('net_invoiced')} net invoiced "
                                               f"on {t.get('invoice_id')}"))
     latest = _latest_date(f, ev)
     for b in ev.balances:
         outstanding = dec(b.get("outstanding"))
-        if not (outstanding and outstanding > 0 and (amt.match(outstanding) or ev.named(b, "invoice_number"))
+        if not (outstanding and outstanding > 0 and (amt.match(outstanding, b.get("currency")) or ev.named(b, "invoice_number"))
                 and any(i.get("channel") == "direct" and i.get("invoice_number") == b.get("invoice_number")
                         for i in ev.invoices)):
             continue
@@ -397,7 +439,7 @@ def _collected_awaiting_payout(ev: Evidence) -> bool:
 def unapplied(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     """Unapplied cash: a receipt that names no invoice; unknown payer -> investigate (`other`)."""
     receipts = [p for p in ev.payments if not p.get("invoice_number")
-                and (ev.named(p, "payment_id") or amt.match(dec(p.get("amount"))))]
+                and (ev.named(p, "payment_id") or amt.match(dec(p.get("amount")), p.get("currency")))]
     if not receipts:
         return []
     p = receipts[0]

@@ -246,3 +246,17 @@ def test_another_products_lapsed_agreement_does_not_decide_this_usage() -> None:
           "get_metering_results": {"status_counts": []}}
     case = imported(evidence=ev, product_code="p1", dimension_key="api_calls", delta_quantity="-200")
     assert top(case) is C.DROPPED_METERING
+
+
+def test_amounts_stated_in_another_currency_are_matched_at_the_evidence_rates() -> None:
+    forgiven_eur = event("be-2", "FORGIVEN", "SELLER_REV_SHARE", "-1000.00", currency="EUR")
+    ev = events(forgiven_eur, fx_rates=[{"rate_date": "2026-09-10", "currency": "EUR", "usd_per_unit": "1.09"}])
+    # The other tool reconciles in USD: 1000 EUR at about 1.09.
+    usd = imported(evidence=ev, expected_amount="1091.50", observed_amount="0", delta_amount="-1091.50")
+    assert top(usd) is C.FORGIVEN_CHARGE
+    assert diagnose(Facts(usd))[0].score >= 0.9
+    # A record in the exception's own currency is never matched through a rate.
+    same = events(event("be-2", "FORGIVEN", "SELLER_REV_SHARE", "-917.43"),
+                  fx_rates=[{"rate_date": "2026-09-10", "currency": "EUR", "usd_per_unit": "1.09"}])
+    assert diagnose(Facts(imported(evidence=same, expected_amount="1000", observed_amount="0",
+                                   delta_amount="-1000")))[0].score < 0.9
