@@ -264,8 +264,10 @@ class Triage:
                         for future in as_completed(futures):
                             outcomes.append(future.result())
                             bar.advance(task)
-            writer.flush()
         finally:
+            # Also when the batch is stopped (Ctrl-C): the runs that returned have their checkpoints,
+            # so their writes are committed; the rest stay `open` for the next batch.
+            writer.flush()
             self.deps.run_tools = saved_tools
             if batch_tools is not None:
                 batch_tools.close()

@@ -129,3 +129,26 @@ def _review_write_of(triage: Triage, thread_id: str) -> Any:
 
     state = triage.graph.get_state({"configurable": {"thread_id": thread_id}}).values
     return review_write(state, triage.deps)  # type: ignore[arg-type]
+
+
+def test_a_stopped_batch_commits_the_runs_that_returned_and_leaves_the_rest_open(
+        engine: Engine, make_triage: TriageFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = [add_exception(engine, n=n, expected="25000.00" if n % 2 else "1000.00") for n in range(5)]
+    triage = make_triage()
+    run_case = triage._run_case  # noqa: SLF001
+
+    def ctrl_c_before_the_fourth(exception_id: int, *args: Any) -> Any:
+        if exception_id == ids[3]:
+            raise KeyboardInterrupt
+        return run_case(exception_id, *args)
+
+    monkeypatch.setattr(triage, "_run_case", ctrl_c_before_the_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        triage.batch(progress=False, group_size=50, concurrency=1)
+    statuses = [_status(engine, i) for i in ids]
+    assert statuses == ["triaged", "in_review", "triaged", "open", "open"], statuses
+    # What was stored can be decided; what was not is triaged by the next batch.
+    again = make_triage()
+    assert again.repair_orphans() == []
+    summary = again.batch(progress=False)
+    assert summary.cases == 2 and summary.failed == []
