@@ -52,10 +52,21 @@ CAUSES: dict[str, frozenset[str]] = {
 _OPEN = {"open", "triaged", "in_review"}
 
 
+def _family_of_category(category: str) -> str | None:
+    """The one family whose rules a cause shows up under (None when several share it, e.g. timing)."""
+    families = [name for name, causes in CAUSES.items() if category in causes]
+    return families[0] if len(families) == 1 else None
+
+
 def compound_reasons(exception: dict[str, Any], evidence: dict[str, Any], category: str | None) -> list[str]:
-    """Why this case (classified as `category`) is part of a compound one (empty when it stands alone)."""
-    family = FAMILIES.get(exception.get("rule") or "")
-    if family is None or category is None:
+    """Why this case (classified as `category`) is part of a compound one (empty when it stands alone).
+
+    An exception imported from another tool has a rule we do not know: its family is its
+    category's. Another open exception of a rule we do not know says nothing of its cause, so
+    unless it is the same difference (same rule and kind) it may be a second cause."""
+    rule = exception.get("rule") or ""
+    family = FAMILIES.get(rule) or (_family_of_category(category) if category else None)
+    if category is None or (family is None and rule in FAMILIES):
         return []
     history = evidence.get("get_account_history") or {}
     entries = history.get("entries") or [] if isinstance(history, dict) else []
@@ -70,6 +81,9 @@ def compound_reasons(exception: dict[str, Any], evidence: dict[str, Any], catego
             continue
         other = FAMILIES.get(entry.get("rule") or "")
         if other is not None and other != family and category not in CAUSES[other]:
+            others.add(f"{entry.get('rule')}/{entry.get('kind')}")
+        elif other is None and rule not in FAMILIES \
+                and (entry.get("rule"), entry.get("kind")) != (rule, exception.get("kind")):
             others.add(f"{entry.get('rule')}/{entry.get('kind')}")
     if not others:
         return []

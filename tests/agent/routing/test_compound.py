@@ -54,3 +54,21 @@ def test_the_same_difference_on_several_dimensions_is_one_problem() -> None:
         {**exc, "id": None, "exception_id": 4, "delta_amount": "-100", "product_code": "P2", "status": "open"},
     ]}}
     assert problem_amount(exc, history) == (Decimal("11000.50"), 2)
+
+
+def test_an_imported_exception_takes_its_categorys_family() -> None:
+    """Another tool's rule name says nothing; the classified cause places it among our rules."""
+    exc, ev = case("revassure:BILLED_ABOVE_CONTRACT", entry("metering_gaps", "metering_missing_hours"))
+    assert compound_reasons(exc, ev, "price_mismatch")
+    exc, ev = case("revassure:BILLED_ABOVE_CONTRACT", entry("metering_not_accepted", "metering_customer_not_subscribed"))
+    assert compound_reasons(exc, ev, "rejected_metering") == []  # the same family: one cause
+
+
+def test_two_different_imported_differences_on_one_product_may_be_two_causes() -> None:
+    exc, ev = case("cash-recon", entry("usage-recon", "QTY_VARIANCE"))
+    exc["kind"] = "REMITTANCE_BELOW_NET"
+    assert compound_reasons(exc, ev, "short_payment")
+    same = entry("cash-recon", "REMITTANCE_BELOW_NET")  # the same difference on another dimension or row
+    exc, ev = case("cash-recon", same)
+    exc["kind"] = "REMITTANCE_BELOW_NET"
+    assert compound_reasons(exc, ev, "short_payment") == []
