@@ -1,17 +1,14 @@
 """Writing a finished case: its run row, the rest of its audit trail, its exception's status.
 
-One case is one `CaseWrite`. Alone (`triage triage`, a review decision) it is written at once,
-in one transaction. In a batch, `GroupWriter` commits many cases together — one INSERT per
-table for the whole group — because per-case transactions cost more than the case itself.
-A case is durable once its group is committed; a batch stopped before that leaves those
-exceptions `open`, and the next batch simply triages them again. If a group fails, its cases
-are retried one by one so that one bad case cannot take its neighbours down with it.
+One case is one `CaseWrite`. Alone (`triage triage`) it is written at once, in one
+transaction (`ImmediateWriter`). In a batch, `agent.staging.StagedWriter` holds it until the
+graph's checkpoint is saved and commits many cases together through `store_cases` — one
+statement per table for the whole group — because per-case transactions cost more than the
+case itself.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -40,7 +37,8 @@ class OutcomeWriter(Protocol):
     def write(self, case: CaseWrite) -> None: ...
 
 
-def _store(session: Session, cases: list[CaseWrite]) -> None:
+def store_cases(session: Session, cases: list[CaseWrite]) -> None:
+    """Store finished cases in `session`'s transaction: one statement per table for all of them."""
     new_runs = [c.run for c in cases if not c.run_exists]
     if new_runs:
         session.execute(insert(TriageRun), new_runs)
@@ -68,41 +66,4 @@ class ImmediateWriter:
 
     def write(self, case: CaseWrite) -> None:
         with unit_of_work(self.engine) as session:
-            _store(session, [case])
-
-
-class GroupWriter:
-    """Buffers cases and commits them `size` at a time (and on `flush`). Thread-safe."""
-
-    def __init__(self, engine: Engine, size: int = 50, on_failure: Callable[[int, str], None] | None = None) -> None:
-        self.engine = engine
-        self.size = size
-        self.on_failure = on_failure
-        self._pending: list[CaseWrite] = []
-        self._lock = threading.Lock()
-
-    def write(self, case: CaseWrite) -> None:
-        with self._lock:
-            self._pending.append(case)
-            full = len(self._pending) >= self.size
-        if full:
-            self.flush()
-
-    def flush(self) -> None:
-        """Commit every buffered case; one by one if the group as a whole fails."""
-        with self._lock:
-            group, self._pending = self._pending, []
-        if not group:
-            return
-        try:
-            with unit_of_work(self.engine) as session:
-                _store(session, group)
-        except Exception:  # noqa: BLE001 - isolate the bad case, keep the others
-            for case in group:
-                try:
-                    with unit_of_work(self.engine) as session:
-                        _store(session, [case])
-                except Exception as exc:  # noqa: BLE001 - reported, the exception stays open
-                    if self.on_failure is None:
-                        raise
-                    self.on_failure(case.exception_id, f"{type(exc).__name__}: {exc}")
+            store_cases(session, [case])

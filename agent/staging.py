@@ -28,8 +28,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from agent.outcomes import CaseWrite
-from agent.outcomes import _store as store_cases  # the one definition of how a finished case is stored
+from agent.outcomes import CaseWrite, store_cases
 from agent.review_queue import ReviewWrite, store_reviews
 from agent.sessions import unit_of_work
 

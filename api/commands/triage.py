@@ -266,6 +266,34 @@ def review_decide(
         console.print(f"redrafted for {outcome.category}: waiting again as review item {outcome.review_item_id}")
 
 
+@review_app.command("repair")
+def review_repair(
+    apply: bool = typer.Option(False, "--apply", help="Requeue what is found (default: only list it)."),
+    rerun: bool = typer.Option(False, "--rerun", help="With --apply: triage each requeued case again at once."),
+) -> None:
+    """Find review items whose graph thread waits for no review in the configured checkpoint
+    store, and (with --apply) take them out of the queue so their cases are triaged again.
+
+    Listing is the default because, pointed at the wrong checkpoint store, every pending item
+    looks orphaned: check the list before applying."""
+    if rerun and not apply:
+        raise _fail("--rerun needs --apply")
+    with opener() as triage:
+        repairs = triage.repair_orphans(rerun=rerun, dry_run=not apply)
+    if not repairs:
+        console.print("every pending review item waits on its graph thread: nothing to repair")
+        return
+    table = Table(title=f"{len(repairs)} review item(s) with no pending review in the checkpoint store")
+    for column in ("item", "exception", "thread", "round", "done"):
+        table.add_column(column)
+    for r in repairs:
+        done = ("requeued" + (f", re-triaged: {r.rerun.status}" if r.rerun else "")) if r.requeued else "listed only"
+        table.add_row(str(r.item_id), str(r.exception_id), r.thread_id, str(r.round), done)
+    console.print(table)
+    if not apply:
+        console.print("nothing changed; run again with --apply (and --rerun to triage them at once)")
+
+
 def audit_cmd(
     case_id: int = typer.Argument(..., help="The exception id."),
     as_json: bool = typer.Option(False, "--json", help="Print the events as JSON lines."),

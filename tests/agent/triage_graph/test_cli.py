@@ -96,3 +96,30 @@ def test_batch_then_review_then_audit(app: typer.Typer, engine: Engine, tmp_path
 def test_decide_validates_before_resuming(app: typer.Typer, engine: Engine) -> None:
     result = runner.invoke(app, ["review", "decide", "1", "--decision", "reject", "--reviewer", "ana"])
     assert result.exit_code == 1 and "review item 1 does not exist" in result.output
+
+
+def test_review_repair_lists_by_default_and_requeues_with_apply(app: typer.Typer, engine: Engine,
+                                                                settings: Settings, backend: FakeBackend,
+                                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_exception(engine, n=1, expected="50000", observed="0")
+    assert runner.invoke(app, ["batch", "--json"]).exit_code == 0
+    healthy = runner.invoke(app, ["review", "repair"])
+    assert healthy.exit_code == 0 and "nothing to repair" in healthy.output
+
+    # The checkpoint store is not the one the batch wrote to: the item mirrors no interrupt.
+    other = settings.model_copy(update={"checkpoint_url": f"sqlite:///{tmp_path}/other-checkpoints.db"})
+
+    @contextmanager
+    def elsewhere() -> Iterator[Triage]:
+        with open_triage(other, engine=engine, backend=backend, retriever=FakeRetriever(), run_tools=fake_tools) as t:
+            yield t
+
+    monkeypatch.setattr(triage_cmd, "opener", elsewhere)
+    listed = runner.invoke(app, ["review", "repair"])
+    assert listed.exit_code == 0 and "listed only" in listed.output and "nothing changed" in listed.output
+    assert len(json.loads(runner.invoke(app, ["review", "list", "--json"]).output)) == 1
+    assert runner.invoke(app, ["review", "repair", "--rerun"]).exit_code == 1
+    applied = runner.invoke(app, ["review", "repair", "--apply", "--rerun"])
+    assert applied.exit_code == 0 and "requeued, re-triaged: waiting_review" in applied.output
+    [item] = json.loads(runner.invoke(app, ["review", "list", "--json"]).output)  # the new item, resumable here
+    assert runner.invoke(app, ["review", "repair"]).output.count("nothing to repair") == 1

@@ -1,4 +1,4 @@
-"""Group commit of finished cases, and SOP passages cached per (category, channel)."""
+"""Group commit of finished cases (`StagedWriter`), and SOP passages cached per (category, channel)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from collections import Counter
 from sqlalchemy import Engine, func, select
 
 from agent.llm.base import SopPassage
-from agent.outcomes import CaseWrite, GroupWriter
+from agent.outcomes import CaseWrite
 from agent.retrieval import CachedRetriever
+from agent.staging import StagedWriter
 from billing.db import session_factory
 from billing.models import Discrepancy, ExceptionStatus, TriageRun
 from tests.agent.triage_graph.fakes import add_exception
@@ -27,24 +28,36 @@ def _statuses(engine: Engine) -> Counter[str]:
         return Counter(dict(session.execute(select(Discrepancy.status, func.count()).group_by(Discrepancy.status)).all()))
 
 
+def _written(writer: StagedWriter, case: CaseWrite) -> None:
+    """What the runner does: finalize stages the write, the returned run releases it."""
+    writer.write(case)
+    writer.release(case.thread_id)
+
+
 def test_group_is_committed_when_full_or_flushed(engine: Engine) -> None:
     ids = [add_exception(engine, n=n) for n in range(5)]
-    writer = GroupWriter(engine, size=3)
-    for n, exception_id in enumerate(ids):
-        writer.write(_write(exception_id, f"t{n}"))
+    writer = StagedWriter(engine, size=3)
+    writer.write(_write(ids[0], "held"))  # staged, never released: its run did not return
+    assert _statuses(engine) == Counter({"open": 5})
+    for n, exception_id in enumerate(ids[1:]):
+        _written(writer, _write(exception_id, f"t{n}"))
     assert _statuses(engine) == Counter({"triaged": 3, "open": 2})  # the first group of three
     writer.flush()
-    assert _statuses(engine) == Counter({"triaged": 5})
+    assert _statuses(engine) == Counter({"triaged": 4, "open": 1})
+    writer.discard("held")
+    writer.flush()
+    assert _statuses(engine) == Counter({"triaged": 4, "open": 1})
 
 
 def test_one_bad_case_does_not_sink_its_group(engine: Engine) -> None:
-    """A thread id used twice breaks the unique key of triage_runs: only that case fails."""
+    """A thread id already stored breaks the unique key of triage_runs: only that case fails."""
     ids = [add_exception(engine, n=n) for n in range(3)]
     failed: dict[int, str] = {}
-    writer = GroupWriter(engine, size=10, on_failure=failed.__setitem__)
-    writer.write(_write(ids[0], "same"))
-    writer.write(_write(ids[1], "other"))
-    writer.write(_write(ids[2], "same"))
+    writer = StagedWriter(engine, size=10, on_failure=failed.__setitem__)
+    _written(writer, _write(ids[0], "same"))
+    writer.flush()
+    _written(writer, _write(ids[1], "other"))
+    _written(writer, _write(ids[2], "same"))
     writer.flush()
     assert list(failed) == [ids[2]] and "IntegrityError" in failed[ids[2]]
     assert _statuses(engine) == Counter({"triaged": 2, "open": 1})
@@ -54,8 +67,8 @@ def test_one_bad_case_does_not_sink_its_group(engine: Engine) -> None:
 
 def test_a_closed_exception_stays_closed(engine: Engine) -> None:
     exception_id = add_exception(engine, status="closed")
-    writer = GroupWriter(engine)
-    writer.write(_write(exception_id, "t"))
+    writer = StagedWriter(engine)
+    _written(writer, _write(exception_id, "t"))
     writer.flush()
     assert _statuses(engine) == Counter({"closed": 1})
 
