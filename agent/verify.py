@@ -15,8 +15,9 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -45,6 +46,9 @@ NUMBER_RE = re.compile(
     r"(?P<pct>\s?%)?(?:\s(?P<cur2>[A-Z]{3})\b)?"
 )
 _CENT = Decimal("0.01")
+# Tokens are ASCII (TOKEN_RE), so these are str.isdigit / str.isalpha over a token, at C speed.
+_HAS_DIGIT = re.compile(r"[0-9]").search
+_HAS_ALPHA = re.compile(r"[A-Za-z]").search
 
 
 def _is_id_char(c: str) -> bool:
@@ -59,11 +63,17 @@ class Facts:
     def __init__(self, text: str, *, extra_numbers: frozenset[Decimal], emails: frozenset[str],
                  chunk_ids: frozenset[str], recipients: frozenset[str]) -> None:
         self.text = text
-        self._lower = text.lower()
         self.extra_numbers = extra_numbers
         self.emails = emails
         self.chunk_ids = chunk_ids
         self.recipients = recipients
+        # A draft states the same amount in its subject and body, and again after a repair.
+        self._numbers: dict[Decimal, bool] = {}
+
+    @cached_property
+    def _lower(self) -> str:
+        # Lowered only when an address is not a configured contact (most drafts never need it).
+        return self.text.lower()
 
     def _occurrences(self, needle: str) -> Iterator[int]:
         start = self.text.find(needle)
@@ -84,11 +94,17 @@ class Facts:
     def has_number(self, value: Decimal) -> bool:
         """A number in the evidence equals `value` exactly, or rounds to it half-up (cents, units)."""
         value = abs(value)
-        if value in self.extra_numbers:
-            return True
+        known = self._numbers.get(value)
+        if known is None:
+            known = self._numbers[value] = value in self.extra_numbers or self._find_number(value)
+        return known
+
+    def _find_number(self, value: Decimal) -> bool:
         whole = int(value)
-        # The integer part written plainly or with thousands separators; one less for round-ups.
-        parts = {str(i) for i in (whole, whole - 1) if i >= 0} | {f"{i:,}" for i in (whole, whole - 1) if i >= 1000}
+        # The integer part written plainly or with thousands separators; one less for round-ups,
+        # which only make a whole value (rounding n.995 to cents or n.5 to units gives n+1.00).
+        wholes = (whole, whole - 1) if value == whole else (whole,)
+        parts = {str(i) for i in wholes if i >= 0} | {f"{i:,}" for i in wholes if i >= 1000}
         for part in parts:
             for i in self._occurrences(part):
                 found = self._number_at(i, len(part))
@@ -221,52 +237,60 @@ def extract_claims(text: str) -> Claims:
     """Find the addresses, dates, months, ids and numbers of a text, in that order (each found
     piece is blanked out so that, e.g., the digits of a date are not read again as an amount)."""
     claims = Claims()
-    chars = list(text)
 
-    def blank(match: re.Match[str]) -> None:
-        chars[match.start():match.end()] = " " * (match.end() - match.start())
+    def taking(keep: Callable[[re.Match[str]], bool]) -> Callable[[re.Match[str]], str]:
+        # A replacement for re.sub: a piece `keep` records is blanked, any other stays as it was.
+        def replace(m: re.Match[str]) -> str:
+            return " " * (m.end() - m.start()) if keep(m) else m.group(0)
+        return replace
 
-    def current() -> str:
-        return "".join(chars)
-
-    for m in EMAIL_RE.finditer(current()):
+    def email(m: re.Match[str]) -> bool:
         claims.emails.append(m.group(0).lower())
-        blank(m)
+        return True
+
+    def dated_id(m: re.Match[str]) -> bool:
+        token = m.group(0)
+        if (ISO_MONTH_RE.search(token) and _HAS_ALPHA(token) and not ISO_DATE_RE.fullmatch(token)
+                and _looks_like_id(token)):
+            claims.ids.append(token)
+            return True
+        return False
+
+    def dated(year: int, month: int, day: int) -> Callable[[re.Match[str]], bool]:
+        def read(m: re.Match[str]) -> bool:
+            mon = m.group(month)
+            d = _safe_date(m.group(year), int(mon) if mon.isdigit() else _MONTHS[mon.lower().rstrip(".")], m.group(day))
+            if d is None:
+                return False
+            claims.dates.append((m.group(0), d))
+            return True
+        return read
+
+    def month_word(m: re.Match[str]) -> bool:
+        claims.months.append((m.group(0), f"{m.group(2)}-{_MONTHS[m.group(1).lower().rstrip('.')]:02d}"))
+        return True
+
+    def iso_month(m: re.Match[str]) -> bool:
+        claims.months.append((m.group(0), f"{m.group(1)}-{m.group(2)}"))
+        return True
+
+    def plain_id(m: re.Match[str]) -> bool:
+        if _looks_like_id(m.group(0)):
+            claims.ids.append(m.group(0))
+            return True
+        return False
+
+    text = EMAIL_RE.sub(taking(email), text)
     # Ids that embed a date or month (INV-2026-09-0109) are ids: read them before the dates,
     # or the date inside would be taken out and the rest read as an amount.
-    for m in TOKEN_RE.finditer(current()):
-        token = m.group(0)
-        if (any(c.isalpha() for c in token) and not ISO_DATE_RE.fullmatch(token)
-                and ISO_MONTH_RE.search(token) and _looks_like_id(token)):
-            claims.ids.append(token)
-            blank(m)
-    for m in ISO_DATE_RE.finditer(current()):
-        d = _safe_date(m.group(1), int(m.group(2)), m.group(3))
-        if d is not None:
-            claims.dates.append((m.group(0), d))
-            blank(m)
-    for m in DAY_MONTH_YEAR_RE.finditer(current()):
-        d = _safe_date(m.group(3), _MONTHS[m.group(2).lower().rstrip(".")], m.group(1))
-        if d is not None:
-            claims.dates.append((m.group(0), d))
-            blank(m)
-    for m in MONTH_DAY_YEAR_RE.finditer(current()):
-        d = _safe_date(m.group(3), _MONTHS[m.group(1).lower().rstrip(".")], m.group(2))
-        if d is not None:
-            claims.dates.append((m.group(0), d))
-            blank(m)
-    for m in MONTH_YEAR_RE.finditer(current()):
-        claims.months.append((m.group(0), f"{m.group(2)}-{_MONTHS[m.group(1).lower().rstrip('.')]:02d}"))
-        blank(m)
-    for m in ISO_MONTH_RE.finditer(current()):
-        claims.months.append((m.group(0), f"{m.group(1)}-{m.group(2)}"))
-        blank(m)
-    for m in TOKEN_RE.finditer(current()):
-        token = m.group(0)
-        if _looks_like_id(token):
-            claims.ids.append(token)
-            blank(m)
-    for m in NUMBER_RE.finditer(current()):
+    text = TOKEN_RE.sub(taking(dated_id), text)
+    text = ISO_DATE_RE.sub(taking(dated(1, 2, 3)), text)
+    text = DAY_MONTH_YEAR_RE.sub(taking(dated(3, 2, 1)), text)
+    text = MONTH_DAY_YEAR_RE.sub(taking(dated(3, 1, 2)), text)
+    text = MONTH_YEAR_RE.sub(taking(month_word), text)
+    text = ISO_MONTH_RE.sub(taking(iso_month), text)
+    text = TOKEN_RE.sub(taking(plain_id), text)
+    for m in NUMBER_RE.finditer(text):
         value = _to_decimal(m.group("num"))
         unit = (m.group("unit") or "").lower()
         if value is None or unit in ("st", "nd", "rd", "th", "am", "pm"):  # ordinals and clock times
@@ -283,11 +307,11 @@ def extract_claims(text: str) -> Claims:
 
 
 def _looks_like_id(token: str) -> bool:
-    if not any(c.isdigit() for c in token) or _NUMBER_WITH_UNIT.match(token):
+    if not _HAS_DIGIT(token) or _NUMBER_WITH_UNIT.match(token):
         return False
     if token.isdigit():
         return len(token) >= 9  # account numbers (AWS: 12 digits), not amounts
-    if any(c.isalpha() for c in token):
+    if _HAS_ALPHA(token):
         return len(token) >= 4
     # Digits joined by - or _ (e.g. 1234-5678) are ids; digits with . or , are numbers.
     return "-" in token or "_" in token

@@ -136,3 +136,23 @@ def test_facts_include_sop_figures() -> None:
     """A draft may quote the SOP it follows (the fake passage says 'within 48 hours')."""
     facts = collect_facts(_case(), SETTINGS)
     assert facts.has_number(Decimal(48)) and "short_payment#decision-steps" in facts.chunk_ids
+
+
+def test_round_ups_reach_the_next_whole_number_only() -> None:
+    """`99.995` prints as 100.00 (cents) and `12.5` as 13 (units): a rounded-up figure is whole,
+    and the integer part one below is searched for it only then; answers repeat the same."""
+    facts = collect_facts(_case(extra={"a": "99.995", "b": "12.5", "c": "x0.7"}), SETTINGS)
+    for value, found in [("100.00", True), ("100", True), ("13", True), ("12.50", True), ("12.6", False),
+                         ("13.5", False), ("100.01", False), ("99.99", False), ("1", True)]:  # 1: x0.7 rounded
+        assert facts.has_number(Decimal(value)) is found, value
+        assert facts.has_number(Decimal(value)) is found, value  # the remembered answer
+
+
+def test_claims_are_read_in_order_and_blanked() -> None:
+    """An id holding a month stays an id; a date is not read again as amounts; a bad date stays text."""
+    claims = extract_claims("INV-2026-09-0109 due 2026-09-30, not 2026-02-30; see Ops@Example.com by 3 June 2026")
+    assert claims.ids == ["INV-2026-09-0109"]
+    assert [d.isoformat() for _, d in claims.dates] == ["2026-09-30", "2026-06-03"]
+    assert claims.months == [("2026-02", "2026-02")]
+    assert claims.emails == ["ops@example.com"]
+    assert [str(v) for _, v, _ in claims.numbers] == ["30"]
