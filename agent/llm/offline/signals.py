@@ -72,7 +72,9 @@ class Facts:
     def evidence_text(self) -> str:
         """The evidence as one string, for presence tests of enumerated values (statuses, actions)."""
         if self._evidence_text is None:
-            self._evidence_text = json.dumps(self.case.evidence, default=str, sort_keys=True)
+            # Only the presence of a whole JSON string is asked of this text, which key order does
+            # not change: unsorted is ~20% cheaper. Tool results are trees (no cycles to check).
+            self._evidence_text = json.dumps(self.case.evidence, default=str, check_circular=False)
         return self._evidence_text
 
     def evidence_mentions(self, token: str) -> bool:
