@@ -9,7 +9,9 @@ the USD figure is unknown and the route goes to a person.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -43,6 +45,25 @@ def period_end(period: str) -> date:
     """The last day of a ``YYYY-MM`` period."""
     year, month = int(period[:4]), int(period[5:7])
     return date(year, month, calendar.monthrange(year, month)[1])
+
+
+_Rate = tuple[Decimal, date] | None
+#: Rates already read in the current batch, by (currency, day); None when no batch opened one.
+_RATES: ContextVar[dict[tuple[str, date], _Rate] | None] = ContextVar("stake_fx_rates", default=None)
+
+
+@contextmanager
+def fx_rates_remembered() -> Iterator[dict[tuple[str, date], _Rate]]:
+    """Within the block, `stake_of` reads each (currency, day) rate once (a batch's cases share a
+    few month-ends). Scoped, not process-wide, so a rate added between batches is seen by the next
+    one. Threads see it when run in a copy of this context (`contextvars.copy_context().run`;
+    a plain ThreadPoolExecutor does not copy it), and then share the same dict."""
+    rates: dict[tuple[str, date], _Rate] = {}
+    token = _RATES.set(rates)
+    try:
+        yield rates
+    finally:
+        _RATES.reset(token)
 
 
 def usd_rate(session: Session, currency: str, on: date) -> tuple[Decimal, date] | None:
@@ -84,8 +105,14 @@ def stake_of(session: Callable[[], Session], exception: dict[str, Any]) -> Stake
     except (ValueError, IndexError):
         info["problem"] = f"period {exception.get('period')!r} is not YYYY-MM; no FX date"
         return info
-    with session() as opened:
-        found = usd_rate(opened, currency, on)
+    remembered = _RATES.get()
+    if remembered is not None and (currency, on) in remembered:
+        found = remembered[(currency, on)]
+    else:
+        with session() as opened:
+            found = usd_rate(opened, currency, on)
+        if remembered is not None:
+            remembered[(currency, on)] = found
     if found is None:
         info["problem"] = f"no FX rate for {currency} in fx_rates; the USD value is unknown"
         return info
