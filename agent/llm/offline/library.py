@@ -20,6 +20,7 @@ import numpy as np
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
 #: Seeds the library is built from. Evaluation sets must never use these (evals check it).
 LIBRARY_SEEDS: tuple[int, ...] = tuple(range(9001, 9009))
+_NEAREST_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ class CaseLibrary:
         self.cases = cases
         self._embed = embed
         self._matrix = self._embed_all([c.text for c in cases]) if cases else np.zeros((0, 384), dtype=np.float32)
-        self._query_cache: dict[str, np.ndarray] = {}
+        # Feature texts are few (rule, difference, channel, currency and a few evidence flags), so a
+        # batch asks the same ones again: remember the answer, not only the query's vector.
+        self._nearest_cache: dict[tuple[str, int], tuple[Neighbour, ...]] = {}
 
     def _embed_all(self, texts: list[str]) -> np.ndarray:
         vectors = self._embed(texts)  # type: ignore[operator]
@@ -57,13 +60,15 @@ class CaseLibrary:
         """The k most similar labelled cases (vectors are unit length: dot = cosine)."""
         if not self.cases:
             return []
-        vec = self._query_cache.get(text)
-        if vec is None:
-            vec = self._embed_all([text])[0]
-            self._query_cache[text] = vec
-        sims = self._matrix @ vec
-        top = np.argsort(-sims, kind="stable")[:k]
-        return [Neighbour(self.cases[i], float(sims[i])) for i in top]
+        found = self._nearest_cache.get((text, k))
+        if found is None:
+            sims = self._matrix @ self._embed_all([text])[0]
+            top = np.argsort(-sims, kind="stable")[:k]
+            found = tuple(Neighbour(self.cases[i], float(sims[i])) for i in top)
+            if len(self._nearest_cache) >= _NEAREST_CACHE_SIZE:  # unusual texts: start again
+                self._nearest_cache.clear()
+            self._nearest_cache[(text, k)] = found
+        return list(found)
 
     @staticmethod
     def vote(neighbours: list[Neighbour]) -> Counter[str]:
