@@ -49,6 +49,10 @@ _CENT = Decimal("0.01")
 # Tokens are ASCII (TOKEN_RE), so these are str.isdigit / str.isalpha over a token, at C speed.
 _HAS_DIGIT = re.compile(r"[0-9]").search
 _HAS_ALPHA = re.compile(r"[A-Za-z]").search
+# The tokens of TOKEN_RE that hold a digit, the only ones that can be ids. A token is the run of
+# token characters from its start to the run's last letter or digit, so the lookahead sees a digit
+# exactly when the token has one; and a start inside a digit-free token finds no digit either.
+_DIGIT_TOKEN_RE = re.compile(r"(?=[A-Za-z0-9_\-./:]*[0-9])" + TOKEN_RE.pattern)
 
 
 def _is_id_char(c: str) -> bool:
@@ -226,6 +230,10 @@ def collect_facts(case: CaseInput, settings: Settings, evidence_text: str | None
 # -- claims -----------------------------------------------------------------------------------
 
 
+def _blank(m: re.Match[str]) -> str:
+    return " " * (m.end() - m.start())
+
+
 def _safe_date(year: str, month: int, day: str) -> date | None:
     try:
         return date(int(year), month, int(day))
@@ -237,59 +245,56 @@ def extract_claims(text: str) -> Claims:
     """Find the addresses, dates, months, ids and numbers of a text, in that order (each found
     piece is blanked out so that, e.g., the digits of a date are not read again as an amount)."""
     claims = Claims()
+    # Each reader below is an re.sub replacement: what it records is blanked, the rest stays.
 
-    def taking(keep: Callable[[re.Match[str]], bool]) -> Callable[[re.Match[str]], str]:
-        # A replacement for re.sub: a piece `keep` records is blanked, any other stays as it was.
-        def replace(m: re.Match[str]) -> str:
-            return " " * (m.end() - m.start()) if keep(m) else m.group(0)
-        return replace
-
-    def email(m: re.Match[str]) -> bool:
+    def email(m: re.Match[str]) -> str:
         claims.emails.append(m.group(0).lower())
-        return True
+        return _blank(m)
 
-    def dated_id(m: re.Match[str]) -> bool:
+    def dated_id(m: re.Match[str]) -> str:
         token = m.group(0)
         if (ISO_MONTH_RE.search(token) and _HAS_ALPHA(token) and not ISO_DATE_RE.fullmatch(token)
                 and _looks_like_id(token)):
             claims.ids.append(token)
-            return True
-        return False
+            return _blank(m)
+        return token
 
-    def dated(year: int, month: int, day: int) -> Callable[[re.Match[str]], bool]:
-        def read(m: re.Match[str]) -> bool:
+    def dated(year: int, month: int, day: int) -> Callable[[re.Match[str]], str]:
+        def read(m: re.Match[str]) -> str:
             mon = m.group(month)
             d = _safe_date(m.group(year), int(mon) if mon.isdigit() else _MONTHS[mon.lower().rstrip(".")], m.group(day))
             if d is None:
-                return False
+                return m.group(0)
             claims.dates.append((m.group(0), d))
-            return True
+            return _blank(m)
         return read
 
-    def month_word(m: re.Match[str]) -> bool:
+    def month_word(m: re.Match[str]) -> str:
         claims.months.append((m.group(0), f"{m.group(2)}-{_MONTHS[m.group(1).lower().rstrip('.')]:02d}"))
-        return True
+        return _blank(m)
 
-    def iso_month(m: re.Match[str]) -> bool:
+    def iso_month(m: re.Match[str]) -> str:
         claims.months.append((m.group(0), f"{m.group(1)}-{m.group(2)}"))
-        return True
+        return _blank(m)
 
-    def plain_id(m: re.Match[str]) -> bool:
-        if _looks_like_id(m.group(0)):
-            claims.ids.append(m.group(0))
-            return True
-        return False
+    def plain_id(m: re.Match[str]) -> str:
+        token = m.group(0)
+        if _looks_like_id(token):
+            claims.ids.append(token)
+            return _blank(m)
+        return token
 
-    text = EMAIL_RE.sub(taking(email), text)
+    if "@" in text:  # most texts hold no address: skip the scan
+        text = EMAIL_RE.sub(email, text)
     # Ids that embed a date or month (INV-2026-09-0109) are ids: read them before the dates,
     # or the date inside would be taken out and the rest read as an amount.
-    text = TOKEN_RE.sub(taking(dated_id), text)
-    text = ISO_DATE_RE.sub(taking(dated(1, 2, 3)), text)
-    text = DAY_MONTH_YEAR_RE.sub(taking(dated(3, 2, 1)), text)
-    text = MONTH_DAY_YEAR_RE.sub(taking(dated(3, 1, 2)), text)
-    text = MONTH_YEAR_RE.sub(taking(month_word), text)
-    text = ISO_MONTH_RE.sub(taking(iso_month), text)
-    text = TOKEN_RE.sub(taking(plain_id), text)
+    text = _DIGIT_TOKEN_RE.sub(dated_id, text)
+    text = ISO_DATE_RE.sub(dated(1, 2, 3), text)
+    text = DAY_MONTH_YEAR_RE.sub(dated(3, 2, 1), text)
+    text = MONTH_DAY_YEAR_RE.sub(dated(3, 1, 2), text)
+    text = MONTH_YEAR_RE.sub(month_word, text)
+    text = ISO_MONTH_RE.sub(iso_month, text)
+    text = _DIGIT_TOKEN_RE.sub(plain_id, text)
     for m in NUMBER_RE.finditer(text):
         value = _to_decimal(m.group("num"))
         unit = (m.group("unit") or "").lower()
