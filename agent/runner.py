@@ -16,6 +16,7 @@ items whose thread has no pending review in the checkpoint store.
 
 from __future__ import annotations
 
+import contextvars
 import time
 import uuid
 from collections import Counter
@@ -49,6 +50,7 @@ from agent.retrieval import SopRetriever, knowledge_retriever
 from agent.review_queue import ReviewDecision, ReviewError, claim, item_ids, release, requeue_orphan
 from agent.sessions import sessions, unit_of_work
 from agent.staging import StagedWriter
+from agent.stake import fx_rates_remembered
 from billing.migrate import create_engine_and_upgrade
 from billing.models import (
     Discrepancy,
@@ -252,7 +254,7 @@ class Triage:
         outcomes: list[CaseOutcome] = []
         start = time.perf_counter()
         try:
-            with _progress(progress) as bar, self._writing(writer):
+            with _progress(progress) as bar, self._writing(writer), fx_rates_remembered():
                 task = bar.add_task("triage", total=len(ids))
                 if concurrency <= 1:
                     for exception_id in ids:
@@ -260,7 +262,9 @@ class Triage:
                         bar.advance(task)
                 else:
                     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="triage") as pool:
-                        futures = [pool.submit(self._run_case, i, batch, writer) for i in ids]
+                        # Each task in a copy of this context: it holds the batch's FX-rate memo.
+                        futures = [pool.submit(contextvars.copy_context().run, self._run_case, i, batch, writer)
+                                   for i in ids]
                         for future in as_completed(futures):
                             outcomes.append(future.result())
                             bar.advance(task)
