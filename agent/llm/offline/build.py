@@ -109,13 +109,9 @@ def cases_of_seed(seed: int, *, accounts: int, months: int, start: str, workdir:
     return out
 
 
-def build_library(*, seeds: tuple[int, ...] = LIBRARY_SEEDS, accounts: int = 30, months: int = 2,
-                  start: str = "2026-08", out_dir: Path = LIBRARY_DIR,
-                  progress: Callable[[str], None] = print) -> dict[str, float]:
-    """Build the library and fit the calibration; returns figures of the held-out fit."""
-    from knowledge.embedding import MiniLMEmbeddingFunction
-
-    embed = MiniLMEmbeddingFunction()
+def cases_of_seeds(seeds: tuple[int, ...], *, accounts: int, months: int, start: str,
+                   progress: Callable[[str], None]) -> tuple[list[LabelledCase], list[LabelledCase]]:
+    """The labelled cases of every seed, and the same cases restated as imported from another tool."""
     labelled: list[LabelledCase] = []
     imported: list[LabelledCase] = []
     with tempfile.TemporaryDirectory(prefix="triage-library-") as tmp:
@@ -124,6 +120,17 @@ def build_library(*, seeds: tuple[int, ...] = LIBRARY_SEEDS, accounts: int = 30,
                                   imported=imported)
             progress(f"seed {seed}: {len(cases)} labelled cases")
             labelled += cases
+    return labelled, imported
+
+
+def build_library(*, seeds: tuple[int, ...] = LIBRARY_SEEDS, accounts: int = 30, months: int = 2,
+                  start: str = "2026-08", out_dir: Path = LIBRARY_DIR,
+                  progress: Callable[[str], None] = print) -> dict[str, float]:
+    """Build the library and fit the calibration; returns figures of the held-out fit."""
+    from knowledge.embedding import MiniLMEmbeddingFunction
+
+    embed = MiniLMEmbeddingFunction()
+    labelled, imported = cases_of_seeds(seeds, accounts=accounts, months=months, start=start, progress=progress)
     scores: list[float] = []
     correct: list[bool] = []
     for seed in seeds:
@@ -169,12 +176,7 @@ def build_imported_calibration(*, seeds: tuple[int, ...] = LIBRARY_SEEDS, accoun
                                start: str = "2026-08", out_dir: Path = LIBRARY_DIR,
                                progress: Callable[[str], None] = print) -> dict[str, float]:
     """Refit only the unknown-rule map (the library and the known-rule map are left as they are)."""
-    imported: list[LabelledCase] = []
-    with tempfile.TemporaryDirectory(prefix="triage-library-") as tmp:
-        for seed in seeds:
-            cases = cases_of_seed(seed, accounts=accounts, months=months, start=start, workdir=Path(tmp),
-                                  imported=imported)
-            progress(f"seed {seed}: {len(cases)} labelled cases")
+    _, imported = cases_of_seeds(seeds, accounts=accounts, months=months, start=start, progress=progress)
     return fit_imported(imported, out_dir=out_dir, progress=progress)
 
 
