@@ -28,6 +28,7 @@ import io
 import sys
 import tempfile
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import get_args
@@ -103,6 +104,43 @@ def gzip_jsonl(bundles: list[CaseBundle]) -> bytes:
     return buffer.getvalue()
 
 
+def pool_cases(seeds: tuple[int, ...], *, accounts: int, months: int, start: str, fault_rate: float,
+               restate: Callable[[CaseBundle], CaseBundle] | None = None) -> tuple[list[CaseBundle], int]:
+    """The labelled cases of every seed (each `restate`d, if given), first of each case id kept;
+    returns them and how many later duplicates were skipped."""
+    pooled: dict[str, CaseBundle] = {}
+    duplicates = 0
+    with tempfile.TemporaryDirectory(prefix="eval-cases-") as tmp:
+        for seed in seeds:
+            for bundle in scenario_cases(seed, Path(tmp), accounts=accounts, months=months, start=start,
+                                         fault_rate=fault_rate):
+                case = restate(bundle) if restate else bundle
+                # Two seeds can give different cases the same natural key (e.g. the first unapplied
+                # payment of a month); a case id names one case in a set, so the first one stays.
+                if case.case_id in pooled:
+                    duplicates += 1
+                    continue
+                pooled[case.case_id] = case
+            print(f"seed {seed}: {len(pooled)} labelled cases so far", flush=True)
+    return list(pooled.values()), duplicates
+
+
+def write_cases(path: Path, bundles: list[CaseBundle]) -> None:
+    """The gzipped JSONL case file, replaced whole (never left half-written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(gzip_jsonl(bundles))
+    partial.replace(path)
+
+
+def matches_fresh_build(out: Path, rebuild: Callable[[Path], object]) -> bool:
+    """Whether `out`'s case file and manifest are byte for byte what `rebuild` writes into a new folder."""
+    with tempfile.TemporaryDirectory(prefix="eval-cases-check-") as tmp:
+        rebuild(Path(tmp))
+        return all((out / name).is_file() and (Path(tmp) / name).read_bytes() == (out / name).read_bytes()
+                   for name in (CASES_FILE, MANIFEST_NAME))
+
+
 def build(out: Path, *, seeds: tuple[int, ...] = SEEDS, accounts: int = ACCOUNTS, months: int = MONTHS,
           start: str = START, cap: int = CAP_PER_CATEGORY, fault_rate: float = DEFAULT_FAULT_RATE) -> CaseSetManifest:
     """Build the set into `out` (its case file and manifest replaced); return the manifest."""
@@ -111,28 +149,13 @@ def build(out: Path, *, seeds: tuple[int, ...] = SEEDS, accounts: int = ACCOUNTS
     reserved = sorted(set(seeds) & set(LIBRARY_SEEDS))
     if reserved:
         raise SystemExit(f"seeds {reserved} are reserved for the offline backend's library (LIBRARY_SEEDS)")
-    pooled: dict[str, CaseBundle] = {}
-    duplicates = 0
-    with tempfile.TemporaryDirectory(prefix="eval-generated-") as tmp:
-        for seed in seeds:
-            for bundle in scenario_cases(seed, Path(tmp), accounts=accounts, months=months, start=start,
-                                         fault_rate=fault_rate):
-                # Two seeds can give different cases the same natural key (e.g. the first unapplied
-                # payment of a month); a case id names one case in a set, so the first one stays.
-                if bundle.case_id in pooled:
-                    duplicates += 1
-                    continue
-                pooled[bundle.case_id] = bundle
-            print(f"seed {seed}: {len(pooled)} labelled cases so far", flush=True)
-    kept = select(list(pooled.values()), cap)
+    pooled, duplicates = pool_cases(seeds, accounts=accounts, months=months, start=start, fault_rate=fault_rate)
+    kept = select(pooled, cap)
     counts = Counter(b.expected.category for b in kept if b.expected is not None)
     missing = [c for c in get_args(CategoryLabel) if c not in counts]
     if missing:
         raise SystemExit(f"the set misses categories {missing}: add seeds or accounts")
-    out.mkdir(parents=True, exist_ok=True)
-    partial = out / (CASES_FILE + ".partial")
-    partial.write_bytes(gzip_jsonl(kept))
-    partial.replace(out / CASES_FILE)
+    write_cases(out / CASES_FILE, kept)
     manifest = CaseSetManifest(
         generator_version=GENERATOR_VERSION, seeds=list(seeds), accounts=accounts, months=months, start=start,
         fault_rate=fault_rate, per_category_cap=cap, cases=len(kept), case_set_hash=case_set_hash(kept),
@@ -157,10 +180,7 @@ def main() -> None:
         manifest = build(args.out, **options)
         print(f"wrote {manifest.cases} cases to {args.out} ({dict(manifest.by_category)})")
         return
-    with tempfile.TemporaryDirectory(prefix="eval-generated-check-") as tmp:
-        build(Path(tmp), **options)
-        same = all((args.out / name).is_file() and (Path(tmp) / name).read_bytes() == (args.out / name).read_bytes()
-                   for name in (CASES_FILE, MANIFEST_NAME))
+    same = matches_fresh_build(args.out, lambda tmp: build(tmp, **options))
     print("identical" if same else f"{args.out} differs from a fresh build")
     raise SystemExit(0 if same else 1)
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import get_args
@@ -40,7 +39,7 @@ from billing.bundles.labels import CategoryLabel
 from billing.scenarios import DEFAULT_FAULT_RATE
 from billing.scenarios.scenario import GENERATOR_VERSION
 from evals.build_generated import SEEDS as GENERATED_SEEDS
-from evals.build_generated import gzip_jsonl, scenario_cases, select
+from evals.build_generated import CASES_FILE, matches_fresh_build, pool_cases, select, write_cases
 from evals.case_set import case_set_hash
 from evals.manifest import MANIFEST_NAME, CaseSetManifest, write_manifest
 
@@ -50,7 +49,6 @@ ACCOUNTS = 24
 MONTHS = 2
 START = "2026-07"
 CAP_PER_CATEGORY = 12
-CASES_FILE = "cases.jsonl.gz"
 DEFAULT_OUT = Path(__file__).resolve().parent
 BUILT_BY = "evals/cases/dev_imported/build.py"
 
@@ -176,27 +174,14 @@ def build(out: Path, *, seeds: tuple[int, ...] = SEEDS, cap: int = CAP_PER_CATEG
     clash = sorted(set(seeds) & (set(LIBRARY_SEEDS) | set(GENERATED_SEEDS)))
     if clash:
         raise SystemExit(f"seeds {clash} belong to the offline library or the generated eval set")
-    pooled: dict[str, CaseBundle] = {}
-    duplicates = 0
-    with tempfile.TemporaryDirectory(prefix="eval-dev-imported-") as tmp:
-        for seed in seeds:
-            for bundle in scenario_cases(seed, Path(tmp), accounts=ACCOUNTS, months=MONTHS, start=START,
-                                         fault_rate=DEFAULT_FAULT_RATE):
-                imported = as_imported(bundle)
-                if imported.case_id in pooled:
-                    duplicates += 1
-                    continue
-                pooled[imported.case_id] = imported
-            print(f"seed {seed}: {len(pooled)} labelled cases so far", flush=True)
-    kept = select(list(pooled.values()), cap)
+    pooled, duplicates = pool_cases(seeds, accounts=ACCOUNTS, months=MONTHS, start=START,
+                                    fault_rate=DEFAULT_FAULT_RATE, restate=as_imported)
+    kept = select(pooled, cap)
     counts = Counter(b.expected.category for b in kept if b.expected is not None)
     missing = [c for c in get_args(CategoryLabel) if c not in counts]
     if missing:
         print(f"note: no case of {missing} in these seeds", flush=True)
-    out.mkdir(parents=True, exist_ok=True)
-    partial = out / (CASES_FILE + ".partial")
-    partial.write_bytes(gzip_jsonl(kept))
-    partial.replace(out / CASES_FILE)
+    write_cases(out / CASES_FILE, kept)
     manifest = CaseSetManifest(
         generator_version=GENERATOR_VERSION, seeds=list(seeds), accounts=ACCOUNTS, months=MONTHS, start=START,
         fault_rate=DEFAULT_FAULT_RATE, per_category_cap=cap, cases=len(kept), case_set_hash=case_set_hash(kept),
@@ -217,10 +202,7 @@ def main() -> None:
         manifest = build(args.out)
         print(f"wrote {manifest.cases} cases to {args.out} ({dict(manifest.by_category)})")
         return
-    with tempfile.TemporaryDirectory(prefix="eval-dev-imported-check-") as tmp:
-        build(Path(tmp))
-        same = all((args.out / name).is_file() and (Path(tmp) / name).read_bytes() == (args.out / name).read_bytes()
-                   for name in (CASES_FILE, MANIFEST_NAME))
+    same = matches_fresh_build(args.out, build)
     print("identical" if same else f"{args.out} differs from a fresh build")
     raise SystemExit(0 if same else 1)
 
