@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session
 from agent.llm.base import OutsideText
 from agent.sessions import sessions
 from billing.models import Discrepancy, Message
+from billing import json_text
 
 EXCEPTION_FIELDS = (
     "id", "rule", "kind", "status", "account_id", "channel", "period", "product_code", "dimension_key",
@@ -245,13 +245,12 @@ def evidence_text(case: GatheredCase) -> str:
 
     Key order is the tools' own fixed order, so the text is stable without sorting. Outside
     text is not part of it: a figure a partner wrote is not evidence of itself."""
-    return json.dumps({"exception": case.exception, "evidence": case.evidence},
-                      ensure_ascii=False, default=str, separators=(",", ":"))
+    return json_text.dumps({"exception": case.exception, "evidence": case.evidence})
 
 
 def evidence_hash(case: GatheredCase, text: str | None = None) -> str:
     """SHA-256 of everything the case was decided on: the evidence text and the outside text."""
-    outside = json.dumps([t.model_dump() for t in case.outside_text], ensure_ascii=False, separators=(",", ":"))
+    outside = json_text.dumps([t.model_dump() for t in case.outside_text])
     digest = hashlib.sha256((text if text is not None else evidence_text(case)).encode())
     digest.update(outside.encode())
     return digest.hexdigest()

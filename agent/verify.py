@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from agent.llm.base import CaseInput
 from agent.schemas import Classification, Draft, EscalateTo
 from agent.taxonomy import is_compatible
+from billing import json_text
 from billing.settings import Settings
 
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
@@ -211,8 +212,7 @@ def collect_facts(case: CaseInput, settings: Settings, evidence_text: str | None
     """Everything a draft may cite for this case (pass `evidence_text` if it was made already:
     the JSON of the exception and the tool results, see `agent.evidence.evidence_text`)."""
     if evidence_text is None:
-        evidence_text = json.dumps({"exception": case.exception, "evidence": case.evidence},
-                                   ensure_ascii=False, default=str)
+        evidence_text = json_text.dumps({"exception": case.exception, "evidence": case.evidence})
     sop = json.dumps({"sop": [p.model_dump() for p in case.sop_passages],
                       "versions": [f"v{p.version}" for p in case.sop_passages]}, ensure_ascii=False)
     contacts = settings.email

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from billing import json_text
+
 
 def normalize_url(url: str) -> str:
     """Use the psycopg 3 driver for plain ``postgresql://`` URLs (the form most tools export)."""
@@ -31,8 +33,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; for SQLite files, create the folder and set the pragmas we rely on."""
+    """Create an engine; for SQLite files, create the folder and set the pragmas we rely on.
+
+    JSON columns are written with `json_text.dumps` (orjson): audit payloads hold whole tool
+    results, and the standard encoder made their writes a visible share of a batch."""
     url = normalize_url(url)
+    kwargs.setdefault("json_serializer", json_text.dumps)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":

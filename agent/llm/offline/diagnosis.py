@@ -9,7 +9,6 @@ rationale built from them contains no number the evidence does not hold.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,6 +16,7 @@ from decimal import Decimal
 from agent.llm.offline.signals import Facts, close, dec
 from agent.schemas import Category
 from agent.taxonomy import candidate_categories, is_our_rule
+from billing import json_text
 
 C = Category
 
@@ -202,7 +202,7 @@ def disbursement_gap(f: Facts) -> list[Hypothesis]:
 def _collected_awaiting_payout(f: Facts) -> bool:
     """COLLECTED rows for the case's invoices, none DISBURSED and no payout failure."""
     events = f.case.evidence.get("get_partner_billing_events") or {}
-    text = json.dumps(events, default=str)
+    text = json_text.dumps(events)
     return '"COLLECTED"' in text and '"DISBURSED"' not in text and "DISBURSEMENT_FAILURE" not in text
 
 
