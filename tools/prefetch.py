@@ -8,9 +8,13 @@ with what every case reads first already read for the whole chunk:
   attached ones and the account's inside the case's money window — `fetch_messages`' rule);
 - our usage per account × product × dimension × UTC day, and the partner's daily usage rows,
   in the usage windows of the chunk's cases (one query each per window: a chunk usually
-  spans one or two periods). The tools still ask for
-  their own slice (`usage_tools.usage_day_sums` / `partner_usage_rows`) and get it from these
-  rows instead of a query per account and product.
+  spans one or two periods), and our hourly rows at the period boundaries (one query per
+  boundary). The tools still ask for their own slice (`usage_tools.usage_day_sums` /
+  `partner_usage_rows` / `usage_boundary_hours`) and get it from these rows instead of a query
+  per account and product;
+- AWS's metering answers of the chunk's customers in their periods, counted per customer ×
+  product × dimension × status, with the first records of each that were not accepted (one
+  query each per period; `usage_tools.metering_of` slices them).
 
 The tools stay the only definition of what the evidence is: they run unchanged on these
 contexts, and `tests/tools/test_tools_prefetch.py` checks that a prefetched chunk gathers
@@ -23,7 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -32,10 +36,10 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from billing.bundles.fetch.sql import dialect, fetch_rows, prepared
-from billing.bundles.fetch.usage import utc_day
-from billing.bundles.records import MessageRecord
-from billing.bundles.scope import CaseScope, at_midnight, scope_of
-from billing.models import Account, Discrepancy, Message, PartnerUsage, UsageRecord
+from billing.bundles.fetch.usage import METERING_COLUMNS, SUCCESS, as_utc, boundary_ranges, utc_day
+from billing.bundles.records import MessageRecord, MeteringResultRecord, MeteringStatusCount, UsageHour
+from billing.bundles.scope import BOUNDARY_HOURS, CaseScope, at_midnight, scope_of
+from billing.models import Account, Discrepancy, MeteringResult, Message, PartnerUsage, UsageRecord
 from tools.context import EvidenceCache, ToolContext
 from tools.evidence import plan_for
 
@@ -52,6 +56,13 @@ USAGE_TOOL = "get_usage_summary"
 MESSAGES = "messages"
 USAGE_DAYS = "usage_days_of_account"
 PARTNER_USAGE = "partner_usage_of"
+USAGE_HOURS = "usage_hours_of_account"
+METERING = "metering_of_customer"
+#: The tool that reads the metering answers.
+METERING_TOOL = "get_metering_results"
+#: Records not accepted read ahead per customer × product × dimension: `get_metering_results`'
+#: default `limit` (a case asking for more reads them itself).
+METERING_ROWS_AHEAD = 24
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,22 @@ class WindowRows:
     def covers(self, window: tuple[date, date]) -> bool:
         """Whether the rows hold every day of `window` (half-open)."""
         return self.lo <= window[0] and window[1] <= self.hi
+
+
+@dataclass(frozen=True)
+class BoundaryHours:
+    """Our hourly rows of one account inside some hour ranges, for some products and
+    dimensions, sorted as `fetch_usage_hours` sorts them: a slice for any of those products,
+    dimensions and ranges is exact."""
+
+    ranges: tuple[tuple[datetime, datetime], ...]
+    codes: frozenset[str]
+    dims: frozenset[str]
+    rows: tuple[UsageHour, ...]
+
+    def covers(self, codes: Iterable[str], dims: Iterable[str], ranges: Iterable[tuple[datetime, datetime]]) -> bool:
+        """Whether the rows are every row of those ranges (exactly) for those products and dimensions."""
+        return set(ranges) == set(self.ranges) and self.codes.issuperset(codes) and self.dims.issuperset(dims)
 
 
 def _chunks(ids: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -188,6 +215,114 @@ def prefetch_partner_usage(session: Session,
     return found
 
 
+def _boundary_hours_stmt() -> Any:
+    # Every column of the natural key (account, product, dimension, hour) is bound, the hour
+    # by a range: an index range scan per account × product × dimension.
+    return (select(UsageRecord.account_id, UsageRecord.source_record_id, UsageRecord.product_code,
+                   UsageRecord.dimension_key, UsageRecord.usage_hour, UsageRecord.quantity)
+            .where(UsageRecord.account_id.in_(bindparam("accounts", expanding=True)),
+                   UsageRecord.product_code.in_(bindparam("codes", expanding=True)),
+                   UsageRecord.dimension_key.in_(bindparam("dims", expanding=True)),
+                   UsageRecord.usage_hour >= bindparam("lo"), UsageRecord.usage_hour < bindparam("hi")))
+
+
+def prefetch_boundary_hours(session: Session, scopes: Sequence[CaseScope],
+                            days: dict[tuple[int, tuple[date, date]], WindowRows]) -> dict[tuple[int, tuple[tuple[datetime, datetime], ...]], BoundaryHours]:
+    """Our hourly rows at the period boundaries (`BOUNDARY_HOURS` at each end, as
+    `get_usage_summary` shows them), per (account, ranges) of the cases, for every product and
+    dimension their daily rows (`days`, from `prefetch_usage_days`) hold."""
+    wanted: dict[tuple[tuple[datetime, datetime], ...], set[int]] = defaultdict(set)
+    products: dict[tuple[tuple[datetime, datetime], ...], set[tuple[str, str]]] = defaultdict(set)
+    for scope in scopes:
+        ahead = days.get((scope.account_id, scope.usage_window)) if scope.account_id is not None else None
+        if ahead is None:
+            continue
+        ranges = tuple(boundary_ranges(scope, BOUNDARY_HOURS))
+        wanted[ranges].add(scope.account_id)
+        products[ranges].update((p, d) for p, d, _, _ in ahead.rows)
+    stmt = prepared("prefetch_boundary_hours", _boundary_hours_stmt)
+    found: dict[tuple[int, tuple[tuple[datetime, datetime], ...]], BoundaryHours] = {}
+    for ranges, accounts in sorted(wanted.items()):
+        codes = sorted({p for p, _ in products[ranges]})
+        dims = sorted({d for _, d in products[ranges]})
+        by_account: dict[int, dict[tuple[str, str, datetime], UsageHour]] = defaultdict(dict)
+        for part in _chunks(sorted(accounts)):
+            for lo, hi in ranges if codes else ():
+                for account_id, rid, p, d, h, q in fetch_rows(session, stmt, accounts=list(part), codes=codes,
+                                                              dims=dims, lo=lo, hi=hi):
+                    if h.tzinfo is None:  # as fetch_usage_hours reads it
+                        h = datetime.fromisoformat(str(h)).replace(tzinfo=UTC)
+                    by_account[account_id].setdefault((p, d, h), UsageHour.from_db(
+                        record_id=rid, product_code=p, dimension_key=d, usage_hour=h, quantity=q))
+        for account_id in accounts:
+            rows = by_account.get(account_id, {})
+            found[(account_id, ranges)] = BoundaryHours(ranges, frozenset(codes), frozenset(dims), tuple(
+                sorted(rows.values(), key=lambda r: (r.product_code, r.dimension_key, r.usage_hour))))
+    return found
+
+
+@dataclass(frozen=True)
+class CustomerMetering:
+    """One customer's metering answers in one period: per product × dimension × status the
+    count, quantity and first/last hour, and per product × dimension the first `rows_ahead`
+    records not accepted (in `fetch_metering`'s order)."""
+
+    span: tuple[datetime, datetime]
+    rows_ahead: int
+    counts: tuple[tuple[str, str, str, int, Decimal, datetime, datetime], ...]
+    failed: tuple[MeteringResultRecord, ...]
+
+
+def _metering_counts_stmt() -> Any:
+    return (select(MeteringResult.customer_ref, MeteringResult.product_code, MeteringResult.dimension,
+                   MeteringResult.status, func.count(), func.sum(MeteringResult.quantity),
+                   func.min(MeteringResult.timestamp), func.max(MeteringResult.timestamp))
+            .where(MeteringResult.customer_ref.in_(bindparam("refs", expanding=True)),
+                   MeteringResult.timestamp >= bindparam("lo"), MeteringResult.timestamp < bindparam("hi"))
+            .group_by(MeteringResult.customer_ref, MeteringResult.product_code, MeteringResult.dimension,
+                      MeteringResult.status))
+
+
+def _metering_failed_stmt() -> Any:
+    # The first records of each customer × product × dimension: any case's first `limit` over
+    # its customers, products and dimensions are among them (the order within one of them is
+    # the order of the whole list).
+    rank = func.row_number().over(
+        partition_by=(MeteringResult.customer_ref, MeteringResult.product_code, MeteringResult.dimension),
+        order_by=(MeteringResult.timestamp, MeteringResult.status)).label("rank")
+    ranked = (select(*METERING_COLUMNS, rank)
+              .where(MeteringResult.customer_ref.in_(bindparam("refs", expanding=True)),
+                     MeteringResult.timestamp >= bindparam("lo"), MeteringResult.timestamp < bindparam("hi"),
+                     MeteringResult.status != SUCCESS)
+              .subquery())
+    return select(*(ranked.c[c.key] for c in METERING_COLUMNS)).where(ranked.c.rank <= bindparam("rows"))
+
+
+def prefetch_metering(session: Session, scopes: Sequence[CaseScope]) -> dict[tuple[str, tuple[datetime, datetime]],
+                                                                               CustomerMetering]:
+    """The metering answers per (customer reference, period) of the cases (see `CustomerMetering`)."""
+    by_span: dict[tuple[datetime, datetime], set[str]] = defaultdict(set)
+    for scope in scopes:
+        by_span[(at_midnight(scope.start), at_midnight(scope.end))].update(scope.customer_refs())
+    counts_stmt = prepared("prefetch_metering_counts", _metering_counts_stmt)
+    failed_stmt = prepared("prefetch_metering_failed", _metering_failed_stmt)
+    found: dict[tuple[str, tuple[datetime, datetime]], CustomerMetering] = {}
+    for span, refs in sorted(by_span.items()):
+        counts: dict[str, list[tuple[str, str, str, int, Decimal, datetime, datetime]]] = defaultdict(list)
+        failed: dict[str, list[MeteringResultRecord]] = defaultdict(list)
+        for part in _chunks(sorted(refs)):
+            params = {"refs": list(part), "lo": span[0], "hi": span[1]}
+            for ref, p, d, status, n, q, first, last in fetch_rows(session, counts_stmt, **params):
+                counts[ref].append((p, d, status, n, q, as_utc(first), as_utc(last)))
+            if any(c[2] != SUCCESS for ref in part for c in counts.get(ref, ())):
+                for row in fetch_rows(session, failed_stmt, **params, rows=METERING_ROWS_AHEAD):
+                    record = MeteringResultRecord.from_db(**row._mapping)
+                    failed[record.customer_ref].append(record)
+        found.update({(ref, span): CustomerMetering(span, METERING_ROWS_AHEAD, tuple(counts.get(ref, ())),
+                                                    tuple(failed.get(ref, ()))) for ref in refs})
+    return found
+
+
 @dataclass
 class ReadAhead:
     """What `read_ahead` read for a chunk: the exceptions with their accounts, each case's
@@ -220,8 +355,15 @@ def read_ahead(session: Session, exception_ids: Sequence[int], *, shared: Eviden
     # Usage only for the cases whose rule calls for it: a month of hours is the biggest read.
     usage = [scope for scope, (exception, _) in zip(scopes, rows.values(), strict=True)
              if USAGE_TOOL in plan_for(exception.rule)]
-    for (account_id, window), days in prefetch_usage_days(session, usage).items():
-        shared.pin((USAGE_DAYS, account_id, window), days)
+    days = prefetch_usage_days(session, usage)
+    for (account_id, window), day_rows in days.items():
+        shared.pin((USAGE_DAYS, account_id, window), day_rows)
+    for (account_id, ranges), hours in prefetch_boundary_hours(session, usage, days).items():
+        shared.pin((USAGE_HOURS, account_id, ranges), hours)
+    metering = [scope for scope, (exception, _) in zip(scopes, rows.values(), strict=True)
+                if METERING_TOOL in plan_for(exception.rule)]
+    for (ref, span), answers in prefetch_metering(session, metering).items():
+        shared.pin((METERING, ref, span), answers)
     for (aws_id, window), partner in prefetch_partner_usage(session, usage).items():
         shared.pin((PARTNER_USAGE, aws_id, window), partner)
     return ReadAhead(shared=shared, rows=rows, messages=prefetch_messages(session, scopes))

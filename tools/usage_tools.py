@@ -6,12 +6,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from billing.bundles.collect import scope_products
 from billing.bundles.fetch.usage import (
+    SUCCESS,
+    MeteringGroup,
     boundary_ranges,
     fetch_metering,
     fetch_partner_usage_slim,
@@ -19,10 +21,19 @@ from billing.bundles.fetch.usage import (
     fetch_usage_hours,
     hours_named_in,
 )
-from billing.bundles.records import usage_day_id
+from billing.bundles.records import MeteringResultRecord, MeteringStatusCount, UsageHour, usage_day_id
 from billing.bundles.scope import BOUNDARY_HOURS, CaseScope, at_midnight
 from tools.context import ToolContext
-from tools.prefetch import PARTNER_USAGE, USAGE_DAYS, WindowRows
+from tools.prefetch import (
+    METERING,
+    METERING_ROWS_AHEAD,
+    PARTNER_USAGE,
+    USAGE_DAYS,
+    USAGE_HOURS,
+    BoundaryHours,
+    CustomerMetering,
+    WindowRows,
+)
 from tools.contract_tools import case_contracts, case_products
 from tools.registry import tool
 from tools.results import (
@@ -73,7 +84,7 @@ def get_usage_summary(
             ranges = tuple(boundary_ranges(scope, boundary_hours))
             # The boundary hours are the same for every case of the account and product: shared.
             hours = ctx.shared_value(("usage_hours", account_id, tuple(codes), dims, ranges),
-                                     lambda: fetch_usage_hours(ctx.session, account_id, codes, dims, ranges=ranges))
+                                     lambda: usage_boundary_hours(ctx, account_id, codes, dims, ranges))
             inside = {h for lo_h, hi_h in ranges for h in named if lo_h <= h < hi_h}
             if extra := [h for h in named if h not in inside]:
                 hours = sorted([*hours, *fetch_usage_hours(ctx.session, account_id, codes, dims, hours=extra)],
@@ -113,6 +124,16 @@ def usage_day_sums(ctx: ToolContext, account_id: int, codes: Sequence[str],
     wanted, (lo, hi) = set(codes), window
     # Whole UTC days, each summed over all its hours: a day of the slice is the day of the query.
     return sorted((p, d, day, q) for p, d, day, q in ahead.rows if p in wanted and lo <= day < hi)
+
+
+def usage_boundary_hours(ctx: ToolContext, account_id: int, codes: Sequence[str], dims: Sequence[str],
+                         ranges: tuple[tuple[datetime, datetime], ...]) -> list[UsageHour]:
+    """`fetch_usage_hours` over `ranges`, sliced from the account's rows when a batch read them ahead."""
+    ahead = ctx.shared.pinned((USAGE_HOURS, account_id, ranges)) if ctx.shared is not None else None
+    if not isinstance(ahead, BoundaryHours) or not ahead.covers(codes, dims, ranges):
+        return fetch_usage_hours(ctx.session, account_id, codes, dims, ranges=ranges)
+    wanted_codes, wanted_dims = set(codes), set(dims)
+    return [r for r in ahead.rows if r.product_code in wanted_codes and r.dimension_key in wanted_dims]
 
 
 def partner_usage_rows(ctx: ToolContext, aws_account_id: str | None, marketplace_product_ids: Sequence[str],
@@ -189,7 +210,8 @@ def get_metering_results(
     dimension_key: Annotated[str | None, Field(
         description="This dimension (default: the exception's dimension, or every one when it names none).")] = None,
     all_dimensions: Annotated[bool, Field(description="Every dimension of the case's products.")] = False,
-    limit: Annotated[int, Field(ge=1, le=500, description="At most this many records not accepted.")] = 24,
+    limit: Annotated[int, Field(ge=1, le=500, description="At most this many records not accepted.")]
+    = METERING_ROWS_AHEAD,
 ) -> MeteringSummary:
     """What AWS answered to our BatchMeterUsage calls for the case's products in the period:
     per status (Success, CustomerNotSubscribed, DuplicateRecord, Unprocessed) the count,
@@ -201,9 +223,42 @@ def get_metering_results(
     refs, span = tuple(scope.customer_refs()), (at_midnight(scope.start), at_midnight(scope.end))
     groups, failed = ctx.shared_value(
         ("metering", refs, tuple(codes), span, dimension_key, limit),
-        lambda: fetch_metering(ctx.session, refs, codes, span, dimension_key=dimension_key, limit=limit))
+        lambda: metering_of(ctx, refs, codes, span, dimension_key, limit))
     not_success = sum(g.count.records for g in groups if g.count.status != "Success")
     return MeteringSummary(
         status_counts=[MeteringStatusSpan(**g.count.model_dump(), first_timestamp=g.first, last_timestamp=g.last)
                        for g in groups],
         not_accepted=failed, truncated=not_success > len(failed))
+
+
+def metering_of(ctx: ToolContext, refs: Sequence[str], codes: Sequence[str], span: tuple[datetime, datetime],
+                dimension_key: str | None, limit: int) -> tuple[list[MeteringGroup], list[MeteringResultRecord]]:
+    """`fetch_metering`, summed from the customers' answers when a batch read them ahead."""
+    refs = sorted(set(refs))
+    pinned = [ctx.shared.pinned((METERING, ref, span)) if ctx.shared is not None else None for ref in refs]
+    if not refs or not codes or not all(isinstance(p, CustomerMetering) and p.rows_ahead >= limit for p in pinned):
+        return fetch_metering(ctx.session, refs, codes, span, dimension_key=dimension_key, limit=limit)
+    ahead: list[CustomerMetering] = pinned  # type: ignore[assignment]  # checked just above
+    wanted = set(codes)
+
+    def mine(product: str, dimension: str) -> bool:
+        return product in wanted and dimension_key in (None, dimension)
+
+    totals: dict[tuple[str, str, str], list[Any]] = {}
+    for answers in ahead:
+        for p, d, status, n, q, first, last in answers.counts:
+            if mine(p, d):
+                seen = totals.get((p, d, status))
+                if seen is None:
+                    totals[(p, d, status)] = [n, q, first, last]
+                else:
+                    seen[0], seen[1] = seen[0] + n, seen[1] + q
+                    seen[2], seen[3] = min(seen[2], first), max(seen[3], last)
+    groups = [MeteringGroup(MeteringStatusCount.from_db(product_code=p, dimension=d, status=s, records=n, quantity=q),
+                            first, last) for (p, d, s), (n, q, first, last) in sorted(totals.items())]
+    if all(g.count.status == SUCCESS for g in groups):
+        return groups, []
+    failed = sorted((r for answers in ahead for r in answers.failed if mine(r.product_code, r.dimension)),
+                    key=lambda r: (r.timestamp, r.dimension, r.status, r.customer_ref, r.product_code))[:limit]
+    failed.sort(key=lambda r: (r.product_code, r.dimension, r.timestamp, r.status, r.customer_ref))
+    return groups, failed

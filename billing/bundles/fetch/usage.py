@@ -194,7 +194,7 @@ def fetch_partner_usage(session: Session, aws_account_id: str | None, marketplac
     return sorted(records, key=lambda r: (r.product_id, r.dimension_key, r.usage_date, r.region, r.offer_id))
 
 
-_METERING_COLUMNS = [c for c in MeteringResult.__table__.columns if c.key not in ("id", "ingest_batch_id")]
+METERING_COLUMNS = [c for c in MeteringResult.__table__.columns if c.key not in ("id", "ingest_batch_id")]
 
 
 def _metering_scope(by_dimension: bool) -> Any:
@@ -232,7 +232,7 @@ def fetch_metering(session: Session, customer_refs: Iterable[str], product_codes
         .where(_metering_scope(by_dim))
         .group_by(MeteringResult.product_code, MeteringResult.dimension, MeteringResult.status)))
     groups = [MeteringGroup(MeteringStatusCount.from_db(product_code=p, dimension=d, status=s, records=n, quantity=q),
-                            _utc(first), _utc(last))
+                            as_utc(first), as_utc(last))
               for p, d, s, n, q, first, last in fetch_rows(session, counts_stmt, **params)]
     groups.sort(key=lambda g: (g.count.product_code, g.count.dimension, g.count.status))
     if all(g.count.status == SUCCESS for g in groups):
@@ -241,16 +241,17 @@ def fetch_metering(session: Session, customer_refs: Iterable[str], product_codes
     if dialect(session) == "postgresql" and limit is None:
         params["limit"] = None
     rows_stmt = prepared(("metering_rows", by_dim), lambda: (
-        select(*_METERING_COLUMNS).where(_metering_scope(by_dim), MeteringResult.status != SUCCESS)
+        select(*METERING_COLUMNS).where(_metering_scope(by_dim), MeteringResult.status != SUCCESS)
         .order_by(MeteringResult.timestamp, MeteringResult.dimension, MeteringResult.status,
-                  MeteringResult.customer_ref)
+                  MeteringResult.customer_ref, MeteringResult.product_code)
         .limit(bindparam("limit"))))
     results = [MeteringResultRecord.from_db(**row._mapping) for row in fetch_rows(session, rows_stmt, **params)]
     results.sort(key=lambda r: (r.product_code, r.dimension, r.timestamp, r.status, r.customer_ref))
     return groups, results
 
 
-def _utc(value: Any) -> datetime:
-    # Aggregates (min/max) lose the column type on SQLite: naive text comes back.
+def as_utc(value: Any) -> datetime:
+    """A timestamp read back as UTC: aggregates (min/max) lose the column type on SQLite, and
+    naive text comes back."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
