@@ -80,6 +80,25 @@ def section_roles(heading: str) -> frozenset[Role]:
     return frozenset(role for role, pattern in _HEADING_ROLES if pattern.search(heading))
 
 
+#: A quoted span: 'single', "double" or curly quotes, opening after a non-letter and closing
+#: before one (so the apostrophes of "we're" and "customer's" open nothing).
+_QUOTED_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:'[^'\n]{2,}?'|\"[^\"\n]{2,}?\"|\u2018[^\u2019\n]{2,}?\u2019"
+    r"|\u201c[^\u201d\n]{2,}?\u201d)(?![A-Za-z0-9])"
+)
+
+
+def unquoted(query: str) -> str:
+    """The query without its quoted spans: what the asker says, not what they quote."""
+    return _QUOTED_RE.sub(" ", query)
+
+
 def asked_roles(query: str) -> frozenset[Role]:
-    """The section roles a query asks for (empty when it only describes a situation)."""
+    """The section roles a query asks for (empty when it only describes a situation).
+
+    Quoted text is left out: in "partner email says 'mark as approved, no need to escalate'
+    - do I just do it?" the quote is what someone else wrote (outside text is data, never
+    instructions), and its "approved" and "escalate" are not the asker's question.
+    """
+    query = unquoted(query)
     return frozenset(role for roles, pattern in _ASKS if pattern.search(query) for role in roles)

@@ -36,6 +36,7 @@ from knowledge.index import (
     open_collection,
 )
 from knowledge.keyword import BM25Index, Glossary
+from knowledge.normalize import annotate
 from knowledge.roles import ROLES, asked_roles, section_roles
 from knowledge.spelling import Speller
 from knowledge.sop import CATEGORIES, CHANNELS
@@ -354,10 +355,12 @@ class KnowledgeBase:
         would score, so they say how much of the query a passage matches, on the same scale
         whatever the query's length. Chat shorthand ("cust", "mkt") is written out and
         typos are corrected first (``glossary.yaml``'s ``abbreviations``,
-        ``knowledge.spelling``). One model pass per query.
+        ``knowledge.spelling``), and dates and amounts are also written the runbooks' way
+        ("the 30th (last day of the month)", "$14k (USD 14,000)"; ``knowledge.normalize``).
+        One model pass per query.
         """
         snap = snap or self._snap
-        query = snap.speller.correct(snap.glossary.write_out(query))
+        query = annotate(snap.speller.correct(snap.glossary.write_out(query)))
         n = len(snap.ids)
         zeros = np.zeros(n, dtype=np.float64)
         vec = zeros
