@@ -9,8 +9,8 @@ with what every case reads first already read for the whole chunk:
 - our usage per account × product × dimension × UTC day, and the partner's daily usage rows,
   in the usage windows of the chunk's cases (one query each per window: a chunk usually
   spans one or two periods), and our hourly rows at the period boundaries (one query per
-  boundary). The tools still ask for their own slice (`usage_tools.usage_day_sums` /
-  `partner_usage_rows` / `usage_boundary_hours`) and get it from these rows instead of a query
+  boundary) and at the hours the exceptions name (one query). The tools still ask for their
+  own slice (`usage_tools.usage_day_sums` / `partner_usage_rows` / `usage_hours_ahead`) and get it from these rows instead of a query
   per account and product;
 - AWS's metering answers of the chunk's customers in their periods, counted per customer ×
   product × dimension × status, with the first records of each that were not accepted (one
@@ -25,18 +25,18 @@ of the data: a batch prefetches each chunk just before triaging it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from billing.bundles.fetch.sql import dialect, fetch_rows, prepared
-from billing.bundles.fetch.usage import METERING_COLUMNS, SUCCESS, as_utc, boundary_ranges, utc_day
+from billing.bundles.fetch.usage import METERING_COLUMNS, SUCCESS, as_utc, boundary_ranges, hours_named_in, utc_day
 from billing.bundles.records import MessageRecord, MeteringResultRecord, MeteringStatusCount, UsageHour
 from billing.bundles.scope import BOUNDARY_HOURS, CaseScope, at_midnight, scope_of
 from billing.models import Account, Discrepancy, MeteringResult, Message, PartnerUsage, UsageRecord
@@ -57,6 +57,7 @@ MESSAGES = "messages"
 USAGE_DAYS = "usage_days_of_account"
 PARTNER_USAGE = "partner_usage_of"
 USAGE_HOURS = "usage_hours_of_account"
+NAMED_HOURS = "named_usage_hours_of_account"
 METERING = "metering_of_customer"
 #: The tool that reads the metering answers.
 METERING_TOOL = "get_metering_results"
@@ -79,19 +80,33 @@ class WindowRows:
 
 
 @dataclass(frozen=True)
-class BoundaryHours:
-    """Our hourly rows of one account inside some hour ranges, for some products and
-    dimensions, sorted as `fetch_usage_hours` sorts them: a slice for any of those products,
-    dimensions and ranges is exact."""
+class HourRows:
+    """Our hourly rows of one account inside some hour ranges or at some hours, for some
+    products and dimensions, sorted as `fetch_usage_hours` sorts them: what it returns for any
+    of those products and dimensions over those ranges (exactly) or at some of those hours."""
 
-    ranges: tuple[tuple[datetime, datetime], ...]
     codes: frozenset[str]
     dims: frozenset[str]
     rows: tuple[UsageHour, ...]
+    ranges: tuple[tuple[datetime, datetime], ...] = ()
+    hours: frozenset[datetime] = frozenset()
 
-    def covers(self, codes: Iterable[str], dims: Iterable[str], ranges: Iterable[tuple[datetime, datetime]]) -> bool:
-        """Whether the rows are every row of those ranges (exactly) for those products and dimensions."""
-        return set(ranges) == set(self.ranges) and self.codes.issuperset(codes) and self.dims.issuperset(dims)
+    def _has(self, codes: Iterable[str], dims: Iterable[str]) -> bool:
+        return self.codes.issuperset(codes) and self.dims.issuperset(dims)
+
+    def in_ranges(self, codes: Sequence[str], dims: Sequence[str],
+                  ranges: Sequence[tuple[datetime, datetime]]) -> list[UsageHour] | None:
+        """The rows of `codes` × `dims` in `ranges`, or None when those were not read ahead."""
+        if set(ranges) != set(self.ranges) or not self._has(codes, dims):
+            return None
+        return [r for r in self.rows if r.product_code in codes and r.dimension_key in dims]
+
+    def at_hours(self, codes: Sequence[str], dims: Sequence[str], hours: Sequence[datetime]) -> list[UsageHour] | None:
+        """The rows of `codes` × `dims` at `hours`, or None when those were not read ahead."""
+        wanted = set(hours)
+        if not wanted <= self.hours or not self._has(codes, dims):
+            return None
+        return [r for r in self.rows if r.usage_hour in wanted and r.product_code in codes and r.dimension_key in dims]
 
 
 def _chunks(ids: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -215,49 +230,70 @@ def prefetch_partner_usage(session: Session,
     return found
 
 
-def _boundary_hours_stmt() -> Any:
+def _hours_stmt(at: Literal["range", "hours"]) -> Any:
     # Every column of the natural key (account, product, dimension, hour) is bound, the hour
-    # by a range: an index range scan per account × product × dimension.
+    # by a range or a list: index range scans or lookups per account × product × dimension.
+    hour = (and_(UsageRecord.usage_hour >= bindparam("lo"), UsageRecord.usage_hour < bindparam("hi")) if at == "range"
+            else UsageRecord.usage_hour.in_(bindparam("hours", expanding=True)))
     return (select(UsageRecord.account_id, UsageRecord.source_record_id, UsageRecord.product_code,
                    UsageRecord.dimension_key, UsageRecord.usage_hour, UsageRecord.quantity)
             .where(UsageRecord.account_id.in_(bindparam("accounts", expanding=True)),
                    UsageRecord.product_code.in_(bindparam("codes", expanding=True)),
-                   UsageRecord.dimension_key.in_(bindparam("dims", expanding=True)),
-                   UsageRecord.usage_hour >= bindparam("lo"), UsageRecord.usage_hour < bindparam("hi")))
+                   UsageRecord.dimension_key.in_(bindparam("dims", expanding=True)), hour))
 
 
-def prefetch_boundary_hours(session: Session, scopes: Sequence[CaseScope],
-                            days: dict[tuple[int, tuple[date, date]], WindowRows]) -> dict[tuple[int, tuple[tuple[datetime, datetime], ...]], BoundaryHours]:
-    """Our hourly rows at the period boundaries (`BOUNDARY_HOURS` at each end, as
-    `get_usage_summary` shows them), per (account, ranges) of the cases, for every product and
-    dimension their daily rows (`days`, from `prefetch_usage_days`) hold."""
-    wanted: dict[tuple[tuple[datetime, datetime], ...], set[int]] = defaultdict(set)
+def _read_hours(session: Session, at: Literal["range", "hours"], accounts: Iterable[int], codes: Sequence[str],
+                dims: Sequence[str], params: Iterable[dict[str, Any]]) -> dict[int, list[UsageHour]]:
+    """Per account, its rows of `codes` × `dims` at the hours each of `params` binds, sorted
+    as `fetch_usage_hours` sorts them."""
+    stmt = prepared(("prefetch_hours", at), lambda: _hours_stmt(at))
+    by_account: dict[int, dict[tuple[str, str, datetime], UsageHour]] = defaultdict(dict)
+    for part in _chunks(sorted(accounts)) if codes and dims else ():
+        for bound in params:
+            for account_id, rid, p, d, h, q in fetch_rows(session, stmt, accounts=list(part), codes=list(codes),
+                                                          dims=list(dims), **bound):
+                if h.tzinfo is None:  # as fetch_usage_hours reads it
+                    h = datetime.fromisoformat(str(h)).replace(tzinfo=UTC)
+                by_account[account_id].setdefault((p, d, h), UsageHour.from_db(
+                    record_id=rid, product_code=p, dimension_key=d, usage_hour=h, quantity=q))
+    return {a: sorted(rows.values(), key=lambda r: (r.product_code, r.dimension_key, r.usage_hour))
+            for a, rows in by_account.items()}
+
+
+def prefetch_usage_hours(session: Session, scopes: Sequence[CaseScope],
+                         days: dict[tuple[int, tuple[date, date]], WindowRows]) -> dict[Hashable, HourRows]:
+    """Our hourly rows as `get_usage_summary` shows them, for every product and dimension the
+    cases' daily rows (`days`, from `prefetch_usage_days`) hold: at the period boundaries
+    (`BOUNDARY_HOURS` at each end), keyed ``(USAGE_HOURS, account, ranges)`` (one query per
+    boundary), and at the hours the exceptions name outside them, keyed ``(NAMED_HOURS,
+    account)`` (one query)."""
+    by_ranges: dict[tuple[tuple[datetime, datetime], ...], set[int]] = defaultdict(set)
     products: dict[tuple[tuple[datetime, datetime], ...], set[tuple[str, str]]] = defaultdict(set)
+    named: dict[int, set[datetime]] = defaultdict(set)
+    named_products: set[tuple[str, str]] = set()
     for scope in scopes:
         ahead = days.get((scope.account_id, scope.usage_window)) if scope.account_id is not None else None
-        if ahead is None:
+        if ahead is None or scope.account_id is None:
             continue
         ranges = tuple(boundary_ranges(scope, BOUNDARY_HOURS))
-        wanted[ranges].add(scope.account_id)
+        by_ranges[ranges].add(scope.account_id)
         products[ranges].update((p, d) for p, d, _, _ in ahead.rows)
-    stmt = prepared("prefetch_boundary_hours", _boundary_hours_stmt)
-    found: dict[tuple[int, tuple[tuple[datetime, datetime], ...]], BoundaryHours] = {}
-    for ranges, accounts in sorted(wanted.items()):
-        codes = sorted({p for p, _ in products[ranges]})
-        dims = sorted({d for _, d in products[ranges]})
-        by_account: dict[int, dict[tuple[str, str, datetime], UsageHour]] = defaultdict(dict)
-        for part in _chunks(sorted(accounts)):
-            for lo, hi in ranges if codes else ():
-                for account_id, rid, p, d, h, q in fetch_rows(session, stmt, accounts=list(part), codes=codes,
-                                                              dims=dims, lo=lo, hi=hi):
-                    if h.tzinfo is None:  # as fetch_usage_hours reads it
-                        h = datetime.fromisoformat(str(h)).replace(tzinfo=UTC)
-                    by_account[account_id].setdefault((p, d, h), UsageHour.from_db(
-                        record_id=rid, product_code=p, dimension_key=d, usage_hour=h, quantity=q))
-        for account_id in accounts:
-            rows = by_account.get(account_id, {})
-            found[(account_id, ranges)] = BoundaryHours(ranges, frozenset(codes), frozenset(dims), tuple(
-                sorted(rows.values(), key=lambda r: (r.product_code, r.dimension_key, r.usage_hour))))
+        outside = {h for h in hours_named_in(scope.details, scope) if not any(lo <= h < hi for lo, hi in ranges)}
+        if outside:
+            named[scope.account_id] |= outside
+            named_products.update((p, d) for p, d, _, _ in ahead.rows)
+    found: dict[Hashable, HourRows] = {}
+    for ranges, accounts in sorted(by_ranges.items()):
+        codes, dims = sorted({p for p, _ in products[ranges]}), sorted({d for _, d in products[ranges]})
+        rows = _read_hours(session, "range", accounts, codes, dims, [{"lo": lo, "hi": hi} for lo, hi in ranges])
+        found.update({(USAGE_HOURS, a, ranges): HourRows(frozenset(codes), frozenset(dims), tuple(rows.get(a, ())),
+                                                        ranges=ranges) for a in accounts})
+    if named:
+        codes, dims = sorted({p for p, _ in named_products}), sorted({d for _, d in named_products})
+        every_hour = sorted(set().union(*named.values()))
+        rows = _read_hours(session, "hours", named, codes, dims, [{"hours": every_hour}])
+        found.update({(NAMED_HOURS, a): HourRows(frozenset(codes), frozenset(dims), tuple(
+            r for r in rows.get(a, ()) if r.usage_hour in hours), hours=frozenset(hours)) for a, hours in named.items()})
     return found
 
 
@@ -358,8 +394,8 @@ def read_ahead(session: Session, exception_ids: Sequence[int], *, shared: Eviden
     days = prefetch_usage_days(session, usage)
     for (account_id, window), day_rows in days.items():
         shared.pin((USAGE_DAYS, account_id, window), day_rows)
-    for (account_id, ranges), hours in prefetch_boundary_hours(session, usage, days).items():
-        shared.pin((USAGE_HOURS, account_id, ranges), hours)
+    for key, hours in prefetch_usage_hours(session, usage, days).items():
+        shared.pin(key, hours)
     metering = [scope for scope, (exception, _) in zip(scopes, rows.values(), strict=True)
                 if METERING_TOOL in plan_for(exception.rule)]
     for (ref, span), answers in prefetch_metering(session, metering).items():

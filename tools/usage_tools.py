@@ -29,9 +29,10 @@ from tools.prefetch import (
     METERING_ROWS_AHEAD,
     PARTNER_USAGE,
     USAGE_DAYS,
+    NAMED_HOURS,
     USAGE_HOURS,
-    BoundaryHours,
     CustomerMetering,
+    HourRows,
     WindowRows,
 )
 from tools.contract_tools import case_contracts, case_products
@@ -84,10 +85,10 @@ def get_usage_summary(
             ranges = tuple(boundary_ranges(scope, boundary_hours))
             # The boundary hours are the same for every case of the account and product: shared.
             hours = ctx.shared_value(("usage_hours", account_id, tuple(codes), dims, ranges),
-                                     lambda: usage_boundary_hours(ctx, account_id, codes, dims, ranges))
+                                     lambda: usage_hours_ahead(ctx, account_id, codes, dims, ranges=ranges))
             inside = {h for lo_h, hi_h in ranges for h in named if lo_h <= h < hi_h}
             if extra := [h for h in named if h not in inside]:
-                hours = sorted([*hours, *fetch_usage_hours(ctx.session, account_id, codes, dims, hours=extra)],
+                hours = sorted([*hours, *usage_hours_ahead(ctx, account_id, codes, dims, hours=extra)],
                                key=lambda r: (r.product_code, r.dimension_key, r.usage_hour))
     if dimension_key is not None:
         days = [d for d in days if d[1] == dimension_key]
@@ -126,14 +127,18 @@ def usage_day_sums(ctx: ToolContext, account_id: int, codes: Sequence[str],
     return sorted((p, d, day, q) for p, d, day, q in ahead.rows if p in wanted and lo <= day < hi)
 
 
-def usage_boundary_hours(ctx: ToolContext, account_id: int, codes: Sequence[str], dims: Sequence[str],
-                         ranges: tuple[tuple[datetime, datetime], ...]) -> list[UsageHour]:
-    """`fetch_usage_hours` over `ranges`, sliced from the account's rows when a batch read them ahead."""
-    ahead = ctx.shared.pinned((USAGE_HOURS, account_id, ranges)) if ctx.shared is not None else None
-    if not isinstance(ahead, BoundaryHours) or not ahead.covers(codes, dims, ranges):
-        return fetch_usage_hours(ctx.session, account_id, codes, dims, ranges=ranges)
-    wanted_codes, wanted_dims = set(codes), set(dims)
-    return [r for r in ahead.rows if r.product_code in wanted_codes and r.dimension_key in wanted_dims]
+def usage_hours_ahead(ctx: ToolContext, account_id: int, codes: Sequence[str], dims: Sequence[str], *,
+                      ranges: tuple[tuple[datetime, datetime], ...] = (),
+                      hours: Sequence[datetime] = ()) -> list[UsageHour]:
+    """`fetch_usage_hours` over `ranges` or at `hours`, sliced from the account's rows when a
+    batch read them ahead."""
+    key = (USAGE_HOURS, account_id, ranges) if ranges else (NAMED_HOURS, account_id)
+    ahead = ctx.shared.pinned(key) if ctx.shared is not None else None
+    if isinstance(ahead, HourRows):
+        rows = ahead.in_ranges(codes, dims, ranges) if ranges else ahead.at_hours(codes, dims, hours)
+        if rows is not None:
+            return rows
+    return fetch_usage_hours(ctx.session, account_id, codes, dims, ranges=ranges, hours=hours)
 
 
 def partner_usage_rows(ctx: ToolContext, aws_account_id: str | None, marketplace_product_ids: Sequence[str],
