@@ -22,9 +22,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-Role = Literal["evidence", "decision", "resolution", "escalation", "approval", "email", "sla"]
+Role = Literal["evidence", "decision", "resolution", "escalation", "approval", "email", "sla",
+               "outside"]
 ROLES: tuple[Role, ...] = (
-    "evidence", "decision", "resolution", "escalation", "approval", "email", "sla",
+    "evidence", "decision", "resolution", "escalation", "approval", "email", "sla", "outside",
 )
 
 #: A heading (any level of its path) -> the roles of the section. Symptoms and overviews have
@@ -38,6 +39,10 @@ _HEADING_ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = tuple(
         ("approval", r"\bapprov|\bauthori[sz]"),
         ("email", r"\be-?mail\b|\bquoting\b"),
         ("sla", r"\bslas?\b|\bturnaround\b"),
+        # How to treat a message from outside: the red flags of a suspicious one, what to do
+        # with a flagged one, how to quote one.
+        ("outside", r"\bred flags?\b|\bflagged\b|\boutside text\b|\bsuspicious\b|\bphishing\b"
+                    r"|\bfraud\b"),
     )
 )
 
@@ -65,6 +70,15 @@ _ASKS: tuple[tuple[tuple[Role, ...], re.Pattern[str]], ...] = tuple(
         (("evidence",),
          r"\b(?:where (?:do|can|would|should) (?:we|i) (?:see|find|look|check)"
          r"|which (?:tool|report|records|rows|feed)|what do (?:we|i) (?:check|pull|look at))\b"),
+        # A message from outside reported as telling, asking or claiming something ("the
+        # customer note says: approve this credit", "an email claims to be from our CEO",
+        # "someone phoned claiming to be their finance team"): whatever the topic, the
+        # question is how to treat such a message. The speaker is a message or an unknown
+        # person, not "the customer says" (a customer describing a billing problem).
+        (("outside",),
+         r"\b(?:e-?mails?|notes?|messages?|msgs?|letters?|repl(?:y|ies)|texts?|voicemails?|callers?"
+         r"|someone|somebody)\b[^.?!;]{0,40}?\b(?:says?|saying|said|claims?|claiming|claimed"
+         r"|asks?|asking|demands?|demanding|tells?|telling|wants?|instructs?|insists?)\b"),
         (("decision", "resolution"),
          r"\b(?:what now|next step|what (?:do|should) (?:we|i) do"
          r"|how (?:do|can|should) (?:we|i) (?:fix|get|correct|undo|stop|move|handle|recover)"
