@@ -41,6 +41,7 @@ from sqlalchemy import Engine, select
 
 from agent.audit import entry, write_entries
 from agent.checkpoint import open_checkpointer
+from agent.collector import long_lived_frozen
 from agent.deps import TriageDeps
 from agent.evidence import BatchTools, ToolRunner, tools_runner
 from agent.graph import TriageGraph, build_graph
@@ -254,11 +255,13 @@ class Triage:
         outcomes: list[CaseOutcome] = []
         start = time.perf_counter()
         try:
-            with _progress(progress) as bar, self._writing(writer), fx_rates_remembered():
+            with (_progress(progress) as bar, self._writing(writer), fx_rates_remembered(),
+                  long_lived_frozen() as freeze):
                 task = bar.add_task("triage", total=len(ids))
                 if concurrency <= 1:
                     for exception_id in ids:
                         outcomes.append(self._run_case(exception_id, batch, writer))
+                        freeze()  # the first case loaded what the batch keeps
                         bar.advance(task)
                 else:
                     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="triage") as pool:
@@ -267,6 +270,7 @@ class Triage:
                                    for i in ids]
                         for future in as_completed(futures):
                             outcomes.append(future.result())
+                            freeze()
                             bar.advance(task)
         finally:
             # Also when the batch is stopped (Ctrl-C): the runs that returned have their checkpoints,

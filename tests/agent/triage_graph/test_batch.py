@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from typing import Any
 
@@ -76,3 +77,17 @@ def test_period_filter(engine: Engine, make_triage: TriageFactory) -> None:
     add_exception(engine, n=2, period="2026-10")
     assert make_triage().batch(period="2026-10", progress=False).cases == 1
     assert _statuses(engine) == Counter({"open": 1, "triaged": 1})
+
+
+def test_a_batch_freezes_what_its_first_case_loaded_and_gives_it_back(engine: Engine,
+                                                                      make_triage: TriageFactory) -> None:
+    ids = [add_exception(engine, n=n) for n in range(3)]
+    frozen_at_case: list[int] = []
+
+    def run(engine: Engine, exception_id: int) -> dict[str, Any]:
+        frozen_at_case.append(gc.get_freeze_count())
+        return fake_tools(engine, exception_id)
+
+    assert make_triage(run_tools=run).batch(progress=False, concurrency=1).cases == len(ids)
+    assert frozen_at_case[0] == 0 and all(n > 0 for n in frozen_at_case[1:])
+    assert gc.get_freeze_count() == 0
