@@ -36,7 +36,8 @@ _HEADING_ROLES: tuple[tuple[Role, re.Pattern[str]], ...] = tuple(
         ("decision", r"\bdecision\b"),
         ("resolution", r"\bresolution\b"),
         ("escalation", r"\bescalat"),
-        ("approval", r"\bapprov|\bauthori[sz]"),
+        # A materiality threshold is the amount from which a person must approve.
+        ("approval", r"\bapprov|\bauthori[sz]|\bmateriality\b"),
         ("email", r"\be-?mail\b|\bquoting\b"),
         ("sla", r"\bslas?\b|\bturnaround\b"),
         # How to treat a message from outside: the red flags of a suspicious one, what to do
@@ -63,7 +64,11 @@ _ASKS: tuple[tuple[tuple[Role, ...], re.Pattern[str]], ...] = tuple(
          r"|(?<!by )(?<!an )(?:e-?mail|msg|message|note|letter) to)\b"),
         (("escalation", "approval", "resolution"),
          r"\b(?:who|whom|loop in|escalat\w*|involve|sign[- ]?off|signs|approv\w*"
-         r"|authori[sz]\w*|need to know|raise it with)\b"),
+         r"|authori[sz]\w*|need to know|raise it with"
+         # Asking whether to go to the partner is asking for the escalation rules.
+         r"|(?:open|raise) (?:a |an )?(?:case|ticket)|reach out"
+         r"|contact(?:ing)? (?:the )?(?:partner|marketplace|aws|amazon|reseller|microsoft|google"
+         r"|them|seller op\w*))\b"),
         (("sla",),
          r"\b(?:how (?:fast|quick|quickly|soon|long)|by when|deadline|slas?|turnaround"
          r"|how many days|when (?:is|are) (?:\w+ ){0,3}due|due (?:by|date))\b"),
@@ -79,6 +84,12 @@ _ASKS: tuple[tuple[tuple[Role, ...], re.Pattern[str]], ...] = tuple(
          r"\b(?:e-?mails?|notes?|messages?|msgs?|letters?|repl(?:y|ies)|texts?|voicemails?|callers?"
          r"|someone|somebody)\b[^.?!;]{0,40}?\b(?:says?|saying|said|claims?|claiming|claimed"
          r"|asks?|asking|demands?|demanding|tells?|telling|wants?|instructs?|insists?)\b"),
+        # "Can the bot auto-close it", "book it without review": whether a person must
+        # approve, which the approval rules answer.
+        (("approval",),
+         r"\bauto[- ]?(?:clos|resolv|clear|approv|book)\w*|\bautomatic(?:ally)?\b"
+         r"|\bwithout (?:a person|a human|anyone|review|approval|sign[- ]?off)\b"
+         r"|\bstraight[- ]through\b"),
         (("decision", "resolution"),
          r"\b(?:what now|next step|what (?:do|should) (?:we|i) do"
          r"|how (?:do|can|should) (?:we|i) (?:fix|get|correct|undo|stop|move|handle|recover)"

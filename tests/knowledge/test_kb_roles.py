@@ -23,6 +23,7 @@ from knowledge.roles import asked_roles, section_roles
         ("Decision steps", {"decision"}),
         ("Resolution", {"resolution"}),
         ("Approval limits", {"approval"}),
+        ("Materiality threshold", {"approval"}),
         # Sections that describe situations or hold reference facts have no role.
         ("Symptoms > How it is reported", set()),
         ("Overview", set()),
@@ -44,6 +45,12 @@ def test_section_roles_come_from_generic_heading_words(heading: str, roles: set[
         ("when is the review due", {"sla"}),
         ("where do I see the bank receipts", {"evidence"}),
         ("meter stopped overnight, what now", {"decision", "resolution"}),
+        # Asking whether to go to the partner asks for the escalation rules.
+        ("cutoff diff, do we contact the partner?", {"escalation", "approval", "resolution"}),
+        ("when do we open a case", {"escalation", "approval", "resolution"}),
+        # Whether automation may close it is whether a person must approve it.
+        ("can the bot auto-close a 300 dollar tax diff", {"approval"}),
+        ("may we book it without review", {"approval"}),
         # A description with no ask, and an email that is the situation, not the ask.
         ("the payout did not arrive", set()),
         ("the instalment was due last week", set()),

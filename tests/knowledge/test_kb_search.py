@@ -190,3 +190,11 @@ def test_a_folder_glossary_adds_shorthand_and_bad_entries_name_the_file(tmp_path
     (tmp_path / "glossary.yaml").write_text("abbreviations:\n  - cust\n", encoding="utf-8")
     with pytest.raises(ValueError, match="glossary.yaml: glossary abbreviations"):
         load_abbreviations([tmp_path])
+
+
+def test_builtin_glossary_joins_accounts_payable_and_the_ap_team() -> None:
+    from knowledge import BUILTIN_SOP_DIR
+    from knowledge.keyword import Glossary, load_glossary
+
+    terms = Glossary(load_glossary([BUILTIN_SOP_DIR])).expand("their accounts payable paid")
+    assert terms["ap"] == pytest.approx(0.4)  # from "AP team", at the expansion weight
