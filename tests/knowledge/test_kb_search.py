@@ -198,3 +198,11 @@ def test_builtin_glossary_joins_accounts_payable_and_the_ap_team() -> None:
 
     terms = Glossary(load_glossary([BUILTIN_SOP_DIR])).expand("their accounts payable paid")
     assert terms["ap"] == pytest.approx(0.4)  # from "AP team", at the expansion weight
+
+
+def test_builtin_glossary_knows_a_postmortem_is_an_incident_review() -> None:
+    from knowledge import BUILTIN_SOP_DIR
+    from knowledge.keyword import Glossary, load_glossary, stem
+
+    terms = Glossary(load_glossary([BUILTIN_SOP_DIR])).expand("writeup for the outage")
+    assert terms[stem("review")] == pytest.approx(0.4)
