@@ -90,6 +90,9 @@ _ASKS: tuple[tuple[tuple[Role, ...], re.Pattern[str]], ...] = tuple(
          r"\bauto[- ]?(?:clos|resolv|clear|approv|book)\w*|\bautomatic(?:ally)?\b"
          r"|\bwithout (?:a person|a human|anyone|review|approval|sign[- ]?off)\b"
          r"|\bstraight[- ]through\b"),
+        # A question ending on alternatives ("claw it back or eat it?", "timing or dropped
+        # metering?") asks which way to decide.
+        (("decision", "resolution"), r"\bor\b[^?.!]*\?\s*$"),
         (("decision", "resolution"),
          r"\b(?:what now|next step|what (?:do|should) (?:we|i) do"
          r"|how (?:do|can|should) (?:we|i) (?:fix|get|correct|undo|stop|move|handle|recover)"

@@ -45,6 +45,9 @@ def test_section_roles_come_from_generic_heading_words(heading: str, roles: set[
         ("when is the review due", {"sla"}),
         ("where do I see the bank receipts", {"evidence"}),
         ("meter stopped overnight, what now", {"decision", "resolution"}),
+        # A question ending on alternatives asks which way to decide; a plain "or" does not.
+        ("credit showed up twice. claw it back or eat it?", {"decision", "resolution"}),
+        ("usage or billing feed is late", set()),
         # Asking whether to go to the partner asks for the escalation rules.
         ("cutoff diff, do we contact the partner?", {"escalation", "approval", "resolution"}),
         ("when do we open a case", {"escalation", "approval", "resolution"}),
