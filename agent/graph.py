@@ -63,14 +63,18 @@ def assemble(nodes: dict[str, Node], checkpointer: BaseCheckpointSaver[Any] | No
     return builder.compile(checkpointer=checkpointer)
 
 
-def build_graph(deps: TriageDeps, checkpointer: BaseCheckpointSaver[Any] | None) -> TriageGraph:
-    """The triage graph bound to `deps`; a checkpointer is needed for the review interrupt."""
-    nodes: dict[str, Node] = {
+def node_functions(deps: TriageDeps) -> dict[str, Node]:
+    """The node functions bound to `deps`, by node name."""
+    return {
         "gather": make_gather(deps), "retrieve": make_retrieve(deps), "classify": make_classify(deps),
         "draft": make_draft(deps), "verify": make_verify(deps), "route": make_route(deps),
         "review": make_review(deps), "finalize": make_finalize(deps),
     }
-    return assemble(nodes, checkpointer)
+
+
+def build_graph(deps: TriageDeps, checkpointer: BaseCheckpointSaver[Any] | None) -> TriageGraph:
+    """The triage graph bound to `deps`; a checkpointer is needed for the review interrupt."""
+    return assemble(node_functions(deps), checkpointer)
 
 
 def _nothing(_state: TriageState) -> dict[str, Any]:

@@ -12,6 +12,10 @@ in the same process, the same number of invokes of a graph with the same nodes d
 {"cases", "cases_per_s", "p50_ms", "p95_ms", "llm_calls_per_case", "input_tokens_per_case",
  "output_tokens_per_case", "peak_rss_mb", "empty_graph_per_s", "ratio", ...}
 
+With `--nodes`, the counted batch runs a graph whose nodes are timed, and `node_cpu_ms` gives
+each node's CPU milliseconds per case (thread CPU time); `cpu_ms_per_case` minus their sum
+is what the rest costs: LangGraph itself, the grouped commits, garbage collection.
+
 Targets (issue 4, item 12): offline ≥ 100 cases/s in one process, ratio ≥ 0.5; openai ≤ 2
 LLM calls and ≤ 3,000 input tokens per routine case.
 """
@@ -35,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine, select, update  # noqa: E402
 
 from agent.checkpoint import open_checkpointer  # noqa: E402
-from agent.graph import build_empty_graph  # noqa: E402
+from agent.graph import Node, assemble, build_empty_graph, node_functions  # noqa: E402
 from agent.runner import open_triage  # noqa: E402
 from billing.db import transaction  # noqa: E402
 from billing.migrate import create_engine_and_upgrade  # noqa: E402
@@ -85,6 +89,19 @@ def empty_graph_rate(checkpoint_url: str, n: int) -> tuple[float, float]:
         return n / (time.perf_counter() - start), (time.process_time() - cpu) / n * 1000
 
 
+def timed_nodes(nodes: dict[str, Node], spent: dict[str, float]) -> dict[str, Node]:
+    """The same nodes, each adding its thread CPU seconds to `spent[name]`."""
+    def timed(name: str, node: Node) -> Node:
+        def run(state: Any) -> dict[str, Any]:
+            start = time.thread_time()
+            try:
+                return node(state)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.thread_time() - start
+        return run
+    return {name: timed(name, node) for name, node in nodes.items()}
+
+
 def tools_cpu_ms(engine: Engine, n: int) -> tuple[float, float] | None:
     """CPU milliseconds per case of the evidence tools alone: as a batch gathers (the cases read
     ahead set-based, one shared cache: `tools.gather_evidence_batch`) and case by case."""
@@ -120,6 +137,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=60)
     parser.add_argument("--months", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the databases here (default: a temp dir)")
+    parser.add_argument("--nodes", action="store_true", help="time each node (node_cpu_ms in the JSON line)")
     parser.add_argument("--warmup", type=int, default=None,
                         help="cases run first and not counted (default 5 offline, 1 openai)")
     args = parser.parse_args()
@@ -146,6 +164,9 @@ def main() -> None:
             warm = triage.batch(limit=warmup, progress=False, concurrency=1) if warmup else None  # loads models, caches
             cases_left = triage.open_exception_ids(limit=args.cases)
             warmup_s = time.perf_counter() - t0
+            spent: dict[str, float] = {}
+            if args.nodes:
+                triage.graph = assemble(timed_nodes(node_functions(triage.deps), spent), triage.checkpointer)
             cpu = time.process_time()
             summary = triage.batch(progress=False, concurrency=concurrency, limit=len(cases_left))
             cpu_ms = (time.process_time() - cpu) / max(1, summary.cases) * 1000
@@ -175,6 +196,8 @@ def main() -> None:
         # CPU time is steadier than wall time on a shared machine: where the time goes.
         "cpu_ms_per_case": round(cpu_ms, 2),
         "empty_graph_cpu_ms": round(empty_cpu_ms, 2),
+        "node_cpu_ms": {name: round(t / n * 1000, 2) for name, t in sorted(spent.items(), key=lambda kv: -kv[1])}
+        if args.nodes else None,
         "tools_cpu_ms_per_case": None if tools_ms is None else round(tools_ms[0], 2),
         "tools_cpu_ms_per_case_alone": None if tools_ms is None else round(tools_ms[1], 2),
         "routes": dict(summary.by_route),
