@@ -7,8 +7,9 @@ is corrected when all of these hold:
 * it is at least 5 letters long (short words have too many neighbours) and written in lower
   case or capitalised (``BatchMeterUsage`` or ``CPPO`` are identifiers, left to keyword search);
 * it is not a known word: not in the runbooks (or the glossary), not an inflection of one
-  (its stem is indexed), and not a whole word of the model's own vocabulary (about 22,000
-  common English words, ``data/tokenizer.json``), so "night" is never "fixed" to "right";
+  (its stem is indexed), not a whole word of the model's own vocabulary (about 22,000
+  common English words, ``data/tokenizer.json``), so "night" is never "fixed" to "right",
+  and not a contraction typed without its apostrophe ("arent" is not "agent");
 * a runbook word is one edit away (a letter dropped, added, changed, or two neighbours
   swapped) and starts with the same letter (typos rarely hit the first letter); the most
   frequent such word wins.
@@ -29,6 +30,12 @@ from knowledge.embedding import TOKENIZER_PATH
 from knowledge.keyword import stem
 
 MIN_LENGTH = 5
+#: Contractions of 5+ letters as chat writes them, without the apostrophe: English, not typos.
+CONTRACTIONS = frozenset({
+    "arent", "doesnt", "didnt", "wasnt", "werent", "hasnt", "havent", "hadnt", "shouldnt",
+    "wouldnt", "couldnt", "mustnt", "neednt", "youre", "theyre", "youve", "theyve", "youll",
+    "theyll", "theyd", "whats", "thats", "theres", "wheres", "shouldve", "wouldve", "couldve",
+})
 _WORD_RE = re.compile(r"[A-Za-z]+")
 
 
@@ -60,7 +67,8 @@ class Speller:
                     self._by_deletion[variant].add(word)
 
     def _is_known(self, word: str) -> bool:
-        return word in self._counts or word in self._known or stem(word) in self._stems
+        return (word in self._counts or word in self._known or word in CONTRACTIONS
+                or stem(word) in self._stems)
 
     def correct_word(self, word: str) -> str:
         """The runbook word ``word`` was probably meant to be, or ``word`` itself."""

@@ -26,6 +26,13 @@ def test_known_words_identifiers_and_short_words_are_left_alone() -> None:
     assert speller.correct("xissing") == "xissing"  # typos rarely hit the first letter
 
 
+def test_contractions_typed_without_their_apostrophe_are_english_not_typos() -> None:
+    speller = Speller(["The agent drafts; the partner wasn't told."], known=frozenset())
+    assert speller.correct("the numbers arent right and they werent told") == (
+        "the numbers arent right and they werent told")  # not "agent", not "went"
+    assert speller.correct("the agnet drafts") == "the agent drafts"  # a real typo still is
+
+
 def test_the_model_vocabulary_knows_common_english_words() -> None:
     words = model_words()
     assert {"night", "light", "bother", "consumed"} <= words and "sholud" not in words
