@@ -187,11 +187,15 @@ def disbursement_gap(f: Facts) -> list[Hypothesis]:
         expected_fee = gross * contracted
         if gap is not None and close(abs(fee) - expected_fee, gap, rel=Decimal("0.05")):
             hyps.append(_h(C.LISTING_FEE_MISMATCH, 0.85, "the gap equals the listing fee charged above the contracted rate"))
-    if f.kind == "undisbursed" and _collected_awaiting_payout(f):
+    awaiting = f.kind == "undisbursed" and _collected_awaiting_payout(f)
+    if awaiting:
         hyps.append(_h(C.TIMING_DIFFERENCE, 0.88, "the buyer's payment is COLLECTED and no payout has run since: "
                                                   "the money waits for the next scheduled disbursement"))
     if f.kind == "undisbursed":
-        hyps.append(_h(C.SHORT_PAYMENT, 0.82, f"nothing was disbursed against {f.detail('invoiced_net')} net invoiced"))
+        # Money AWS holds for the next scheduled payout is not missing: a short payment only if
+        # that payout leaves it out, which the evidence cannot show yet.
+        hyps.append(_h(C.SHORT_PAYMENT, 0.45 if awaiting else 0.82,
+                       f"nothing was disbursed against {f.detail('invoiced_net')} net invoiced"))
     elif f.kind == "over_disbursed":
         hyps.append(_h(C.SHORT_PAYMENT, 0.5, "more was disbursed than invoiced"))
     else:

@@ -83,6 +83,25 @@ def test_category_per_rule(backend: OfflineBackend, rule, kind, details, evidenc
     assert result.usage.llm_calls == 0
 
 
+COLLECTED_AWAITING_PAYOUT = {"get_partner_billing_events": {"events": [
+    {"billing_event_id": "be-1", "transaction_type": "SELLER_REV_SHARE", "action": "COLLECTED"}]}}
+
+
+def test_money_collected_and_waiting_for_the_next_payout_is_timing_not_a_short_payment(
+        backend: OfflineBackend) -> None:
+    undisbursed = case("disbursed_vs_invoiced", "undisbursed", {"invoiced_net": "1200", "disbursed": "0"},
+                       COLLECTED_AWAITING_PAYOUT)
+    result = backend.classify(undisbursed).value
+    assert result.category is Category.TIMING_DIFFERENCE, result.rationale
+    # Far enough ahead that neighbours voting "short payment" do not turn it around.
+    hyps, _, _ = backend.score(undisbursed)
+    short = next(h for h in hyps if h.category is Category.SHORT_PAYMENT)
+    assert short.score <= 0.5
+    # Nothing collected: nothing is on its way, it is a short payment.
+    nothing = case("disbursed_vs_invoiced", "undisbursed", {"invoiced_net": "1200", "disbursed": "0"})
+    assert backend.classify(nothing).value.category is Category.SHORT_PAYMENT
+
+
 def test_direct_short_payment_goes_to_the_customer(backend: OfflineBackend) -> None:
     result = backend.classify(case("direct_payments", "short_paid", channel="direct")).value
     assert (result.action, result.escalate_to) == (Action.CHASE_PAYMENT, EscalateTo.CUSTOMER)
