@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from agent.llm.base import OutsideText
 from agent.sessions import sessions
-from billing.models import Discrepancy, Message
 from billing import json_text
+from billing.models import Discrepancy, Message
 
 EXCEPTION_FIELDS = (
     "id", "rule", "kind", "status", "account_id", "channel", "period", "product_code", "dimension_key",

@@ -10,8 +10,8 @@ with what every case reads first already read for the whole chunk:
   in the usage windows of the chunk's cases (one query each per window: a chunk usually
   spans one or two periods), and our hourly rows at the period boundaries (one query per
   boundary) and at the hours the exceptions name (one query). The tools still ask for their
-  own slice (`usage_tools.usage_day_sums` / `partner_usage_rows` / `usage_hours_ahead`) and get it from these rows instead of a query
-  per account and product;
+  own slice (`usage_tools.usage_day_sums` / `partner_usage_rows` / `usage_hours_ahead`) and
+  get it from these rows instead of a query per account and product;
 - AWS's metering answers of the chunk's customers in their periods, counted per customer ×
   product × dimension × status, with the first records of each that were not accepted (one
   query each per period; `usage_tools.metering_of` slices them).
@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from billing.bundles.fetch.sql import dialect, fetch_rows, prepared
 from billing.bundles.fetch.usage import METERING_COLUMNS, SUCCESS, as_utc, boundary_ranges, hours_named_in, utc_day
-from billing.bundles.records import MessageRecord, MeteringResultRecord, MeteringStatusCount, UsageHour
+from billing.bundles.records import MessageRecord, MeteringResultRecord, UsageHour
 from billing.bundles.scope import BOUNDARY_HOURS, CaseScope, at_midnight, scope_of
 from billing.models import Account, Discrepancy, MeteringResult, Message, PartnerUsage, UsageRecord
 from tools.context import EvidenceCache, ToolContext

@@ -27,9 +27,9 @@ from tools.context import ToolContext
 from tools.prefetch import (
     METERING,
     METERING_ROWS_AHEAD,
+    NAMED_HOURS,
     PARTNER_USAGE,
     USAGE_DAYS,
-    NAMED_HOURS,
     USAGE_HOURS,
     CustomerMetering,
     HourRows,
