@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from agent.llm.base import OutsideText
 
@@ -28,14 +29,20 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     (r"<\s*/?\s*(system|assistant|instructions?|prompt|outside_text|im_start|im_end)\b", "contains markup that imitates a prompt"),
     (r"\[/?(inst|system)\]|<<\s*sys\s*>>|###\s*(instruction|system)", "contains prompt-format tokens"),
     (r"\byou are (now|no longer|an? (ai|assistant|language model|model|bot|agent))\b", "tries to reassign the model's role"),
-    (r"\b(as an? (ai|language model|llm)|dear (ai|assistant|model|bot|agent))\b", "addresses an AI model"),
+    (r"\b(as an? (ai|language model|llm)|dear (ai|assistant|model|bot|agent))\b"
+     r"|\b(note|message|instructions?|attention|attn|memo)\s*(to|for)\s*(the\s+|any\s+|your\s+)?"
+     r"(ai|llm|assistant|model|bot|automated|automatic)\b|\b(ai|llm) (agent|assistant|model|bot|system)\s*[:,]"
+     r"|\b(attn|attention)\s*:?\s*(the\s+)?(ai|llm|assistant|model|bot)\b",
+     "addresses an AI model"),
     (r"\b(jailbreak|dan mode|developer mode|god mode)\b", "uses a known jailbreak phrase"),
     (r"\b(classify|categori[sz]e|label|tag)\s+(this|it|the case|the exception|this case|this ticket)\s+as\b", "dictates the classification"),
     (r"\b(set|make|give|report|raise)\b.{0,25}\bconfidence\b", "dictates the confidence"),
     (r"\b(route|routing|mark|flag|move|queue)\b.{0,30}\b(auto|touchless|no[ -]?review|auto[- ]?triage[d]?)\b", "asks for automatic routing"),
     (r"\b(auto[- ]?(approve|approval|resolve|close)|approve (this|it|the (refund|credit|case|request)) (immediately|now|automatically|without)|pre-?approved by)\b",
      "asks for approval without review"),
-    (r"\b(do not|don't|dont|no need to|never|must not|should not)\b.{0,20}\b(escalate|be reviewed|review this|human|approver|approval|flag this|flag it)\b", "asks to skip review"),
+    (r"\b(do not|don't|dont|no need to|never|must not|should not)\b.{0,20}\b(escalate|be reviewed|review this|human|approver|approval|flag this|flag it)\b"
+     r"|\bno (human |manual |further )?(review|approval|escalation|sign-?off|check)s? (is |are )?(needed|required|necessary)\b",
+     "asks to skip review"),
     (r"\b(mark|close|resolve|set)\b.{0,25}\b(as )?(resolved|closed|approved|paid|settled|no action)\b.{0,20}\b(immediately|now|automatically|without)\b",
      "asks to close the case without review"),
     (r"\b(respond|reply|answer|output|return|print)\s+(only|exactly|with the following|in json|with json|json)\b", "dictates the output format"),
@@ -96,6 +103,31 @@ def guard_outside_text(items: list[OutsideText]) -> list[OutsideText]:
         reasons = list(dict.fromkeys([*item.reasons, *result.reasons]))
         checked.append(item.model_copy(update={"suspicious": item.suspicious or result.suspicious, "reasons": reasons}))
     return checked
+
+
+#: The tool whose payment records carry the payer's remittance note.
+PAYMENTS_TOOL = "get_payments_and_disbursements"
+
+
+def flagged_remittance_notes(evidence: dict[str, Any]) -> list[OutsideText]:
+    """The remittance notes of the case's payments that try to instruct, as flagged outside text.
+
+    A payer writes the note on its transfer: it is outside text like an email, data and never
+    instructions. A note that reads as a reference ("INV-2026-0917 Y 0918") stays what it is, a
+    field of its payment record; one the guard flags also joins the case's outside text, so the
+    route sees it and a model is shown it fenced as untrusted."""
+    result = evidence.get(PAYMENTS_TOOL)
+    payments = result.get("payments") if isinstance(result, dict) else None
+    flagged: list[OutsideText] = []
+    for payment in payments if isinstance(payments, list) else []:
+        note = payment.get("remittance_note") if isinstance(payment, dict) else None
+        if not note:
+            continue
+        found = inspect_text(str(note))
+        if found.suspicious:
+            flagged.append(OutsideText(message_id=f"remittance note of payment {payment.get('payment_id')}",
+                                       sender_role="payer", body=str(note), suspicious=True, reasons=found.reasons))
+    return flagged
 
 
 def suspicious_reasons(items: list[OutsideText]) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 from agent.audit import TOOL_RESULTS, Trail
 from agent.deps import TriageDeps
 from agent.evidence import TEXTS, evidence_hash, evidence_text, gather_case
-from agent.guards import guard_outside_text
+from agent.guards import flagged_remittance_notes, guard_outside_text
 from agent.sessions import sessions
 from agent.stake import stake_of
 from agent.state import TriageState
@@ -21,7 +21,7 @@ def make_gather(deps: TriageDeps) -> Any:
     def gather(state: TriageState) -> dict[str, Any]:
         started = utcnow().isoformat()
         case = gather_case(deps.engine, state["exception_id"], deps.run_tools)
-        outside = guard_outside_text(case.outside_text)
+        outside = guard_outside_text(case.outside_text) + flagged_remittance_notes(case.evidence)
         case.outside_text = outside
         text = evidence_text(case)
         digest = evidence_hash(case, text)
