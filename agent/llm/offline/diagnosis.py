@@ -9,6 +9,7 @@ rationale built from them contains no number the evidence does not hold.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -210,11 +211,38 @@ def _collected_awaiting_payout(f: Facts) -> bool:
     return '"COLLECTED"' in text and '"DISBURSED"' not in text and "DISBURSEMENT_FAILURE" not in text
 
 
+#: At most this many open invoices are tried together against a receipt (cash application).
+MATCH_INVOICES = 3
+
+
+def _open_invoices_paid_by(f: Facts, amount: Decimal | None) -> list[str]:
+    """The customer's open invoices whose outstanding balances add up to `amount` exactly (one,
+    two or three of them, the fewest first; [] when none or when the evidence has no balances)."""
+    payments = f.case.evidence.get("get_payments_and_disbursements") or {}
+    balances = payments.get("invoice_balances") or [] if isinstance(payments, dict) else []
+    currency = f.currency
+    open_ = [(str(b.get("invoice_number")), dec(b.get("outstanding"))) for b in balances
+             if isinstance(b, dict) and b.get("currency") in (None, currency)]
+    open_ = [(number, due) for number, due in open_ if due is not None and due > 0][:12]
+    if amount is None or amount <= 0:
+        return []
+    for size in range(1, MATCH_INVOICES + 1):
+        for combo in itertools.combinations(open_, size):
+            if sum((due for _, due in combo), Decimal(0)) == amount:
+                return [number for number, _ in combo]
+    return []
+
+
 def direct_payment(f: Facts) -> list[Hypothesis]:
     if f.kind == "unapplied_cash":
         if f.detail("account_identified") is False:
             return [_h(C.OTHER, 0.8, f"a receipt from {f.detail('payer')} matches no invoice and no known customer"),
                     _h(C.SHORT_PAYMENT, 0.3, "")]
+        if matched := _open_invoices_paid_by(f, abs(f.observed) if f.observed is not None else None):
+            # The customer paid those invoices under references we do not know: apply the cash.
+            return [_h(C.SHORT_PAYMENT, 0.85, f"the receipt equals the open balance of {' + '.join(matched)}: "
+                                              "unapplied cash to apply to them"),
+                    _h(C.OTHER, 0.3, "")]
         return [_h(C.SHORT_PAYMENT, 0.6, "a receipt from a known customer matches no invoice (unapplied cash)"),
                 _h(C.OTHER, 0.45, "")]
     return [_h(C.SHORT_PAYMENT, 0.85, "the direct invoice is past due and not fully paid")]

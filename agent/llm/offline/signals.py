@@ -6,6 +6,7 @@ ever raising on a missing key — an absent signal is simply not evidence for an
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -37,6 +38,31 @@ def close(a: Decimal | None, b: Decimal | None, *, rel: Decimal = Decimal("0.02"
     if a is None or b is None:
         return False
     return abs(abs(a) - abs(b)) <= max(abs_, rel * max(abs(a), abs(b)))
+
+
+#: Channels whose contracts rest on an AWS Marketplace agreement (the agreements we hold).
+AGREEMENT_CHANNELS = frozenset({"aws_marketplace", "reseller"})
+
+
+def period_bounds(period: str) -> tuple[datetime, datetime] | None:
+    """A ``YYYY-MM`` period as [first midnight, next month's first midnight) in UTC."""
+    try:
+        year, month = int(period[:4]), int(period[5:7])
+    except ValueError:
+        return None
+    start = datetime(year, month, 1, tzinfo=UTC)
+    return start, datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+
+
+def _moment(value: Any) -> datetime | None:
+    """An ISO timestamp of the evidence as an aware UTC datetime (None when absent or unreadable)."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class Facts:
@@ -91,15 +117,38 @@ class Facts:
         # is subscribed, under the new agreement (and any rejection is a mapping problem).
         replaced = {a.get("preceding_agreement_id") for a in agreements
                     if isinstance(a, dict) and str(a.get("status") or "").upper() == "ACTIVE"}
+        by_id = {a.get("agreement_id"): a for a in agreements if isinstance(a, dict)}
         for c in mine:
             if c.get("agreement_id") in replaced:
                 continue
+            if c.get("agreement_id") is None and self.channel not in AGREEMENT_CHANNELS:
+                continue  # another marketplace's contract: no agreement feed says anything about it
             status = str(c.get("agreement_status") or "").upper()
             if status and status != "ACTIVE":
                 return f"agreement {c.get('agreement_id')} of contract {c.get('contract_key')} is {status}"
-            if c.get("covers_period") is False:
+            if c.get("covers_period") is False and not self._chain_covers_period(c.get("agreement_id"), by_id):
                 return f"agreement {c.get('agreement_id')} of contract {c.get('contract_key')} does not cover the period"
         return ""
+
+    def _chain_covers_period(self, agreement_id: Any, by_id: dict[Any, dict[str, Any]]) -> bool:
+        """Whether the agreement and the ones it replaced, each starting where the one before it
+        ended, cover the whole period: an offer amended mid-period is no gap in the entitlement."""
+        agreement = by_id.get(agreement_id)
+        bounds = period_bounds(str(self.exc.get("period") or ""))
+        if agreement is None or bounds is None:
+            return False
+        end = _moment(agreement.get("end_time"))
+        if end is not None and end < bounds[1]:
+            return False
+        start, seen = _moment(agreement.get("start_time")), {agreement.get("agreement_id")}
+        previous = by_id.get(agreement.get("preceding_agreement_id"))
+        while start is not None and start > bounds[0] and previous is not None:
+            if previous.get("agreement_id") in seen or _moment(previous.get("end_time")) != start:
+                return False  # a loop, or a gap or overlap between the two
+            seen.add(previous.get("agreement_id"))
+            start = _moment(previous.get("start_time"))
+            previous = by_id.get(previous.get("preceding_agreement_id"))
+        return start is not None and start <= bounds[0]
 
     def usage_totals(self) -> list[dict[str, Any]]:
         """Per-dimension totals (ours, partner's) of the case's product, from the usage summary."""

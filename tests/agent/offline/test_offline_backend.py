@@ -126,3 +126,58 @@ def test_partner_email_draft_uses_only_evidence(backend: OfflineBackend) -> None
 def test_deterministic(backend: OfflineBackend) -> None:
     c = case("usage_vs_partner_usage", "usage_shortfall", SHORTFALL, delta_quantity="-200")
     assert backend.classify(c).value == backend.classify(c).value
+
+
+def _agreement_state(contracts: list[dict[str, Any]], agreements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"get_agreement_state": {"contracts": contracts, "agreements": agreements}}
+
+
+AMENDED_MID_PERIOD = [
+    {"agreement_id": "agmt-old", "status": "SUPERSEDED", "start_time": "2026-01-01T00:00:00Z",
+     "end_time": "2026-10-04T11:00:00Z", "preceding_agreement_id": None},
+    {"agreement_id": "agmt-new", "status": "ACTIVE", "start_time": "2026-10-04T11:00:00Z",
+     "end_time": None, "preceding_agreement_id": "agmt-old"},
+]
+NEW_CONTRACT = {"contract_key": "C-1-AMD1", "agreement_id": "agmt-new", "agreement_status": "ACTIVE",
+                "covers_period": False}
+
+
+def test_an_offer_amended_mid_period_is_no_gap_in_the_entitlement() -> None:
+    from agent.llm.offline.signals import Facts
+
+    amended = case("billed_rate_vs_contract", "rate_mismatch",
+                   evidence=_agreement_state([NEW_CONTRACT], AMENDED_MID_PERIOD))
+    assert Facts(amended).agreement_problem() == ""
+    # The old agreement ended a day before the new one started: that day had no agreement.
+    gap = [{**AMENDED_MID_PERIOD[0], "end_time": "2026-10-03T11:00:00Z"}, AMENDED_MID_PERIOD[1]]
+    with_gap = case("billed_rate_vs_contract", "rate_mismatch", evidence=_agreement_state([NEW_CONTRACT], gap))
+    assert "does not cover the period" in Facts(with_gap).agreement_problem()
+
+
+def test_another_marketplaces_contract_without_an_aws_agreement_is_not_an_entitlement_gap() -> None:
+    from agent.llm.offline.signals import Facts
+
+    no_agreement = {"contract_key": "C-2", "agreement_id": None, "agreement_status": None, "covers_period": False}
+    azure = case("azure_metering_reconciliation", "usage_events_rejected", channel="azure_marketplace",
+                 evidence=_agreement_state([no_agreement], []))
+    assert Facts(azure).agreement_problem() == ""
+    aws = case("azure_metering_reconciliation", "usage_events_rejected", evidence=_agreement_state([no_agreement], []))
+    assert "does not cover the period" in Facts(aws).agreement_problem()
+
+
+def test_a_receipt_equal_to_open_invoices_is_cash_to_apply_to_them(backend: OfflineBackend) -> None:
+    balances = {"get_payments_and_disbursements": {"payments": [], "payouts": [], "invoice_balances": [
+        {"invoice_number": "INV-A", "currency": "USD", "outstanding": "4120.00"},
+        {"invoice_number": "INV-B", "currency": "USD", "outstanding": "3330.00"},
+        {"invoice_number": "INV-C", "currency": "USD", "outstanding": "0.00"},
+        {"invoice_number": "INV-D", "currency": "EUR", "outstanding": "3330.00"},
+    ]}}
+    fields = {"channel": "direct", "expected_amount": "0", "observed_amount": "7450.00", "delta_amount": "7450.00"}
+    receipt = case("direct_payments", "unapplied_cash", {"account_identified": True}, balances, **fields)
+    hyps, _, _ = backend.score(receipt)
+    assert hyps[0].category is Category.SHORT_PAYMENT and hyps[0].score >= 0.85
+    assert "INV-A + INV-B" in hyps[0].reasons[0]
+    # No combination of open balances makes the receipt: the customer's intent is unknown.
+    odd = case("direct_payments", "unapplied_cash", {"account_identified": True}, balances,
+               **{**fields, "observed_amount": "7000.00", "delta_amount": "7000.00"})
+    assert backend.score(odd)[0][0].score < 0.85
