@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from pydantic import Field
@@ -59,7 +60,7 @@ def get_contract_terms(
 def get_agreement_state(ctx: ToolContext) -> AgreementState:
     """The account's marketplace agreements (status ACTIVE, SUPERSEDED, ROLLED_BACK, CANCELLED,
     EXPIRED; start/end times; the agreement each one replaced) and, per marketplace contract,
-    whether its agreement was ACTIVE for the whole period."""
+    whether its agreement was ACTIVE for the contract's days in the period."""
     scope = ctx.scope()
     agreements = case_agreements(ctx)
     by_id = {a.agreement_id: a for a in agreements}
@@ -69,8 +70,14 @@ def get_agreement_state(ctx: ToolContext) -> AgreementState:
         if contract.channel == "direct":
             continue
         agreement = by_id.get(contract.agreement_id or "")
-        covers = agreement is not None and agreement.status == "ACTIVE" and agreement.start_time <= start and (
-            agreement.end_time is None or agreement.end_time >= end)
+        # A contract that starts or ends inside the period needs its agreement only for its own
+        # days: a buyer who subscribed on the 15th has no entitlement gap on the 1st.
+        lo = max(start, at_midnight(contract.start_date))
+        hi = min(end, at_midnight(contract.end_date + timedelta(days=1))) if contract.end_date else end
+        if lo >= hi:  # not in force in the period at all: judge it against the whole period
+            lo, hi = start, end
+        covers = agreement is not None and agreement.status == "ACTIVE" and agreement.start_time <= lo and (
+            agreement.end_time is None or agreement.end_time >= hi)
         rows.append(ContractAgreement(contract_key=contract.contract_key, agreement_id=contract.agreement_id,
                                       agreement_status=agreement.status if agreement else None, covers_period=covers))
     return AgreementState(agreements=agreements, contracts=rows)

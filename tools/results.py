@@ -55,7 +55,8 @@ class ContractAgreement(ToolResult):
     contract_key: str
     agreement_id: str | None
     agreement_status: str | None
-    covers_period: bool = Field(description="ACTIVE, and its start/end times cover the whole period.")
+    covers_period: bool = Field(description="ACTIVE, and its start/end times cover the contract's days in the "
+                                            "period (the whole period for a contract in force all month).")
 
 
 class AgreementState(ToolResult):
