@@ -12,6 +12,7 @@ from typing import Any
 
 from agent.llm.base import CaseInput
 from billing import json_text
+from billing.bundles.scope import at_midnight, month_bounds
 
 
 def dec(value: Any) -> Decimal | None:
@@ -42,16 +43,6 @@ def close(a: Decimal | None, b: Decimal | None, *, rel: Decimal = Decimal("0.02"
 
 #: Channels whose contracts rest on an AWS Marketplace agreement (the agreements we hold).
 AGREEMENT_CHANNELS = frozenset({"aws_marketplace", "reseller"})
-
-
-def period_bounds(period: str) -> tuple[datetime, datetime] | None:
-    """A ``YYYY-MM`` period as [first midnight, next month's first midnight) in UTC."""
-    try:
-        year, month = int(period[:4]), int(period[5:7])
-    except ValueError:
-        return None
-    start = datetime(year, month, 1, tzinfo=UTC)
-    return start, datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
 
 
 def _moment(value: Any) -> datetime | None:
@@ -134,8 +125,11 @@ class Facts:
         """Whether the agreement and the ones it replaced, each starting where the one before it
         ended, cover the whole period: an offer amended mid-period is no gap in the entitlement."""
         agreement = by_id.get(agreement_id)
-        bounds = period_bounds(str(self.exc.get("period") or ""))
-        if agreement is None or bounds is None:
+        if agreement is None:
+            return False
+        try:
+            bounds = tuple(at_midnight(d) for d in month_bounds(str(self.exc.get("period") or "")))
+        except ValueError:  # no readable period: nothing to judge coverage against
             return False
         end = _moment(agreement.get("end_time"))
         if end is not None and end < bounds[1]:
