@@ -111,8 +111,9 @@ class OfflineBackend:
         best = ranked[0]
         known = known_rule(facts.rule)
         payer_known = facts.detail("account_identified") is not False if known else payer_identified(facts) is not False
-        resolution = resolution_for(best.category, facts.channel, amount_usd=facts.amount_usd(),
-                                    write_off_below_usd=self.write_off_below_usd, payer_known=payer_known)
+        resolution = best.resolution or resolution_for(best.category, facts.channel, amount_usd=facts.amount_usd(),
+                                                       write_off_below_usd=self.write_off_below_usd,
+                                                       payer_known=payer_known)
         calibrator = self.calibrator if known else self.imported_calibrator
         passages = [p for p in case.sop_passages if best.category.value in p.categories] or case.sop_passages[:1]
         rationale = "; ".join(best.reasons) or f"the usual cause of a {facts.kind}"

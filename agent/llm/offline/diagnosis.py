@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from agent.llm.offline.signals import Facts, close, dec
 from agent.schemas import Category
-from agent.taxonomy import candidate_categories, is_our_rule
+from agent.taxonomy import Resolution, candidate_categories, is_our_rule
 from billing import json_text
 
 C = Category
@@ -27,10 +27,13 @@ class Hypothesis:
     category: Category
     score: float
     reasons: list[str] = field(default_factory=list)
+    # The fix the decision step itself names, when it is not the category's usual one
+    # (`agent.taxonomy.resolution_for`): e.g. a rejected invoice is reissued, not investigated.
+    resolution: Resolution | None = None
 
 
-def _h(category: Category, score: float, *reasons: str) -> Hypothesis:
-    return Hypothesis(category, score, [r for r in reasons if r])
+def _h(category: Category, score: float, *reasons: str, resolution: Resolution | None = None) -> Hypothesis:
+    return Hypothesis(category, score, [r for r in reasons if r], resolution)
 
 
 def _boundary_share(f: Facts) -> tuple[Decimal | None, Decimal | None]:

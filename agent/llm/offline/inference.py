@@ -27,8 +27,8 @@ from typing import Any
 
 from agent.llm.offline.diagnosis import Hypothesis, _gap_confined_to_edge, _h, _usage_causes
 from agent.llm.offline.signals import Facts, close, dec
-from agent.schemas import Category
-from agent.taxonomy import hinted_categories, name_words
+from agent.schemas import Action, Category, EscalateTo
+from agent.taxonomy import Resolution, hinted_categories, name_words
 
 C = Category
 ZERO = Decimal(0)
@@ -363,11 +363,21 @@ def _billable_value(f: Facts, ev: Evidence) -> Decimal | None:
     return value if seen else None
 
 
+def _nothing_observed(f: Facts, value: Decimal) -> bool:
+    """Whether the exception says nothing was billed against `value`: no observed amount, or a
+    difference that is the whole value (the other tool compared the usage with nothing)."""
+    if f.observed is None or f.observed == 0:
+        return True
+    return f.delta is not None and close(abs(f.delta), value, rel=Decimal("0.005"), abs_=Decimal("0.02"))
+
+
 def not_invoiced(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     """Missing invoice runbook: usage worth the amount, and no invoice for the period."""
     value = _billable_value(f, ev)
     if value is None or value == 0 or not amt.match(value, _contract_currency(f, ev)):
         return []
+    if not _nothing_observed(f, value):
+        return []  # the other tool saw an amount billed: whatever the difference is, the invoice exists
     period = f.exc.get("period") or ""
     products = _invoice_products(ev)
     product = f.exc.get("product_code")
@@ -588,6 +598,65 @@ def _with_edge_details(f: Facts) -> Facts:
     return facts
 
 
+#: Error codes a metering API answers when it refuses usage, lower-case without spaces: AWS's
+#: BatchMeterUsage statuses and exceptions, Azure's marketplace metering errors. (A duplicate is
+#: refused too, but it is read as duplicate metering by the usage steps, not here.)
+METERING_REFUSALS = frozenset({
+    "customernotsubscribed", "customernotsubscribedexception", "timestampoutofbounds",
+    "timestampoutofboundsexception", "invalidusagedimension", "invalidusagedimensionexception",
+    "invalidproductcode", "invalidcustomeridentifier", "invalidtag", "badargument", "invaliddimension",
+    "expired", "resourcenotfound", "forbidden",
+})
+
+
+def _refusal_count(details: dict[str, Any]) -> int | None:
+    """The number of events the other tool says were rejected or refused (``events_rejected: 624``)."""
+    for key, value in details.items():
+        number = dec(value) if any(w in key.lower() for w in ("rejected", "refused")) else None
+        if number is not None and number > 0 and number == number.to_integral_value():
+            return int(number)
+    return None
+
+
+def refused(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Rejected metering runbook, read from the marketplace's own answer as the other tool recorded
+    it in the exception (an HTTP 4xx, an error code, how many events were refused): the usage was
+    sent and not accepted, so it was neither lost on our side nor merely left uninvoiced."""
+    if not (f.exc.get("product_code") or f.exc.get("dimension_key")) or f.channel == "direct":
+        return []
+    det = f.details
+    count = _refusal_count(det)
+    http = dec(det.get("http_status") or det.get("status_code"))
+    code = next((str(det[k]) for k in ("error_code", "error", "status", "reason_code") if det.get(k)), "")
+    message = next((str(det[k]) for k in ("message", "error_message", "reason") if det.get(k)), "")
+    if http == 409 or "duplicate" in f"{code} {message}".lower():
+        return []
+    answered = (http is not None and 400 <= http < 500) or code.replace(" ", "").lower() in METERING_REFUSALS
+    if not count and not answered:
+        return []
+    answer = " ".join(x for x in (f"{http.normalize():f}" if http is not None else "", code) if x)
+    said = f" ({answer}{': ' if answer and message else ''}{message})" if answer or message else ""
+    return [_h(C.REJECTED_METERING, 0.92 if count and answered else 0.8,
+               f"the metering API refused {f'{count} usage event(s)' if count else 'the usage'}{said}")]
+
+
+def returned_invoice(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Outside the taxonomy: the customer's AP or procurement portal rejected one of our invoices,
+    and the other tool recorded why (a missing PO number, a wrong address). Nothing about the
+    amount is disputed and nothing is late yet: the invoice is reissued as the customer asks."""
+    reason = next((str(v) for k, v in f.details.items()
+                   if "reject" in k.lower() and any(w in k.lower() for w in ("reason", "message")) and v), "")
+    named = [i for i in ev.invoices if ev.named(i, "invoice_number")]
+    if not reason or not named:
+        return []
+    number = named[0].get("invoice_number")
+    if any((dec(b.get("paid")) or ZERO) > 0 for b in ev.balances if b.get("invoice_number") == number):
+        return []  # part-paid: what is left open is a short payment question
+    return [_h(C.OTHER, 0.8, f"the customer rejected invoice {number} ({reason}); nothing about its amount is "
+                             "disputed, so it is reissued as they ask",
+               resolution=Resolution(Action.REBILL, EscalateTo.CUSTOMER, "billing-ops"))]
+
+
 def payer_identified(f: Facts) -> bool | None:
     """Whether the receipt the exception names came from a known customer (None: it names none)."""
     ev = Evidence.of(f)
@@ -599,13 +668,19 @@ def payer_identified(f: Facts) -> bool | None:
 
 #: Every category's decision steps, asked in turn. Order does not matter: the scores rank.
 PROBES: tuple[Probe, ...] = (forgiven, payout_failure, refunds, credits, listing_fee, tax, fx, reseller, price,
-                             channel, not_invoiced, unpaid, unapplied, usage)
+                             channel, not_invoiced, unpaid, unapplied, usage, refused, returned_invoice)
+#: What a recorded refusal of the usage explains: nothing invoiced, nothing in the partner's feed.
+EXPLAINED_BY_REFUSAL = frozenset({C.MISSING_INVOICE, C.DROPPED_METERING})
 
 
 def infer(f: Facts) -> list[Hypothesis]:
     """Hypotheses for an exception of a rule we do not know, from its own evidence (unsorted)."""
     ev, amt = Evidence.of(f), Amounts(f)
     hyps = [h for probe in PROBES for h in probe(f, ev, amt)]
+    if any(h.category is C.REJECTED_METERING and h.score >= 0.9 for h in hyps):
+        # The marketplace refused the usage: that it went uninvoiced and missing from the feed
+        # are its consequences, not rival causes.
+        hyps = [h for h in hyps if h.category not in EXPLAINED_BY_REFUSAL]
     hints = hinted(f)
     for h in hyps:
         if h.category in hints:

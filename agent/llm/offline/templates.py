@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agent.llm.base import CaseInput
-from agent.schemas import Action, Classification, Draft, EscalateTo
+from agent.schemas import Action, Category, Classification, Draft, EscalateTo
 from billing.money import CURRENCIES, fmt
 from billing.settings import EmailSettings
 
@@ -24,6 +24,10 @@ ASKS: dict[Action, str] = {
     Action.CREDIT_NOTE: "We will issue a credit note for the amount below; please confirm the account and invoice it should apply to.",
     Action.REBILL: "We will re-invoice the amount below for the period.",
 }
+# To a customer about an invoice of ours the case names: it is reissued (their AP team rejected it, or never got it).
+CUSTOMER_REBILL_ASK = ("We will reissue the invoice below for the period. Please tell us if your accounts payable "
+                       "team needs anything else on it (a purchase order number, an address) for it to be accepted.")
+
 
 STEPS: dict[Action, str] = {
     Action.RESEND_METERING: "Resend the missing usage records through BatchMeterUsage if still inside the metering window; otherwise book the usage as lost or bill it under the contract, and open a metering pipeline incident.",
@@ -98,15 +102,21 @@ def render_draft(case: CaseInput, decision: Classification, contacts: EmailSetti
     facts = "\n".join(f"- {line}" for line in _facts(case))
     records = "\n".join(f"- {rid}" for rid in ids) or "- (see the exception record)"
     period = exc.get("period")
-    topic = decision.category.value.replace("_", " ")
+    # `other` names no cause: an email says what it is about in plain words instead.
+    label = decision.category.value.replace("_", " ")
+    topic = "billing query" if decision.category is Category.OTHER else label
+    finding = "an item that needs a closer look" if decision.category is Category.OTHER \
+        else f"a difference we believe is a {label}"
     steps = decision.sop_chunk_ids[:3]
     if decision.escalate_to in (EscalateTo.PARTNER, EscalateTo.CUSTOMER):
         channel = exc.get("channel") or "direct"
         to = (contacts.partner_contacts.get(channel, contacts.internal_owner)
               if decision.escalate_to is EscalateTo.PARTNER else contacts.customer_contact_role)
-        ask = ASKS.get(decision.action, "Please review the records below and let us know how you will resolve the difference.")
+        reissue = (decision.action is Action.REBILL and decision.escalate_to is EscalateTo.CUSTOMER
+                   and bool((exc.get("record_refs") or {}).get("invoices")))
+        ask = CUSTOMER_REBILL_ASK if reissue else ASKS.get(decision.action, "Please review the records below and let us know how you will resolve the difference.")
         body = (
-            f"Hello,\n\nDuring reconciliation for {period} we found a difference we believe is a {topic}.\n\n"
+            f"Hello,\n\nDuring reconciliation for {period} we found {finding}.\n\n"
             f"{facts}\n\nRecords:\n{records}\n\n{ask}\n\n"
             f"Kind regards,\n{contacts.sender}"
         )
@@ -114,9 +124,9 @@ def render_draft(case: CaseInput, decision: Classification, contacts: EmailSetti
                      body=body, attachments=ids, sop_steps=steps)
     step = STEPS.get(decision.action, STEPS[Action.INVESTIGATE])
     body = (
-        f"Classification: {topic}.\n"
+        f"Classification: {label}.\n"
         f"Action: {decision.action.value} — owner {decision.owner}.\n\n{facts}\n\nRecords:\n{records}\n\n"
         f"Steps: {step}\n\nWhy: {decision.rationale}"
     )
     return Draft(kind="internal_resolution", to=contacts.internal_owner,
-                 subject=f"Resolution {period}: {topic}", body=body, attachments=ids, sop_steps=steps)
+                 subject=f"Resolution {period}: {label}", body=body, attachments=ids, sop_steps=steps)

@@ -260,3 +260,77 @@ def test_amounts_stated_in_another_currency_are_matched_at_the_evidence_rates() 
                   fx_rates=[{"rate_date": "2026-09-10", "currency": "EUR", "usd_per_unit": "1.09"}])
     assert diagnose(Facts(imported(evidence=same, expected_amount="1000", observed_amount="0",
                                    delta_amount="-1000")))[0].score < 0.9
+
+
+# -- what the other tool recorded of an answer: a marketplace's refusal, a customer's rejection ---------------
+
+PRICED_USAGE = {
+    "get_usage_summary": {"totals": [{"product_code": "p1", "dimension_key": "api_calls", "ours": "4000",
+                                      "partner": None, "difference": None}], "daily": [], "ours_hourly": []},
+    "get_contract_terms": {"contracts": [{"contract_key": "CT-1", "product_code": "p1", "currency": "USD",
+                                          "rates": [{"dimension_key": "api_calls", "unit_price": "0.30"}]}]},
+    "get_agreement_state": ACTIVE,
+}
+USAGE_FIELDS = {"product_code": "p1", "dimension_key": "api_calls", "expected_amount": "1200.00",
+                "observed_amount": "0", "delta_amount": "-1200.00", "delta_quantity": "-4000"}
+
+
+def test_usage_worth_the_amount_and_nothing_invoiced_is_a_missing_invoice() -> None:
+    assert top(imported("billing-audit", "UNBILLED", evidence=PRICED_USAGE, **USAGE_FIELDS)) is C.MISSING_INVOICE
+
+
+def test_an_amount_billed_above_the_usage_is_never_a_missing_invoice() -> None:
+    # The other tool saw 1,250 billed against usage worth 1,200: the invoice exists, whatever the 50 is.
+    case = imported("revassure", "BILLED_ABOVE_CONTRACT", evidence=PRICED_USAGE,
+                    **{**USAGE_FIELDS, "observed_amount": "1250.00", "delta_amount": "50.00", "delta_quantity": None})
+    assert C.MISSING_INVOICE not in {h.category for h in diagnose(Facts(case))}
+
+
+@pytest.mark.parametrize("details", [
+    # Azure's metering API, as a usage log exports it
+    {"http_status": 400, "error_code": "BadArgument", "events_rejected": 624,
+     "message": "Dimension 'api_calls' is not defined in plan 'enterprise-2026'."},
+    # AWS BatchMeterUsage, as another pipeline monitor reports it
+    {"status": "CustomerNotSubscribed", "records_refused": "31"},
+    {"error": "TimestampOutOfBoundsException", "rejected_count": 12},
+])
+def test_a_refusal_recorded_by_the_other_tool_is_rejected_metering(details: dict[str, Any],
+                                                                   backend: OfflineBackend) -> None:
+    case = imported("metering-monitor", "EVENTS_FAILED", evidence=PRICED_USAGE, details=details, **USAGE_FIELDS)
+    ranked = diagnose(Facts(case))
+    assert ranked[0].category is C.REJECTED_METERING
+    # Refused usage is neither lost on our side nor merely uninvoiced: those are its consequences.
+    assert not {C.MISSING_INVOICE, C.DROPPED_METERING} & {h.category for h in ranked}
+    decision = backend.classify(case).value
+    assert (decision.action, decision.escalate_to) == (Action.FIX_METERING_MAPPING, EscalateTo.INTERNAL)
+
+
+@pytest.mark.parametrize("details", [
+    {"http_status": 409, "error_code": "Conflict", "events_rejected": 3, "message": "Duplicate"},
+    {"http_status": 200, "note": "all accepted"},
+    {"events_rejected": 0},
+])
+def test_no_refusal_without_a_refusal(details: dict[str, Any]) -> None:
+    case = imported("metering-monitor", "EVENTS", evidence=PRICED_USAGE, details=details, **USAGE_FIELDS)
+    assert C.REJECTED_METERING not in {h.category for h in diagnose(Facts(case))}
+
+
+def rejected_invoice(paid: str, **details: Any) -> CaseInput:
+    return imported("ap-portal", "INVOICE_REJECTED", evidence=direct_balance(paid, "2026-10-30", "2026-10-02"),
+                    channel="direct", expected_amount="1200.00", observed_amount="0", delta_amount="-1200.00",
+                    record_refs={"invoices": ["INV-9"]}, details=details)
+
+
+def test_an_invoice_the_customer_rejected_is_reissued_by_a_person(backend: OfflineBackend) -> None:
+    case = rejected_invoice("0", rejection_reason="Purchase order number missing", po_required="4500187723")
+    decision = backend.classify(case).value
+    assert decision.category is C.OTHER
+    assert (decision.action, decision.escalate_to) == (Action.REBILL, EscalateTo.CUSTOMER)
+    assert "Purchase order number missing" in decision.rationale
+    draft = backend.draft(case, decision).value
+    assert draft.kind == "email" and "reissue the invoice" in draft.body and "a other" not in draft.body
+
+
+def test_a_rejection_does_not_hide_a_part_payment() -> None:
+    case = rejected_invoice("700.00", reject_reason="Quantity disputed on line 2")
+    assert C.OTHER not in {h.category for h in diagnose(Facts(case)) if h.score >= 0.6}
