@@ -113,6 +113,7 @@ class OfflineBackend:
         payer_known = facts.detail("account_identified") is not False if known else payer_identified(facts) is not False
         resolution = best.resolution or resolution_for(best.category, facts.channel, amount_usd=facts.amount_usd(),
                                                        write_off_below_usd=self.write_off_below_usd,
+                                                       window_open=facts.metering_window_open(),
                                                        payer_known=payer_known)
         calibrator = self.calibrator if known else self.imported_calibrator
         passages = [p for p in case.sop_passages if best.category.value in p.categories] or case.sop_passages[:1]

@@ -6,7 +6,7 @@ ever raising on a missing key — an absent signal is simply not evidence for an
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -43,6 +43,10 @@ def close(a: Decimal | None, b: Decimal | None, *, rel: Decimal = Decimal("0.02"
 
 #: Channels whose contracts rest on an AWS Marketplace agreement (the agreements we hold).
 AGREEMENT_CHANNELS = frozenset({"aws_marketplace", "reseller"})
+#: How long after its usage hour a marketplace still accepts a metering record (DOMAIN.md):
+#: AWS 6 h, Azure 24 h, Google Cloud 1 h.
+METERING_WINDOW = {"aws_marketplace": timedelta(hours=6), "reseller": timedelta(hours=6),
+                   "azure_marketplace": timedelta(hours=24), "gcp_marketplace": timedelta(hours=1)}
 
 
 def _moment(value: Any) -> datetime | None:
@@ -143,6 +147,24 @@ class Facts:
             start = _moment(previous.get("start_time"))
             previous = by_id.get(previous.get("preceding_agreement_id"))
         return start is not None and start <= bounds[0]
+
+    def metering_window_open(self) -> bool:
+        """Whether the oldest missing hour could still be sent when the exception was last seen.
+
+        That is the reconciliation run that reported it; a nightly batch triages minutes later,
+        and a resend after the window closes is only refused, never double-billed (DOMAIN.md).
+        The oldest hour is the rule's `first_hour`, else the oldest record the marketplace did
+        not accept for the dimension."""
+        window = METERING_WINDOW.get(self.channel)
+        seen = _moment(get(self.case.evidence, "get_exception", "last_seen_at") or self.exc.get("last_seen_at"))
+        oldest = _moment(self.details.get("first_hour"))
+        if oldest is None:
+            results = get(self.case.evidence, "get_metering_results", "results") or []
+            dim = self.exc.get("dimension_key")
+            hours = [_moment(r.get("timestamp")) for r in results if isinstance(r, dict)
+                     and r.get("status") != "Success" and (dim is None or r.get("dimension") == dim)]
+            oldest = min((h for h in hours if h is not None), default=None)
+        return window is not None and seen is not None and oldest is not None and timedelta(0) <= seen - oldest < window
 
     def usage_totals(self) -> list[dict[str, Any]]:
         """Per-dimension totals (ours, partner's) of the case's product, from the usage summary."""

@@ -12,6 +12,7 @@ import pytest
 
 from agent.llm.base import CaseInput, SopPassage
 from agent.llm.offline import OfflineBackend
+from agent.llm.offline.signals import Facts
 from agent.schemas import Action, Category, EscalateTo
 
 
@@ -181,3 +182,36 @@ def test_a_receipt_equal_to_open_invoices_is_cash_to_apply_to_them(backend: Offl
     odd = case("direct_payments", "unapplied_cash", {"account_identified": True}, balances,
                **{**fields, "observed_amount": "7000.00", "delta_amount": "7000.00"})
     assert backend.score(odd)[0][0].score < 0.85
+
+
+MISSING_HOURS = {"missing_hours": 3, "hours_answered_otherwise": 3, "first_hour": "2026-10-20T23:00:00Z",
+                 "last_hour": "2026-10-21T01:00:00Z"}
+UNPROCESSED = {"status_counts": [{"dimension": "calls", "status": "Unprocessed", "records": 3, "quantity": "300"}]}
+
+
+@pytest.mark.parametrize(("channel", "seen", "action"), [
+    ("aws_marketplace", "2026-10-21T03:05:00Z", Action.RESEND_METERING),   # 4 h after the oldest hour: AWS takes 6 h
+    ("aws_marketplace", "2026-10-21T05:00:00Z", Action.WRITE_OFF),         # exactly 6 h: refused; small, written off
+    ("azure_marketplace", "2026-10-21T20:00:00Z", Action.RESEND_METERING),  # Azure takes 24 h
+    ("gcp_marketplace", "2026-10-21T03:05:00Z", Action.WRITE_OFF),          # Google Cloud: 1 h
+])
+def test_dropped_hours_are_resent_while_the_marketplace_still_takes_them(
+        backend: OfflineBackend, channel: str, seen: str, action: Action) -> None:
+    evidence = {"get_exception": {"last_seen_at": seen}, "get_metering_results": UNPROCESSED}
+    dropped = case("metering_gaps", "metering_missing_hours", MISSING_HOURS, evidence, channel=channel,
+                   dimension_key="calls", expected_amount="8.91", observed_amount="0", delta_amount="-8.91")
+    decision = backend.classify(dropped).value
+    assert decision.category is Category.DROPPED_METERING
+    assert decision.action is action
+
+
+def test_an_imported_exception_dates_its_oldest_hour_by_the_records_not_accepted(backend: OfflineBackend) -> None:
+    rows = [{"dimension": "calls", "status": s, "timestamp": t} for s, t in
+            [("Success", "2026-10-20T20:00:00Z"), ("Unprocessed", "2026-10-21T00:00:00Z"),
+             ("Unprocessed", "2026-10-21T01:00:00Z")]]
+    evidence = {"get_exception": {"last_seen_at": "2026-10-21T04:00:00Z"},
+                "get_metering_results": {**UNPROCESSED, "results": rows}}
+    imported = case("pipeline-monitor", "HOURS_NOT_ACCEPTED", {}, evidence, dimension_key="calls")
+    assert Facts(imported).metering_window_open()
+    late = {**evidence, "get_exception": {"last_seen_at": "2026-10-21T06:30:00Z"}}
+    assert not Facts(case("pipeline-monitor", "HOURS_NOT_ACCEPTED", {}, late, dimension_key="calls")).metering_window_open()
