@@ -187,11 +187,14 @@ def usual_resolution(category: Category, channel: str | None = None) -> Resoluti
 
 def resolution_for(category: Category, channel: str | None, *, amount_usd: Decimal | None = None,
                    write_off_below_usd: Decimal = Decimal("250"), window_open: bool = False,
+                   bank_fee_noted: bool = False, bank_fee_below_usd: Decimal = Decimal("50"),
                    payer_known: bool = True) -> Resolution:
     """The resolution of one case: the usual one, refined by what its evidence says.
 
     - dropped metering: resend while AWS's window is open; past it, write off a small loss and
       bill a larger one under the contract (dropped metering runbook, decision steps 1 and 3);
+    - a direct customer's small shortfall that its remittance says bank charges took is written
+      off (short payment runbook, decision step 3: bank fee within tolerance);
     - money from an unknown payer is investigated internally; a known customer is asked."""
     res = usual_resolution(category, channel)
     if category is C.DROPPED_METERING:
@@ -199,6 +202,9 @@ def resolution_for(category: Category, channel: str | None, *, amount_usd: Decim
             return Resolution(A.RESEND_METERING, E.INTERNAL, "metering-platform")
         if amount_usd is not None and amount_usd < write_off_below_usd:
             return Resolution(A.WRITE_OFF, E.INTERNAL, "billing-ops")
+    if (category is C.SHORT_PAYMENT and channel == "direct" and bank_fee_noted and amount_usd is not None
+            and amount_usd < bank_fee_below_usd):
+        return Resolution(A.WRITE_OFF, E.INTERNAL, "billing-ops")
     if category is C.OTHER and payer_known:
         return Resolution(A.INVESTIGATE, E.CUSTOMER, "billing-ops")
     return res

@@ -64,6 +64,9 @@ class RoutingSettings(BaseModel):
     # Usage lost past the metering window is booked as lost revenue below this (USD-equivalent)
     # and billed under the contract at or above it (dropped metering runbook, decision step 3).
     write_off_below_usd: Decimal = Decimal("250")
+    # A direct customer's shortfall its remittance says bank charges took is written off below
+    # this (USD-equivalent), and chased at or above it (short payment runbook, decision step 3).
+    bank_fee_write_off_below_usd: Decimal = Decimal("50")
     # An account and period whose open exceptions point to causes of different families go to a person.
     review_compound_cases: bool = True
     # Categories whose partner emails may be sent without approval below `auto_send_below_usd`.

@@ -45,7 +45,8 @@ def make_backend(settings: Settings, engine: Engine | None = None) -> Backend:
     if engine is not None:
         cases += reviewed_cases(engine, library.LibraryCase)
     offline_backend: Backend = offline.OfflineBackend(contacts=settings.email, library_cases=cases,
-                                                      write_off_below_usd=settings.routing.write_off_below_usd)
+                                                      write_off_below_usd=settings.routing.write_off_below_usd,
+                                                      bank_fee_below_usd=settings.routing.bank_fee_write_off_below_usd)
     return offline_backend
 
 

@@ -63,9 +63,11 @@ class OfflineBackend:
         embed: object | None = None,
         library_path: Path | None = None,
         write_off_below_usd: Decimal = Decimal("250"),
+        bank_fee_below_usd: Decimal = Decimal("50"),
     ) -> None:
         self.contacts = contacts or EmailSettings()
         self.write_off_below_usd = write_off_below_usd
+        self.bank_fee_below_usd = bank_fee_below_usd
         cases = library_cases if library_cases is not None else read_cases(library_path or LIBRARY_DIR / "generated.jsonl")
         self.calibrator = calibrator if calibrator is not None else Calibrator.load(CALIBRATION_PATH)
         self.imported_calibrator = imported_calibrator if imported_calibrator is not None \
@@ -114,6 +116,8 @@ class OfflineBackend:
         resolution = best.resolution or resolution_for(best.category, facts.channel, amount_usd=facts.amount_usd(),
                                                        write_off_below_usd=self.write_off_below_usd,
                                                        window_open=facts.metering_window_open(),
+                                                       bank_fee_noted=facts.bank_charges_noted(),
+                                                       bank_fee_below_usd=self.bank_fee_below_usd,
                                                        payer_known=payer_known)
         calibrator = self.calibrator if known else self.imported_calibrator
         passages = [p for p in case.sop_passages if best.category.value in p.categories] or case.sop_passages[:1]

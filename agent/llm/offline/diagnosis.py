@@ -248,6 +248,9 @@ def direct_payment(f: Facts) -> list[Hypothesis]:
                     _h(C.OTHER, 0.3, "")]
         return [_h(C.SHORT_PAYMENT, 0.6, "a receipt from a known customer matches no invoice (unapplied cash)"),
                 _h(C.OTHER, 0.45, "")]
+    if f.bank_charges_noted():
+        return [_h(C.SHORT_PAYMENT, 0.85, "the direct invoice was paid short, and the payment's remittance note says "
+                                          "bank charges were taken from the transfer")]
     return [_h(C.SHORT_PAYMENT, 0.85, "the direct invoice is past due and not fully paid")]
 
 

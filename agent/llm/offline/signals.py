@@ -6,6 +6,7 @@ ever raising on a missing key — an absent signal is simply not evidence for an
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -43,6 +44,10 @@ def close(a: Decimal | None, b: Decimal | None, *, rel: Decimal = Decimal("0.02"
 
 #: Channels whose contracts rest on an AWS Marketplace agreement (the agreements we hold).
 AGREEMENT_CHANNELS = frozenset({"aws_marketplace", "reseller"})
+#: A remittance note saying a bank took charges from the transfer (SWIFT's /CHGS/ code, "bank
+#: charges", "intermediary bank", "wire fee"...): the payer's account of a short receipt.
+BANK_CHARGES_RE = re.compile(r"/CHGS/|\bbank\s+(?:charges?|fees?)\b|\b(?:intermediary|correspondent)\s+bank\b"
+                             r"|\b(?:wire|transfer|remittance)\s+(?:fees?|charges?)\b", re.IGNORECASE)
 #: How long after its usage hour a marketplace still accepts a metering record (DOMAIN.md):
 #: AWS 6 h, Azure 24 h, Google Cloud 1 h.
 METERING_WINDOW = {"aws_marketplace": timedelta(hours=6), "reseller": timedelta(hours=6),
@@ -165,6 +170,15 @@ class Facts:
                      and r.get("status") != "Success" and (dim is None or r.get("dimension") == dim)]
             oldest = min((h for h in hours if h is not None), default=None)
         return window is not None and seen is not None and oldest is not None and timedelta(0) <= seen - oldest < window
+
+    def bank_charges_noted(self) -> bool:
+        """Whether a payment the exception names (by id or invoice) carries a remittance note
+        saying bank charges were taken from it."""
+        refs = self.exc.get("record_refs") or {}
+        named = {str(r) for key in ("payments", "invoices") for r in refs.get(key) or []}
+        payments = get(self.case.evidence, "get_payments_and_disbursements", "payments") or []
+        return any(isinstance(p, dict) and (str(p.get("payment_id")) in named or str(p.get("invoice_number")) in named)
+                   and BANK_CHARGES_RE.search(str(p.get("remittance_note") or "")) for p in payments)
 
     def usage_totals(self) -> list[dict[str, Any]]:
         """Per-dimension totals (ours, partner's) of the case's product, from the usage summary."""

@@ -32,7 +32,7 @@ CUSTOMER_REBILL_ASK = ("We will reissue the invoice below for the period. Please
 STEPS: dict[Action, str] = {
     Action.RESEND_METERING: "Resend the missing usage records through BatchMeterUsage if still inside the metering window; otherwise book the usage as lost or bill it under the contract, and open a metering pipeline incident.",
     Action.FIX_METERING_MAPPING: "Correct the customer/dimension mapping in the metering pipeline, then refund or rebill the affected usage.",
-    Action.WRITE_OFF: "Confirm the reversal with the partner record and write the amount off under the approval matrix.",
+    Action.WRITE_OFF: "Write the amount off under the approval matrix, with the exception id as reference and the records below as support.",
     Action.BOOK_FX_VARIANCE: "Book the difference to the FX variance account at the rate of the disbursement date.",
     Action.NO_ACTION_TIMING: "No action: the difference sits on the period boundary (the marketplace cuts periods at midnight UTC) and should net out next period; re-check on the next cycle.",
     Action.INVESTIGATE: "Investigate with the owning team before any correction; attach the records below.",

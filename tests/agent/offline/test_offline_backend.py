@@ -215,3 +215,28 @@ def test_an_imported_exception_dates_its_oldest_hour_by_the_records_not_accepted
     assert Facts(imported).metering_window_open()
     late = {**evidence, "get_exception": {"last_seen_at": "2026-10-21T06:30:00Z"}}
     assert not Facts(case("pipeline-monitor", "HOURS_NOT_ACCEPTED", {}, late, dimension_key="calls")).metering_window_open()
+
+
+def short_receipt(shortfall: str, note: str | None) -> CaseInput:
+    paid = str(1000 - float(shortfall))
+    payments = {"payments": [{"payment_id": "PAY-1", "invoice_number": "INV-7", "amount": paid, "currency": "USD",
+                              "remittance_note": note}], "payouts": [], "invoice_balances": []}
+    return case("direct_payments", "short_paid", {"invoice_total": "1000.00", "days_past_due": 10},
+                {"get_payments_and_disbursements": payments}, channel="direct", expected_amount="1000.00",
+                observed_amount=paid, delta_amount=f"-{shortfall}",
+                record_refs={"invoices": ["INV-7"], "payments": ["PAY-1"]})
+
+
+@pytest.mark.parametrize(("shortfall", "note", "action"), [
+    ("25", "INV-7 /CHGS/USD25,00 DEDUCTED BY INTERMEDIARY BANK", Action.WRITE_OFF),
+    ("18.50", "inv-7 less bank charges", Action.WRITE_OFF),
+    ("75", "INV-7 /CHGS/USD75,00", Action.CHASE_PAYMENT),   # over the USD 50 tolerance: chased
+    ("25", "INV-7 less 2.5% early payment discount", Action.CHASE_PAYMENT),  # not a bank's charge
+    ("25", None, Action.CHASE_PAYMENT),
+])
+def test_a_small_shortfall_the_remittance_puts_on_bank_charges_is_written_off(
+        backend: OfflineBackend, shortfall: str, note: str | None, action: Action) -> None:
+    decision = backend.classify(short_receipt(shortfall, note)).value
+    assert decision.category is Category.SHORT_PAYMENT
+    assert decision.action is action
+    assert decision.escalate_to is (EscalateTo.INTERNAL if action is Action.WRITE_OFF else EscalateTo.CUSTOMER)
