@@ -112,7 +112,9 @@ class OfflineBackend:
         ranked, votes, raw = self.score(case)
         best = ranked[0]
         known = known_rule(facts.rule)
-        payer_known = facts.detail("account_identified") is not False if known else payer_identified(facts) is not False
+        # Only a receipt from a known customer gives someone outside to ask; any other case outside
+        # the taxonomy (a marketplace row nobody explains) is investigated internally first.
+        payer_known = facts.detail("account_identified") is True if known else payer_identified(facts) is True
         resolution = best.resolution or resolution_for(best.category, facts.channel, amount_usd=facts.amount_usd(),
                                                        write_off_below_usd=self.write_off_below_usd,
                                                        window_open=facts.metering_window_open(),

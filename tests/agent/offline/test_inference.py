@@ -334,3 +334,24 @@ def test_an_invoice_the_customer_rejected_is_reissued_by_a_person(backend: Offli
 def test_a_rejection_does_not_hide_a_part_payment() -> None:
     case = rejected_invoice("700.00", reject_reason="Quantity disputed on line 2")
     assert C.OTHER not in {h.category for h in diagnose(Facts(case)) if h.score >= 0.6}
+
+
+def test_a_case_outside_the_taxonomy_with_nobody_outside_to_ask_is_investigated_internally(
+        backend: OfflineBackend) -> None:
+    # A marketplace row no runbook explains (no receipt, so no customer who paid it): ours to find out first.
+    ev = events(event("be-5", "INVOICED", "BALANCE_ADJUSTMENT", "-4820.00"))
+    decision = backend.classify(imported("billed-revenue-check", "UNEXPLAINED_ROW", evidence=ev,
+                                         record_refs={"billing_events": ["be-5"]})).value
+    assert decision.category is C.OTHER
+    assert (decision.action, decision.escalate_to) == (Action.INVESTIGATE, EscalateTo.INTERNAL)
+
+
+def test_cash_from_a_known_customer_that_names_no_invoice_is_asked_of_the_customer(backend: OfflineBackend) -> None:
+    ev = {"get_payments_and_disbursements": {"payments": [
+        {"payment_id": "PAY-2", "account_key": "A-1", "amount": "999.00", "invoice_number": None, "payer": "ACME"}],
+        "payouts": [], "invoice_balances": []}}
+    case = imported("bank-match", "UNMATCHED_RECEIPT", evidence=ev, channel="direct", expected_amount="0",
+                    observed_amount="999.00", delta_amount="999.00", record_refs={"payments": ["PAY-2"]})
+    decision = backend.classify(case).value
+    assert decision.category is C.OTHER
+    assert decision.escalate_to is EscalateTo.CUSTOMER
