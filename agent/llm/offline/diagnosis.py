@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from agent.llm.offline.signals import Facts, close, dec
-from agent.schemas import Category
+from agent.schemas import Action, Category, EscalateTo
 from agent.taxonomy import Resolution, candidate_categories, is_our_rule
 from billing import json_text
 
@@ -236,15 +236,21 @@ def _open_invoices_paid_by(f: Facts, amount: Decimal | None) -> list[str]:
     return []
 
 
+#: Cash that pays open invoices under references we do not know: applied by us (the short
+#: payment runbook's "apply unapplied cash to the invoice it pays"), nothing asked of anyone.
+APPLY_CASH = Resolution(Action.INVESTIGATE, EscalateTo.INTERNAL, "billing-ops")
+
+
 def direct_payment(f: Facts) -> list[Hypothesis]:
     if f.kind == "unapplied_cash":
         if f.detail("account_identified") is False:
             return [_h(C.OTHER, 0.8, f"a receipt from {f.detail('payer')} matches no invoice and no known customer"),
                     _h(C.SHORT_PAYMENT, 0.3, "")]
         if matched := _open_invoices_paid_by(f, abs(f.observed) if f.observed is not None else None):
-            # The customer paid those invoices under references we do not know: apply the cash.
+            # The customer paid those invoices under references we do not know: apply the cash
+            # (ours to do; chasing a customer who has paid is the one wrong move).
             return [_h(C.SHORT_PAYMENT, 0.85, f"the receipt equals the open balance of {' + '.join(matched)}: "
-                                              "unapplied cash to apply to them"),
+                                              "unapplied cash to apply to them", resolution=APPLY_CASH),
                     _h(C.OTHER, 0.3, "")]
         return [_h(C.SHORT_PAYMENT, 0.6, "a receipt from a known customer matches no invoice (unapplied cash)"),
                 _h(C.OTHER, 0.45, "")]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from agent.llm.offline.diagnosis import Hypothesis, _gap_confined_to_edge, _h, _usage_causes
+from agent.llm.offline.diagnosis import APPLY_CASH, Hypothesis, _gap_confined_to_edge, _h, _usage_causes
 from agent.llm.offline.signals import Facts, close, dec
 from agent.schemas import Action, Category, EscalateTo
 from agent.taxonomy import Resolution, hinted_categories, name_words
@@ -464,7 +464,7 @@ def unapplied(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     return [_h(C.OTHER, 0.5 if pays_open else 0.7, f"payment {p.get('payment_id')} from a known customer names no "
                                                    "invoice (unapplied cash)"),
             _h(C.SHORT_PAYMENT, 0.75 if pays_open else 0.35,
-               "it equals the balance of an open invoice" if pays_open else "")]
+               "it equals the balance of an open invoice" if pays_open else "", resolution=APPLY_CASH if pays_open else None)]
 
 
 def usage(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:

@@ -178,6 +178,9 @@ def test_a_receipt_equal_to_open_invoices_is_cash_to_apply_to_them(backend: Offl
     hyps, _, _ = backend.score(receipt)
     assert hyps[0].category is Category.SHORT_PAYMENT and hyps[0].score >= 0.85
     assert "INV-A + INV-B" in hyps[0].reasons[0]
+    # The customer has paid: we apply the cash; nobody is chased.
+    decision = backend.classify(receipt).value
+    assert (decision.action, decision.escalate_to) == (Action.INVESTIGATE, EscalateTo.INTERNAL)
     # No combination of open balances makes the receipt: the customer's intent is unknown.
     odd = case("direct_payments", "unapplied_cash", {"account_identified": True}, balances,
                **{**fields, "observed_amount": "7000.00", "delta_amount": "7000.00"})
