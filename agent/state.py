@@ -99,6 +99,7 @@ def case_input(state: TriageState) -> CaseInput:
         evidence=state.get("evidence", {}),
         sop_passages=[SopPassage.model_validate(p) for p in state.get("sop_passages", [])],
         outside_text=[OutsideText.model_validate(t) for t in state.get("outside_text", [])],
+        stake_usd=(state.get("stake") or {}).get("usd"),
     )
 
 

@@ -43,7 +43,8 @@ class CaseCapture:
         evidence, _ = split_messages(self.tool_results)
         return CaseInput(case_id=str(values.get("exception_id", "")), exception=values.get("exception") or {},
                          evidence=evidence, sop_passages=self.passages,
-                         outside_text=[OutsideText.model_validate(t) for t in values.get("outside_text") or []])
+                         outside_text=[OutsideText.model_validate(t) for t in values.get("outside_text") or []],
+                         stake_usd=(values.get("stake") or {}).get("usd"))
 
     def evidence_text(self, case: CaseInput) -> str:
         """The exception and tool results as the one JSON text verify searches (`agent.evidence`)."""

@@ -8,6 +8,7 @@ returns structured outputs with their usage. It never sees expected labels.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
@@ -48,6 +49,9 @@ class CaseInput(BaseModel):
     evidence: dict[str, Any]  # tool name -> tool result (JSON)
     sop_passages: list[SopPassage] = Field(default_factory=list)
     outside_text: list[OutsideText] = Field(default_factory=list)
+    # The amount at stake in USD, converted at the period-end rate (`agent.stake`); None when it
+    # could not be (no amount, no rate). Thresholds in the runbooks are in USD.
+    stake_usd: Decimal | None = None
 
 
 @dataclass

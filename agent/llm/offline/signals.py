@@ -83,10 +83,11 @@ class Facts:
         self._evidence_text: str | None = None
 
     def amount_usd(self) -> Decimal | None:
-        """|delta| in USD when the case is in USD (usage-priced offers are); None otherwise."""
-        if self.delta is None or self.currency != "USD":
-            return None
-        return abs(self.delta)
+        """|delta| in USD: as stated for a USD case, else the stake converted at the period-end
+        rate (`CaseInput.stake_usd`); None when neither is known."""
+        if self.delta is not None and self.currency == "USD":
+            return abs(self.delta)
+        return self.case.stake_usd
 
     def detail(self, *path: str) -> Any:
         return get(self.details, *path)

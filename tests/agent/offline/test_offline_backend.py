@@ -243,3 +243,18 @@ def test_a_small_shortfall_the_remittance_puts_on_bank_charges_is_written_off(
     assert decision.category is Category.SHORT_PAYMENT
     assert decision.action is action
     assert decision.escalate_to is (EscalateTo.INTERNAL if action is Action.WRITE_OFF else EscalateTo.CUSTOMER)
+
+
+@pytest.mark.parametrize(("stake_usd", "action"), [
+    ("11.94", Action.WRITE_OFF),   # GBP 8.98 at the period-end rate: under the USD 250 write-off line
+    ("1204.50", Action.REBILL),    # material: billed under the contract
+    (None, Action.REBILL),         # no rate to judge it by: never written off blind
+])
+def test_a_lost_amount_in_another_currency_is_judged_in_usd(backend: OfflineBackend, stake_usd: str | None,
+                                                            action: Action) -> None:
+    lost = case("metering_gaps", "metering_missing_hours", MISSING_HOURS, {"get_metering_results": UNPROCESSED},
+                dimension_key="calls", currency="GBP", expected_amount="8.976379", observed_amount="0",
+                delta_amount="-8.976379")
+    decision = backend.classify(CaseInput.model_validate({**lost.model_dump(), "stake_usd": stake_usd})).value
+    assert decision.category is Category.DROPPED_METERING
+    assert decision.action is action

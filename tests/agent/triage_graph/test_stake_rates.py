@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from agent.stake import fx_rates_remembered, stake_of
+from agent.state import case_input
 from billing.db import session_factory
 from tests.agent.triage_graph.fakes import add_fx_rate
 
@@ -39,3 +41,11 @@ def test_a_batch_reads_each_rate_once_and_the_next_batch_reads_again(engine: Eng
     assert stake_of(open_session, EUR_OCT)["usd"] == "120.00" and len(opened) == 3
     stake_of(open_session, EUR_OCT)  # outside a batch nothing is remembered
     assert len(opened) == 4
+
+
+def test_the_backend_sees_the_stake_in_usd(engine: Engine) -> None:
+    add_fx_rate(engine, "EUR", date(2026, 10, 31), "1.20")
+    stake = stake_of(session_factory(engine), EUR_OCT)
+    case = case_input({"exception_id": 7, "exception": EUR_OCT, "evidence": {}, "stake": stake})
+    assert case.stake_usd == Decimal("120.00")
+    assert case_input({"exception_id": 7, "exception": EUR_OCT, "evidence": {}}).stake_usd is None
