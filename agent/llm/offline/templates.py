@@ -27,6 +27,10 @@ ASKS: dict[Action, str] = {
 # To a customer about an invoice of ours the case names: it is reissued (their AP team rejected it, or never got it).
 CUSTOMER_REBILL_ASK = ("We will reissue the invoice below for the period. Please tell us if your accounts payable "
                        "team needs anything else on it (a purchase order number, an address) for it to be accepted.")
+CUSTOMER_REBILL_WITH_PO = ("We will reissue the invoice below for the period with purchase order {po} on it. Please "
+                           "tell us if your accounts payable team needs anything else for it to be accepted.")
+#: Where an exception's details name the purchase order the customer requires.
+PO_KEYS = ("po_required", "po_number", "purchase_order", "purchase_order_number", "po")
 
 
 STEPS: dict[Action, str] = {
@@ -95,6 +99,13 @@ def _facts(case: CaseInput) -> list[str]:
     return lines
 
 
+def _reissue_ask(exc: dict[str, Any]) -> str:
+    """The ask of a reissued invoice, naming the purchase order when the exception states it."""
+    details = exc.get("details") or {}
+    po = next((str(details[k]) for k in PO_KEYS if details.get(k)), None)
+    return CUSTOMER_REBILL_WITH_PO.format(po=po) if po else CUSTOMER_REBILL_ASK
+
+
 def render_draft(case: CaseInput, decision: Classification, contacts: EmailSettings) -> Draft:
     """The draft for a decision: an email when someone outside must act, else an internal note."""
     exc = case.exception
@@ -114,7 +125,7 @@ def render_draft(case: CaseInput, decision: Classification, contacts: EmailSetti
               if decision.escalate_to is EscalateTo.PARTNER else contacts.customer_contact_role)
         reissue = (decision.action is Action.REBILL and decision.escalate_to is EscalateTo.CUSTOMER
                    and bool((exc.get("record_refs") or {}).get("invoices")))
-        ask = CUSTOMER_REBILL_ASK if reissue else ASKS.get(decision.action, "Please review the records below and let us know how you will resolve the difference.")
+        ask = _reissue_ask(exc) if reissue else ASKS.get(decision.action, "Please review the records below and let us know how you will resolve the difference.")
         body = (
             f"Hello,\n\nDuring reconciliation for {period} we found {finding}.\n\n"
             f"{facts}\n\nRecords:\n{records}\n\n{ask}\n\n"
