@@ -600,12 +600,12 @@ def _with_edge_details(f: Facts) -> Facts:
 
 #: Error codes a metering API answers when it refuses usage, lower-case without spaces: AWS's
 #: BatchMeterUsage statuses and exceptions, Azure's marketplace metering errors. (A duplicate is
-#: refused too, but it is read as duplicate metering by the usage steps, not here.)
+#: refused too, but it is read as duplicate metering by the usage steps, not here.) Words as
+#: general as "expired" are left out: an agreement's status says them too.
 METERING_REFUSALS = frozenset({
     "customernotsubscribed", "customernotsubscribedexception", "timestampoutofbounds",
     "timestampoutofboundsexception", "invalidusagedimension", "invalidusagedimensionexception",
     "invalidproductcode", "invalidcustomeridentifier", "invalidtag", "badargument", "invaliddimension",
-    "expired", "resourcenotfound", "forbidden",
 })
 
 
@@ -640,13 +640,19 @@ def refused(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
                f"the metering API refused {f'{count} usage event(s)' if count else 'the usage'}{said}")]
 
 
+#: Words of a rejection that is about moving money, not about the invoice (a bounced payment).
+_MONEY_MOVEMENT = ("payment", "transfer", "bank", "card", "debit", "wire")
+
+
 def returned_invoice(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     """Outside the taxonomy: the customer's AP or procurement portal rejected one of our invoices,
     and the other tool recorded why (a missing PO number, a wrong address). Nothing about the
     amount is disputed and nothing is late yet: the invoice is reissued as the customer asks."""
     reason = next((str(v) for k, v in f.details.items()
-                   if "reject" in k.lower() and any(w in k.lower() for w in ("reason", "message")) and v), "")
-    named = [i for i in ev.invoices if ev.named(i, "invoice_number")]
+                   if "reject" in k.lower() and any(w in k.lower() for w in ("reason", "message"))
+                   and not any(w in k.lower() for w in _MONEY_MOVEMENT) and v), "")
+    # Only our direct invoices reach a customer's AP team (a marketplace buyer pays the marketplace).
+    named = [i for i in ev.invoices if ev.named(i, "invoice_number") and i.get("channel") == "direct"]
     if not reason or not named:
         return []
     number = named[0].get("invoice_number")

@@ -309,6 +309,7 @@ def test_a_refusal_recorded_by_the_other_tool_is_rejected_metering(details: dict
     {"http_status": 409, "error_code": "Conflict", "events_rejected": 3, "message": "Duplicate"},
     {"http_status": 200, "note": "all accepted"},
     {"events_rejected": 0},
+    {"status": "EXPIRED", "agreement_id": "agmt-1"},  # an agreement's state, not a metering answer
 ])
 def test_no_refusal_without_a_refusal(details: dict[str, Any]) -> None:
     case = imported("metering-monitor", "EVENTS", evidence=PRICED_USAGE, details=details, **USAGE_FIELDS)
@@ -333,6 +334,11 @@ def test_an_invoice_the_customer_rejected_is_reissued_by_a_person(backend: Offli
     # Without a purchase order in the details, the email asks what else their AP team needs.
     plain = rejected_invoice("0", rejection_reason="Wrong billing address")
     assert "anything else on it (a purchase order number" in backend.draft(plain, backend.classify(plain).value).value.body
+
+
+def test_a_bounced_payment_is_not_a_rejected_invoice() -> None:
+    case = rejected_invoice("0", payment_rejection_reason="Insufficient funds")
+    assert C.OTHER not in {h.category for h in diagnose(Facts(case)) if h.score >= 0.6}
 
 
 def test_a_rejection_does_not_hide_a_part_payment() -> None:
