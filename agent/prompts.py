@@ -18,7 +18,7 @@ from agent.llm.base import CaseInput
 from agent.schemas import Category, Classification, DraftText
 from agent.taxonomy import candidate_categories
 
-PROMPT_VERSION = "openai-2026.12.1"
+PROMPT_VERSION = "openai-2026.12.2"
 
 # The taxonomy of DOMAIN.md, one line each: the evidence that tells a category apart = the
 # usual action; the escalation target. Short on purpose: this text is paid for on every case.
@@ -28,8 +28,8 @@ CATEGORY_GUIDE: dict[Category, str] = {
     "MeteringRecordId = resend_metering (under 6 h old, else write_off or rebill); internal",
     Category.DUPLICATE_METERING: "partner usage above ours; DuplicateRecord; retries with other quantities "
     "= refund_request; partner",
-    Category.REJECTED_METERING: "CustomerNotSubscribed, timestamp out of bounds, invalid dimension = "
-    "fix_metering_mapping; internal or customer",
+    Category.REJECTED_METERING: "CustomerNotSubscribed, timestamp out of bounds, invalid dimension, a metering "
+    "API 4xx in the details = fix_metering_mapping; internal or customer",
     Category.WRONG_DIMENSION: "totals agree, dimension mix differs = fix_metering_mapping; internal",
     Category.PRICE_MISMATCH: "billed rate is not the contract rate = request_partner_correction; partner",
     Category.ENTITLEMENT_MISMATCH: "agreement SUPERSEDED, ROLLED_BACK, cancelled or expired; usage after it "
@@ -39,7 +39,8 @@ CATEGORY_GUIDE: dict[Category, str] = {
     Category.RESELLER_MARGIN_MISMATCH: "RESALE BUYING wholesale is not the authorised discount = "
     "request_partner_correction; partner",
     Category.SHORT_PAYMENT: "paid or disbursed less than billed after the due date = chase_payment; "
-    "partner (marketplace) or customer (direct)",
+    "partner (marketplace) or customer (direct); direct shortfall under 50 USD put on bank charges by the "
+    "remittance note = write_off; internal; a receipt equal to open invoices = investigate; internal",
     Category.FORGIVEN_CHARGE: "action FORGIVEN = write_off; internal",
     Category.DISBURSEMENT_FAILURE: "payout is not the sum of its events; DISBURSEMENT_FAILURE; bank trace "
     "missing = request_partner_correction; partner",
@@ -54,7 +55,8 @@ CATEGORY_GUIDE: dict[Category, str] = {
     Category.TIMING_DIFFERENCE: "usage near the 00:00 UTC period boundary, nets out next period = "
     "no_action_timing; none",
     Category.CHANNEL_CONFLICT: "billed direct AND through a marketplace = credit_note; customer",
-    Category.OTHER: "nothing above fits = investigate; internal",
+    Category.OTHER: "nothing above fits = investigate; internal; our invoice rejected by the customer AP "
+    "portal = rebill; customer",
 }
 
 _OUTSIDE_TEXT_RULE = (
