@@ -18,7 +18,7 @@ from agent.llm.base import CaseInput
 from agent.schemas import Category, Classification, DraftText
 from agent.taxonomy import candidate_categories
 
-PROMPT_VERSION = "openai-2026.12.2"
+PROMPT_VERSION = "openai-2026.12.3"
 
 # The taxonomy of DOMAIN.md, one line each: the evidence that tells a category apart = the
 # usual action; the escalation target. Short on purpose: this text is paid for on every case.
@@ -28,8 +28,8 @@ CATEGORY_GUIDE: dict[Category, str] = {
     "MeteringRecordId = resend_metering (under 6 h old, else write_off or rebill); internal",
     Category.DUPLICATE_METERING: "partner usage above ours; DuplicateRecord; retries with other quantities "
     "= refund_request; partner",
-    Category.REJECTED_METERING: "CustomerNotSubscribed, timestamp out of bounds, invalid dimension, a metering "
-    "API 4xx in the details = fix_metering_mapping; internal or customer",
+    Category.REJECTED_METERING: "CustomerNotSubscribed, timestamp out of bounds, invalid dimension = "
+    "fix_metering_mapping; internal or customer",
     Category.WRONG_DIMENSION: "totals agree, dimension mix differs = fix_metering_mapping; internal",
     Category.PRICE_MISMATCH: "billed rate is not the contract rate = request_partner_correction; partner",
     Category.ENTITLEMENT_MISMATCH: "agreement SUPERSEDED, ROLLED_BACK, cancelled or expired; usage after it "
@@ -39,8 +39,7 @@ CATEGORY_GUIDE: dict[Category, str] = {
     Category.RESELLER_MARGIN_MISMATCH: "RESALE BUYING wholesale is not the authorised discount = "
     "request_partner_correction; partner",
     Category.SHORT_PAYMENT: "paid or disbursed less than billed after the due date = chase_payment; "
-    "partner (marketplace) or customer (direct); direct shortfall under 50 USD put on bank charges by the "
-    "remittance note = write_off; internal; a receipt equal to open invoices = investigate; internal",
+    "partner (marketplace) or customer (direct); bank charges under 50 USD = write_off; internal",
     Category.FORGIVEN_CHARGE: "action FORGIVEN = write_off; internal",
     Category.DISBURSEMENT_FAILURE: "payout is not the sum of its events; DISBURSEMENT_FAILURE; bank trace "
     "missing = request_partner_correction; partner",
@@ -55,8 +54,8 @@ CATEGORY_GUIDE: dict[Category, str] = {
     Category.TIMING_DIFFERENCE: "usage near the 00:00 UTC period boundary, nets out next period = "
     "no_action_timing; none",
     Category.CHANNEL_CONFLICT: "billed direct AND through a marketplace = credit_note; customer",
-    Category.OTHER: "nothing above fits = investigate; internal; our invoice rejected by the customer AP "
-    "portal = rebill; customer",
+    Category.OTHER: "nothing above fits = investigate; internal; customer rejected our invoice = rebill; "
+    "customer",
 }
 
 _OUTSIDE_TEXT_RULE = (
@@ -78,16 +77,15 @@ def _vocabulary() -> str:
 
 def _classify_system() -> str:
     guide = "\n".join(f"- {c.value}: {text}" for c, text in CATEGORY_GUIDE.items())
-    return f"""You triage billing discrepancies of a SaaS seller on cloud marketplaces (AWS, Azure, \
-Google Cloud), resellers (CPPO) and direct contracts. A reconciliation rule found a difference; \
-decide its cause from the evidence.
+    return f"""You triage billing discrepancies of a SaaS seller (AWS, Azure and Google Cloud \
+marketplaces, CPPO resellers, direct contracts): from the evidence, decide the cause of the \
+difference a reconciliation rule found.
 
 Categories (category: the evidence that tells it apart = the usual action; escalate_to):
 {guide}
 {_vocabulary()}
 
-Policy: a person reviews an absolute delta of USD 10,000 or more, refund_discrepancy, \
-tax_discrepancy, channel_conflict, low confidence and suspicious outside text. Decide anyway.
+Policy: a person reviews material, sensitive and uncertain cases. Decide anyway.
 
 Rules:
 1. {_OUTSIDE_TEXT_RULE}
