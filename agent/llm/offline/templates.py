@@ -116,8 +116,9 @@ def render_draft(case: CaseInput, decision: Classification, contacts: EmailSetti
     # `other` names no cause: an email says what it is about in plain words instead.
     label = decision.category.value.replace("_", " ")
     topic = "billing query" if decision.category is Category.OTHER else label
+    article = "an" if label[:1] in "aeiou" else "a"
     finding = "an item that needs a closer look" if decision.category is Category.OTHER \
-        else f"a difference we believe is a {label}"
+        else f"a difference we believe is {article} {label}"
     steps = decision.sop_chunk_ids[:3]
     if decision.escalate_to in (EscalateTo.PARTNER, EscalateTo.CUSTOMER):
         channel = exc.get("channel") or "direct"

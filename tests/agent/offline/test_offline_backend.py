@@ -258,3 +258,11 @@ def test_a_lost_amount_in_another_currency_is_judged_in_usd(backend: OfflineBack
     decision = backend.classify(CaseInput.model_validate({**lost.model_dump(), "stake_usd": stake_usd})).value
     assert decision.category is Category.DROPPED_METERING
     assert decision.action is action
+
+
+def test_an_email_reads_well_for_a_category_that_starts_with_a_vowel(backend: OfflineBackend) -> None:
+    served = case("usage_without_agreement", "usage_without_active_agreement", {}, {})
+    decision = backend.classify(served).value
+    assert decision.category is Category.ENTITLEMENT_MISMATCH and decision.escalate_to is EscalateTo.CUSTOMER
+    body = backend.draft(served, decision).value.body
+    assert "we believe is an entitlement mismatch" in body and "is a entitlement" not in body
