@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from agent.llm.base import OutsideText
@@ -73,7 +74,7 @@ class GuardResult:
     """Whether a text tries to instruct, and why."""
 
     suspicious: bool
-    reasons: list[str] = field(default_factory=list)
+    reasons: tuple[str, ...] = ()
 
 
 def normalise(text: str) -> str:
@@ -83,6 +84,9 @@ def normalise(text: str) -> str:
     return _SPACED_LETTERS.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), folded)
 
 
+# A batch meets the same text again: an account's messages are outside text of each of its
+# cases. The check is a pure function of the text, and its result is immutable.
+@lru_cache(maxsize=4096)
 def inspect_text(text: str) -> GuardResult:
     """Check one piece of outside text; every reason names what the text tried to do."""
     reasons: list[str] = []
@@ -92,7 +96,7 @@ def inspect_text(text: str) -> GuardResult:
     for pattern, why in _COMPILED:
         if pattern.search(seen) and why not in reasons:
             reasons.append(why)
-    return GuardResult(suspicious=bool(reasons), reasons=reasons)
+    return GuardResult(suspicious=bool(reasons), reasons=tuple(reasons))
 
 
 def guard_outside_text(items: list[OutsideText]) -> list[OutsideText]:
@@ -126,7 +130,7 @@ def flagged_remittance_notes(evidence: dict[str, Any]) -> list[OutsideText]:
         found = inspect_text(str(note))
         if found.suspicious:
             flagged.append(OutsideText(message_id=f"remittance note of payment {payment.get('payment_id')}",
-                                       sender_role="payer", body=str(note), suspicious=True, reasons=found.reasons))
+                                       sender_role="payer", body=str(note), suspicious=True, reasons=list(found.reasons)))
     return flagged
 
 

@@ -73,12 +73,9 @@ def _qty(value: Any) -> str | None:
 def record_ids(case: CaseInput, limit: int = MAX_IDS) -> list[str]:
     """The ids of the records the exception names, in a stable order."""
     refs = case.exception.get("record_refs") or {}
-    ids: list[str] = []
-    for kind in sorted(refs):
-        for rid in refs[kind]:
-            if str(rid) not in ids:
-                ids.append(str(rid))
-    return ids[:limit]
+    # First-seen order without repeats: a metering gap can name hundreds of hours.
+    ids = dict.fromkeys(str(rid) for kind in sorted(refs) for rid in refs[kind])
+    return list(ids)[:limit]
 
 
 def _facts(case: CaseInput) -> list[str]:

@@ -20,7 +20,7 @@ def test_instructions_are_flagged(text: str) -> None:
 
 @pytest.mark.parametrize("text", HONEST)
 def test_ordinary_remittance_text_is_not_flagged(text: str) -> None:
-    assert inspect_text(text).reasons == []
+    assert inspect_text(text).reasons == ()
 
 
 def test_normalise_undoes_disguises() -> None:
