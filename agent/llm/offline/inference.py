@@ -231,8 +231,11 @@ def listing_fee(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
         if line.get("matches_contract") is not False and line.get("matches_schedule") is not False:
             continue
         figures = [dec(line.get("fee_difference")), dec(line.get("listing_fee")), dec(line.get("expected_fee"))]
-        reason = (f"invoice {line.get('invoice_id')}: listing fee rate {line.get('observed_rate')} against "
-                  f"{line.get('contracted_rate') or line.get('schedule_rate')} contracted")
+        # Name the reference the fee disagrees with: a fee that keeps to the contract can still
+        # differ from AWS's schedule (a rate negotiated on the offer), which is a weaker signal.
+        against = (f"{line.get('contracted_rate')} contracted" if line.get("matches_contract") is False
+                   else f"{line.get('schedule_rate')} in AWS's fee schedule")
+        reason = f"invoice {line.get('invoice_id')}: listing fee rate {line.get('observed_rate')} against {against}"
         hyps.append(_h(C.LISTING_FEE_MISMATCH, 0.92 if amt.any(figures, line.get("currency")) else 0.45, reason))
     return hyps
 
@@ -510,6 +513,15 @@ def usage(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
     return hyps
 
 
+def unentitled(f: Facts, ev: Evidence, amt: Amounts) -> list[Hypothesis]:
+    """Entitlement mismatch runbook: the contract's agreement ended, the service kept metering,
+    and the marketplace refused every record since (whatever amount the other tool reports)."""
+    after = _scoped_to_contract(f).refused_after_agreement_ended()
+    if not after:
+        return []
+    return [_h(C.ENTITLEMENT_MISMATCH, 0.9, f"{after}: usage continued without an entitlement")]
+
+
 def _scoped_to_contract(f: Facts) -> Facts:
     """The facts with the contract our rules would have named (`details.contract_key`): the one
     contract of the exception's product, so that another product's lapsed agreement on the same
@@ -674,7 +686,7 @@ def payer_identified(f: Facts) -> bool | None:
 
 #: Every category's decision steps, asked in turn. Order does not matter: the scores rank.
 PROBES: tuple[Probe, ...] = (forgiven, payout_failure, refunds, credits, listing_fee, tax, fx, reseller, price,
-                             channel, not_invoiced, unpaid, unapplied, usage, refused, returned_invoice)
+                             channel, not_invoiced, unpaid, unapplied, usage, unentitled, refused, returned_invoice)
 #: What a recorded refusal of the usage explains: nothing invoiced, nothing in the partner's feed.
 EXPLAINED_BY_REFUSAL = frozenset({C.MISSING_INVOICE, C.DROPPED_METERING})
 

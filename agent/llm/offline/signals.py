@@ -65,6 +65,10 @@ def _moment(value: Any) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 class Facts:
     """The signals of one case, read once."""
 
@@ -129,6 +133,37 @@ class Facts:
                 return f"agreement {c.get('agreement_id')} of contract {c.get('contract_key')} is {status}"
             if c.get("covers_period") is False and not self._chain_covers_period(c.get("agreement_id"), by_id):
                 return f"agreement {c.get('agreement_id')} of contract {c.get('contract_key')} does not cover the period"
+        return ""
+
+    def refused_after_agreement_ended(self) -> str:
+        """How the marketplace refused our metering of the product from the moment the contract's
+        lapsed agreement ended ('' when it did not, or when no agreement lapsed).
+
+        The entitlement runbook's symptom: the service kept running and metering after the buyer's
+        agreement ended, and AWS answers CustomerNotSubscribed for every hour since. Refusals that
+        began before the agreement ended have another cause (a stale customer mapping)."""
+        if not self.agreement_problem():
+            return ""
+        state = self.case.evidence.get("get_agreement_state") or {}
+        key = self.details.get("contract_key")
+        contracts = [c for c in (state.get("contracts") or [] if isinstance(state, dict) else [])
+                     if isinstance(c, dict) and (key is None or c.get("contract_key") == key)]
+        ends = {a.get("agreement_id"): _moment(a.get("end_time"))
+                for a in (state.get("agreements") or [] if isinstance(state, dict) else []) if isinstance(a, dict)}
+        product = self.exc.get("product_code")
+        results = self.case.evidence.get("get_metering_results") or {}
+        refusals = [r for r in (results.get("status_counts") or [] if isinstance(results, dict) else [])
+                    if isinstance(r, dict) and r.get("status") == "CustomerNotSubscribed"
+                    and (product is None or r.get("product_code") in (None, product))]
+        for c in contracts:
+            ended = ends.get(c.get("agreement_id"))
+            if ended is None:
+                continue
+            since = [first for r in refusals if (first := _moment(r.get("first_timestamp"))) is not None]
+            if since and min(since) >= ended:
+                count = sum(int(r.get("records") or 0) for r in refusals)
+                return (f"{count} metering record(s) answered CustomerNotSubscribed from {_iso(min(since))}, "
+                        f"after agreement {c.get('agreement_id')} ended at {_iso(ended)}")
         return ""
 
     def _chain_covers_period(self, agreement_id: Any, by_id: dict[Any, dict[str, Any]]) -> bool:

@@ -365,3 +365,56 @@ def test_cash_from_a_known_customer_that_names_no_invoice_is_asked_of_the_custom
     decision = backend.classify(case).value
     assert decision.category is C.OTHER
     assert decision.escalate_to is EscalateTo.CUSTOMER
+
+
+# -- usage after the agreement ended: the entitlement runbook's symptom ------------------------------------------
+
+
+def lapsed(refused_from: str, *, product: str = "p1") -> dict[str, Any]:
+    """A product-level money difference of another tool: the contract's agreement expired on the
+    13th at 07:00, and the marketplace refused the product's metering from `refused_from`."""
+    return {
+        "get_agreement_state": {
+            "agreements": [{"agreement_id": "agmt-1", "status": "EXPIRED", "start_time": "2026-04-20T00:00:00Z",
+                            "end_time": "2026-08-13T07:00:00Z", "preceding_agreement_id": None}],
+            "contracts": [{"contract_key": "CT-1", "agreement_id": "agmt-1", "agreement_status": "EXPIRED",
+                           "covers_period": False}]},
+        "get_contract_terms": {"contracts": [{"contract_key": "CT-1", "product_code": "p1", "rates": []}]},
+        "get_metering_results": {"status_counts": [
+            {"product_code": product, "dimension": "api_calls", "status": "Success", "records": 290, "quantity": "900",
+             "first_timestamp": "2026-08-01T00:00:00Z", "last_timestamp": "2026-08-13T06:00:00Z"},
+            {"product_code": product, "dimension": "api_calls", "status": "CustomerNotSubscribed", "records": 449,
+             "quantity": "1026", "first_timestamp": refused_from, "last_timestamp": "2026-08-31T23:00:00Z"}]},
+    }
+
+
+def billed_without_agreement(evidence: dict[str, Any]) -> CaseInput:
+    return imported("entitlement-sync", "EXCEPTION", evidence=evidence, product_code="p1",
+                    expected_amount="0", observed_amount="640.50", delta_amount="640.50")
+
+
+def test_metering_refused_from_the_moment_the_agreement_ended_is_an_entitlement_mismatch() -> None:
+    hyps = diagnose(Facts(billed_without_agreement(lapsed("2026-08-13T07:00:00Z"))))
+    assert hyps[0].category is C.ENTITLEMENT_MISMATCH
+    assert hyps[0].score >= 0.9
+    assert "after agreement agmt-1 ended at 2026-08-13T07:00:00Z" in hyps[0].reasons[0]
+
+
+def test_refusals_that_began_before_the_agreement_ended_are_not_read_as_its_end() -> None:
+    hyps = diagnose(Facts(billed_without_agreement(lapsed("2026-08-10T02:00:00Z"))))
+    assert all(h.category is not C.ENTITLEMENT_MISMATCH or h.score < 0.6 for h in hyps)
+
+
+def test_another_products_refusals_do_not_show_this_products_agreement_ended() -> None:
+    hyps = diagnose(Facts(billed_without_agreement(lapsed("2026-08-13T07:00:00Z", product="p2"))))
+    assert all(h.category is not C.ENTITLEMENT_MISMATCH or h.score < 0.6 for h in hyps)
+
+
+def test_a_fee_that_keeps_to_the_contract_is_reported_against_the_schedule() -> None:
+    fee = {"check_listing_fee": {"lines": [{
+        "invoice_id": "8721654993", "currency": "USD", "observed_rate": "0.030005", "contracted_rate": "0.03",
+        "schedule_rate": "0.02", "matches_contract": True, "matches_schedule": False, "listing_fee": "12.45",
+        "expected_fee": "12.45", "fee_difference": "0"}]}}
+    hyps = diagnose(Facts(imported(evidence=fee)))
+    fee_hyp = next(h for h in hyps if h.category is C.LISTING_FEE_MISMATCH)
+    assert fee_hyp.reasons == ["invoice 8721654993: listing fee rate 0.030005 against 0.02 in AWS's fee schedule"]
