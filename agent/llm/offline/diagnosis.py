@@ -179,7 +179,10 @@ def disbursement_gap(f: Facts) -> list[Hypothesis]:
     hyps: list[Hypothesis] = []
     gap = f.delta
     refunds, fee, gross = f.detail_dec("refunds"), f.detail_dec("listing_fee"), f.detail_dec("gross")
-    if f.evidence_mentions("DISBURSEMENT_FAILURE"):
+    returned = f.failed_payout_of_case()
+    if returned:
+        hyps.append(_h(C.DISBURSEMENT_FAILURE, 0.95, returned))
+    elif f.evidence_mentions("DISBURSEMENT_FAILURE"):
         hyps.append(_h(C.DISBURSEMENT_FAILURE, 0.9, "a DISBURSEMENT_FAILURE row is in the partner's events"))
     if refunds and close(refunds, gap):
         hyps.append(_h(C.REFUND_DISCREPANCY, 0.8, f"the gap equals the refunds of {refunds.normalize():f}"))
@@ -197,8 +200,9 @@ def disbursement_gap(f: Facts) -> list[Hypothesis]:
                                                   "the money waits for the next scheduled disbursement"))
     if f.kind == "undisbursed":
         # Money AWS holds for the next scheduled payout is not missing: a short payment only if
-        # that payout leaves it out, which the evidence cannot show yet.
-        hyps.append(_h(C.SHORT_PAYMENT, 0.45 if awaiting else 0.82,
+        # that payout leaves it out, which the evidence cannot show yet. Money paid out and
+        # returned by the bank is not short-paid either: the failed payout explains it.
+        hyps.append(_h(C.SHORT_PAYMENT, 0.45 if awaiting or returned else 0.82,
                        f"nothing was disbursed against {f.detail('invoiced_net')} net invoiced"))
     elif f.kind == "over_disbursed":
         hyps.append(_h(C.SHORT_PAYMENT, 0.5, "more was disbursed than invoiced"))

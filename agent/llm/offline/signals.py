@@ -135,6 +135,30 @@ class Facts:
                 return f"agreement {c.get('agreement_id')} of contract {c.get('contract_key')} does not cover the period"
         return ""
 
+    def failed_payout_of_case(self) -> str:
+        """The payout that carried the case's invoices came back: a DISBURSEMENT_FAILURE row reverses
+        the payout their DISBURSED rows point to ('' when none did).
+
+        A failure row elsewhere on the account says nothing about this case's money; one that
+        reverses this case's own payout is why nothing arrived (the disbursement failure runbook)."""
+        result = self.case.evidence.get("get_partner_billing_events") or {}
+        events = [e for e in (result.get("events") or [] if isinstance(result, dict) else []) if isinstance(e, dict)]
+        invoices = {str(i) for i in (self.details.get("invoice_ids") or [])} | {
+            str(e.get("invoice_id")) for e in events
+            if e.get("billing_event_id") in set(map(str, (self.exc.get("record_refs") or {}).get("billing_events") or []))
+            and e.get("invoice_id")}
+        payouts = {e.get("disbursement_billing_event_id") for e in events
+                   if str(e.get("action") or "").upper() == "DISBURSED" and str(e.get("invoice_id")) in invoices
+                   and e.get("disbursement_billing_event_id")}
+        for e in events:
+            if str(e.get("transaction_type") or "").upper() != "DISBURSEMENT_FAILURE":
+                continue
+            reversed_payout = e.get("parent_billing_event_id") or e.get("disbursement_billing_event_id")
+            if reversed_payout in payouts:
+                return (f"payout {reversed_payout}, which carried invoice(s) {', '.join(sorted(invoices))}, came back "
+                        f"(DISBURSEMENT_FAILURE {e.get('billing_event_id')} of {e.get('amount')} {e.get('currency')})")
+        return ""
+
     def refused_after_agreement_ended(self) -> str:
         """How the marketplace refused our metering of the product from the moment the contract's
         lapsed agreement ended ('' when it did not, or when no agreement lapsed).

@@ -103,6 +103,35 @@ def test_money_collected_and_waiting_for_the_next_payout_is_timing_not_a_short_p
     assert backend.classify(nothing).value.category is Category.SHORT_PAYMENT
 
 
+def returned_payout(reversed_payout: str) -> dict[str, Any]:
+    """The case's invoice INV-9 paid out in payout po-1, and a DISBURSEMENT_FAILURE reversing `reversed_payout`."""
+    return {"get_partner_billing_events": {"events": [
+        {"billing_event_id": "be-1", "transaction_type": "SELLER_REV_SHARE", "action": "INVOICED", "invoice_id": "INV-9",
+         "amount": "1200"},
+        {"billing_event_id": "be-2", "transaction_type": "SELLER_REV_SHARE", "action": "DISBURSED", "invoice_id": "INV-9",
+         "amount": "-1200", "parent_billing_event_id": "be-1", "disbursement_billing_event_id": "po-1"},
+        {"billing_event_id": "po-1", "transaction_type": "DISBURSEMENT", "action": "DISBURSED", "amount": "-1200"},
+        {"billing_event_id": "po-2", "transaction_type": "DISBURSEMENT", "action": "DISBURSED", "amount": "-80"},
+        {"billing_event_id": "fail-1", "transaction_type": "DISBURSEMENT_FAILURE", "action": "DISBURSED",
+         "amount": "1200", "currency": "USD", "parent_billing_event_id": reversed_payout,
+         "disbursement_billing_event_id": reversed_payout}]}}
+
+
+def test_the_payout_of_the_case_returned_by_the_bank_is_a_disbursement_failure_not_a_short_payment(
+        backend: OfflineBackend) -> None:
+    details = {"invoiced_net": "1200", "disbursed": "0", "invoice_ids": ["INV-9"], "payout_ids": []}
+    undisbursed = case("disbursed_vs_invoiced", "undisbursed", details, returned_payout("po-1"))
+    hyps, _, _ = backend.score(undisbursed)
+    assert hyps[0].category is Category.DISBURSEMENT_FAILURE
+    assert hyps[0].reasons == ["payout po-1, which carried invoice(s) INV-9, came back (DISBURSEMENT_FAILURE fail-1 "
+                               "of 1200 USD)"]
+    # Far enough ahead that neighbours voting "short payment" do not turn it around.
+    assert next(h for h in hyps if h.category is Category.SHORT_PAYMENT).score <= 0.5
+    # Another payout of the account came back: it does not explain this invoice's money.
+    elsewhere = backend.score(case("disbursed_vs_invoiced", "undisbursed", details, returned_payout("po-2")))[0]
+    assert next(h for h in elsewhere if h.category is Category.SHORT_PAYMENT).score == 0.82
+
+
 def test_direct_short_payment_goes_to_the_customer(backend: OfflineBackend) -> None:
     result = backend.classify(case("direct_payments", "short_paid", channel="direct")).value
     assert (result.action, result.escalate_to) == (Action.CHASE_PAYMENT, EscalateTo.CUSTOMER)
