@@ -39,6 +39,8 @@ def feature_text(f: Facts) -> str:
     total = f.detail("account_product_total") or {}
     if "agrees" in total:
         parts.append("dimension totals agree" if total["agrees"] else "dimension totals differ")
+    if f.dimension_mix_shift():  # a metering gap whose quantity turned up under another dimension
+        parts.append("quantity moved between dimensions")
     for token in ("DuplicateRecord", "CustomerNotSubscribed", "DISBURSEMENT_FAILURE", "FORGIVEN", "SUPERSEDED", "ROLLED_BACK"):
         if f.evidence_mentions(token):
             parts.append(f"evidence shows {token}")

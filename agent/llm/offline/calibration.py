@@ -4,6 +4,7 @@ The map is fitted, not asserted: isotonic regression (pool-adjacent-violators) o
 "was the category right" on the raw score, over library cases whose truth is known
 (`triage library build` fits it and writes `calibration.json`). Between fitted points the
 map interpolates linearly; it is monotone, so a higher raw score never means less confidence.
+Below the lowest score it was fitted on, it gives the raw score (capped by the lowest fitted rate).
 """
 
 from __future__ import annotations
@@ -22,14 +23,20 @@ class Calibrator:
     xs: tuple[float, ...]
     ys: tuple[float, ...]
     fitted_on: int = 0  # how many labelled cases the map was fitted on
+    lowest: float | None = None  # the lowest raw score it was fitted on (knots sit at pooled means)
 
     def __call__(self, raw: float) -> float:
         if not self.xs:
             return float(min(max(raw, 0.0), 1.0))
+        if raw < (self.lowest if self.lowest is not None else self.xs[0]):
+            # Below every fitted score there is no data: never more confident than the raw score
+            # (a flat extension would lift a case with nothing supported to the lowest fitted rate).
+            return float(min(max(raw, 0.0), self.ys[0]))
         return float(np.interp(raw, self.xs, self.ys))
 
     def to_json(self) -> str:
-        return json.dumps({"xs": list(self.xs), "ys": list(self.ys), "fitted_on": self.fitted_on}, indent=1)
+        return json.dumps({"xs": list(self.xs), "ys": list(self.ys), "fitted_on": self.fitted_on,
+                           "lowest": self.lowest}, indent=1)
 
     @classmethod
     def load(cls, path: Path) -> Calibrator:
@@ -37,7 +44,7 @@ class Calibrator:
         if not path.exists():
             return cls((), ())
         data = json.loads(path.read_text())
-        return cls(tuple(data["xs"]), tuple(data["ys"]), int(data.get("fitted_on", 0)))
+        return cls(tuple(data["xs"]), tuple(data["ys"]), int(data.get("fitted_on", 0)), data.get("lowest"))
 
 
 def fit_isotonic(scores: list[float], correct: list[bool], *, prior_weight: float = 2.0) -> Calibrator:
@@ -76,4 +83,4 @@ def fit_isotonic(scores: list[float], correct: list[bool], *, prior_weight: floa
     for block, mean in zip(xs, means, strict=True):
         knots_x.append(float(np.mean(block)))
         knots_y.append(float(mean))
-    return Calibrator(tuple(knots_x), tuple(knots_y), fitted_on=len(scores))
+    return Calibrator(tuple(knots_x), tuple(knots_y), fitted_on=len(scores), lowest=float(x[0]))

@@ -29,3 +29,15 @@ def test_round_trip(tmp_path) -> None:
     loaded = Calibrator.load(path)
     assert loaded(0.9) == cal(0.9) and loaded.fitted_on == 2
     assert Calibrator.load(tmp_path / "missing.json")(0.42) == 0.42
+
+
+def test_below_every_fitted_score_the_map_is_never_more_confident_than_the_raw_score() -> None:
+    # A map fitted only on supported cases (raw 0.7 and up, right 9 times in 10) has seen no case
+    # with nothing supported: such a case must not borrow the 0.9 of the lowest fitted score.
+    cal = fit_isotonic([0.7] * 10 + [0.9] * 10, [True] * 9 + [False] + [True] * 10, prior_weight=0.0)
+    assert cal(0.7) == 0.9
+    assert cal(0.3) == 0.3
+    assert cal(0.0) == 0.0
+    # ...nor more than the lowest fitted rate when that is below the raw score.
+    low = fit_isotonic([0.8] * 4, [True, False, False, False], prior_weight=0.0)
+    assert low(0.6) == 0.25
