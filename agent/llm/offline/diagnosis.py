@@ -12,12 +12,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from agent.llm.offline.signals import Facts, close, dec
 from agent.schemas import Action, Category, EscalateTo
 from agent.taxonomy import Resolution, candidate_categories, is_our_rule
 from billing import json_text
+from billing.bundles.scope import month_bounds
 
 C = Category
 
@@ -111,9 +113,14 @@ def _gap_confined_to_edge(f: Facts) -> str:
     gap = dec(days[0].get("gap"))
     if gap is None or not day.startswith(period):
         return ""
-    last_day = day.endswith(("-28", "-29", "-30", "-31")) and gap < 0
+    try:
+        start, after = month_bounds(period)
+    except ValueError:
+        return ""
+    # The period's own first and last days: the 29th of a 31-day month is no edge.
+    last_day = day == (after - timedelta(days=1)).isoformat() and gap < 0
     edge = f.detail_dec("boundary", "our_last_hours_quantity" if last_day else "our_first_hours_quantity")
-    first_day = day.endswith("-01") and gap > 0
+    first_day = day == start.isoformat() and gap > 0
     statuses = f.metering_statuses(f.exc.get("dimension_key"))
     if last_day and (statuses.get("Unprocessed") or statuses.get("CustomerNotSubscribed")):
         return ""  # the edge hours were never accepted by the marketplace: lost, not late

@@ -145,6 +145,22 @@ def test_usage_counted_across_midnight_is_timing() -> None:
     assert top(case) is C.TIMING_DIFFERENCE
 
 
+@pytest.mark.parametrize(("day", "expected"), [("2026-07-31", C.TIMING_DIFFERENCE), ("2026-07-29", C.DROPPED_METERING)])
+def test_only_the_periods_own_last_day_is_its_edge(day: str, expected: Category) -> None:
+    # The partner lacks 120 units, all on `day`, within our usage of that day's hours: on the
+    # month's last day a record may sit on the wrong side of midnight; on the 29th of July the
+    # hours are simply missing.
+    summary = {"totals": [{"product_code": "p1", "dimension_key": "api_calls", "ours": "1000", "partner": "880",
+                           "difference": "-120"}],
+               "daily": [{"product_code": "p1", "dimension_key": "api_calls", "usage_date": day,
+                          "ours": "150", "partner": "30", "difference": "-120"}],
+               "ours_hourly": [{"product_code": "p1", "dimension_key": "api_calls", "usage_hour": f"{day}T{h:02d}:00:00Z",
+                                "quantity": "25"} for h in range(18, 24)]}
+    case = imported(evidence={"get_usage_summary": summary, "get_agreement_state": ACTIVE}, product_code="p1",
+                    dimension_key="api_calls", delta_quantity="-120", period="2026-07")
+    assert top(case) is expected
+
+
 def test_nothing_supported_stays_other_with_low_confidence(backend: OfflineBackend) -> None:
     result = backend.classify(imported("ops-import", "VARIANCE")).value
     assert result.category is C.OTHER
