@@ -12,22 +12,23 @@ from typing import Any
 
 from agent.llm.base import CaseInput
 from agent.schemas import Action, Category, Classification, Draft, EscalateTo
+from agent.taxonomy import is_our_rule
 from billing.money import CURRENCIES, fmt
 from billing.settings import EmailSettings
 
 MAX_IDS = 8
 
 ASKS: dict[Action, str] = {
-    Action.REQUEST_PARTNER_CORRECTION: "Please review the records below and correct the billing, or tell us which record of ours is wrong.",
+    Action.REQUEST_PARTNER_CORRECTION: "Please review the records above and correct the billing, or tell us which record of ours is wrong.",
     Action.REFUND_REQUEST: "Please process a refund of the over-billed amount to the buyer; we are filing the refund request form with this message.",
     Action.CHASE_PAYMENT: "Please confirm when the outstanding amount will be paid, or send the remittance detail for any deduction.",
-    Action.CREDIT_NOTE: "We will issue a credit note for the amount below; please confirm the account and invoice it should apply to.",
-    Action.REBILL: "We will re-invoice the amount below for the period.",
+    Action.CREDIT_NOTE: "We will issue a credit note for the difference above; please confirm the account and invoice it should apply to.",
+    Action.REBILL: "We will re-invoice the difference above for the period.",
 }
 # To a customer about an invoice of ours the case names: it is reissued (their AP team rejected it, or never got it).
-CUSTOMER_REBILL_ASK = ("We will reissue the invoice below for the period. Please tell us if your accounts payable "
+CUSTOMER_REBILL_ASK = ("We will reissue the invoice above for the period. Please tell us if your accounts payable "
                        "team needs anything else on it (a purchase order number, an address) for it to be accepted.")
-CUSTOMER_REBILL_WITH_PO = ("We will reissue the invoice below for the period with purchase order {po} on it. Please "
+CUSTOMER_REBILL_WITH_PO = ("We will reissue the invoice above for the period with purchase order {po} on it. Please "
                            "tell us if your accounts payable team needs anything else for it to be accepted.")
 #: Where an exception's details name the purchase order the customer requires.
 PO_KEYS = ("po_required", "po_number", "purchase_order", "purchase_order_number", "po")
@@ -36,14 +37,14 @@ PO_KEYS = ("po_required", "po_number", "purchase_order", "purchase_order_number"
 STEPS: dict[Action, str] = {
     Action.RESEND_METERING: "Resend the missing usage records through BatchMeterUsage if still inside the metering window; otherwise book the usage as lost or bill it under the contract, and open a metering pipeline incident.",
     Action.FIX_METERING_MAPPING: "Correct the customer/dimension mapping in the metering pipeline, then refund or rebill the affected usage.",
-    Action.WRITE_OFF: "Write the amount off under the approval matrix, with the exception id as reference and the records below as support.",
+    Action.WRITE_OFF: "Write the amount off under the approval matrix, with the exception id as reference and the records above as support.",
     Action.BOOK_FX_VARIANCE: "Book the difference to the FX variance account at the rate of the disbursement date.",
     Action.NO_ACTION_TIMING: "No action: the difference sits on the period boundary (the marketplace cuts periods at midnight UTC) and should net out next period; re-check on the next cycle.",
-    Action.INVESTIGATE: "Investigate with the owning team before any correction; attach the records below.",
-    Action.CREDIT_NOTE: "Issue a credit note for the amount below against the affected invoice.",
-    Action.REBILL: "Re-invoice the amount below for the period.",
+    Action.INVESTIGATE: "Investigate with the owning team before any correction; attach the records above.",
+    Action.CREDIT_NOTE: "Issue a credit note for the difference above against the affected invoice.",
+    Action.REBILL: "Re-invoice the difference above for the period.",
     Action.CHASE_PAYMENT: "Chase the outstanding amount with the payer.",
-    Action.REQUEST_PARTNER_CORRECTION: "Ask the partner to correct the billing with the records below.",
+    Action.REQUEST_PARTNER_CORRECTION: "Ask the partner to correct the billing with the records above.",
     Action.REFUND_REQUEST: "File a refund request for the over-billed amount.",
 }
 
@@ -68,6 +69,49 @@ def _money(value: Any, currency: str | None) -> str | None:
 def _qty(value: Any) -> str | None:
     q = _dec(value)
     return None if q is None else f"{abs(q).normalize():,f}"
+
+
+#: How a kind of record the exception names reads in a draft (other kinds: their key in words).
+RECORD_KINDS: dict[str, str] = {
+    "billing_events": "Billing events", "contracts": "Contract", "invoices": "Invoices", "payments": "Payments",
+    "credit_notes": "Credit notes", "refund_requests": "Refund requests", "agreements": "Agreements",
+    "partner_usage": "Partner usage rows", "usage": "Our usage records", "usage_records": "Our usage records",
+    "metering_results": "Metering records", "disbursements": "Disbursements", "payouts": "Payouts",
+}
+#: How a category reads inside a sentence ("a difference we believe is ..."); others: "a/an" + its name.
+CATEGORY_PHRASES: dict[Category, str] = {
+    Category.DROPPED_METERING: "dropped metering (usage that never reached the marketplace)",
+    Category.DUPLICATE_METERING: "duplicate metering",
+    Category.REJECTED_METERING: "rejected metering (usage the marketplace refused)",
+    Category.WRONG_DIMENSION: "usage metered under the wrong dimension",
+    Category.CREDIT_MISAPPLIED: "a misapplied credit",
+    Category.FX_VARIANCE: "an FX variance",
+    Category.FORGIVEN_CHARGE: "a forgiven charge",
+}
+
+
+def category_phrase(category: Category) -> str:
+    """The category as words that read in a sentence: "duplicate metering", "an entitlement mismatch"."""
+    if category in CATEGORY_PHRASES:
+        return CATEGORY_PHRASES[category]
+    label = category.value.replace("_", " ")
+    return f"{'an' if label[:1] in 'aeiou' else 'a'} {label}"
+
+
+def record_lines(case: CaseInput, limit: int = MAX_IDS) -> list[str]:
+    """The records the exception names, one line per kind ("Contract: CT-1", "Invoices: A, B"),
+    at most `limit` ids in all (the rest are in the attached evidence)."""
+    refs = case.exception.get("record_refs") or {}
+    lines: list[str] = []
+    left = limit
+    for kind in sorted(refs):
+        ids = list(dict.fromkeys(str(rid) for rid in refs[kind] or []))
+        if not ids or left <= 0:
+            continue
+        shown, left = ids[:left], left - len(ids[:left])
+        more = " and more in the attached evidence" if len(shown) < len(ids) else ""
+        lines.append(f"{RECORD_KINDS.get(kind, kind.replace('_', ' ').capitalize())}: {', '.join(shown)}{more}")
+    return lines
 
 
 def record_ids(case: CaseInput, limit: int = MAX_IDS) -> list[str]:
@@ -108,14 +152,16 @@ def render_draft(case: CaseInput, decision: Classification, contacts: EmailSetti
     exc = case.exception
     ids = record_ids(case)
     facts = "\n".join(f"- {line}" for line in _facts(case))
-    records = "\n".join(f"- {rid}" for rid in ids) or "- (see the exception record)"
+    records = "\n".join(f"- {line}" for line in record_lines(case)) or "- (see the exception record)"
     period = exc.get("period")
     # `other` names no cause: an email says what it is about in plain words instead.
     label = decision.category.value.replace("_", " ")
     topic = "billing query" if decision.category is Category.OTHER else label
-    article = "an" if label[:1] in "aeiou" else "a"
     finding = "an item that needs a closer look" if decision.category is Category.OTHER \
-        else f"a difference we believe is {article} {label}"
+        else f"a difference we believe is {category_phrase(decision.category)}"
+    # Our reconciliation's rules state what they saw in a sentence of figures from the records;
+    # another tool's description is its own shorthand, and stays in the attached exception.
+    seen = f"{exc['description']}\n\n" if is_our_rule(exc.get("rule")) and exc.get("description") else ""
     steps = decision.sop_chunk_ids[:3]
     if decision.escalate_to in (EscalateTo.PARTNER, EscalateTo.CUSTOMER):
         channel = exc.get("channel") or "direct"
@@ -123,9 +169,9 @@ def render_draft(case: CaseInput, decision: Classification, contacts: EmailSetti
               if decision.escalate_to is EscalateTo.PARTNER else contacts.customer_contact_role)
         reissue = (decision.action is Action.REBILL and decision.escalate_to is EscalateTo.CUSTOMER
                    and bool((exc.get("record_refs") or {}).get("invoices")))
-        ask = _reissue_ask(exc) if reissue else ASKS.get(decision.action, "Please review the records below and let us know how you will resolve the difference.")
+        ask = _reissue_ask(exc) if reissue else ASKS.get(decision.action, "Please review the records above and let us know how you will resolve the difference.")
         body = (
-            f"Hello,\n\nDuring reconciliation for {period} we found {finding}.\n\n"
+            f"Hello,\n\nDuring reconciliation for {period} we found {finding}.\n\n{seen}"
             f"{facts}\n\nRecords:\n{records}\n\n{ask}\n\n"
             f"Kind regards,\n{contacts.sender}"
         )
@@ -134,7 +180,7 @@ def render_draft(case: CaseInput, decision: Classification, contacts: EmailSetti
     step = STEPS.get(decision.action, STEPS[Action.INVESTIGATE])
     body = (
         f"Classification: {label}.\n"
-        f"Action: {decision.action.value} — owner {decision.owner}.\n\n{facts}\n\nRecords:\n{records}\n\n"
+        f"Action: {decision.action.value} — owner {decision.owner}.\n\n{seen}{facts}\n\nRecords:\n{records}\n\n"
         f"Steps: {step}\n\nWhy: {decision.rationale}"
     )
     return Draft(kind="internal_resolution", to=contacts.internal_owner,

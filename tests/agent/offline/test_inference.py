@@ -346,7 +346,7 @@ def test_an_invoice_the_customer_rejected_is_reissued_by_a_person(backend: Offli
     assert "Purchase order number missing" in decision.rationale
     draft = backend.draft(case, decision).value
     assert draft.kind == "email" and "a other" not in draft.body
-    assert "reissue the invoice below for the period with purchase order 4500187723" in draft.body
+    assert "reissue the invoice above for the period with purchase order 4500187723" in draft.body
     # Without a purchase order in the details, the email asks what else their AP team needs.
     plain = rejected_invoice("0", rejection_reason="Wrong billing address")
     assert "anything else on it (a purchase order number" in backend.draft(plain, backend.classify(plain).value).value.body

@@ -295,3 +295,36 @@ def test_an_email_reads_well_for_a_category_that_starts_with_a_vowel(backend: Of
     assert decision.category is Category.ENTITLEMENT_MISMATCH and decision.escalate_to is EscalateTo.CUSTOMER
     body = backend.draft(served, decision).value.body
     assert "we believe is an entitlement mismatch" in body and "is a entitlement" not in body
+
+
+def test_an_email_names_each_kind_of_record_and_what_the_reconciliation_saw(backend: OfflineBackend) -> None:
+    served = case("usage_without_agreement", "usage_without_active_agreement", {}, {},
+                  description="Usage of 2026-10 after agreement agmt-1 ended: 240 units worth 200.00 USD.",
+                  record_refs={"contracts": ["CT-1"], "partner_usage": [str(i) for i in range(1040, 1050)]})
+    decision = backend.classify(served).value
+    draft = backend.draft(served, decision).value
+    assert "Usage of 2026-10 after agreement agmt-1 ended: 240 units worth 200.00 USD." in draft.body
+    assert "- Contract: CT-1\n" in draft.body
+    # At most eight ids in all; the rest are in the evidence attached.
+    assert "- Partner usage rows: 1040, 1041, 1042, 1043, 1044, 1045, 1046 and more in the attached evidence" in draft.body
+    assert "below" not in draft.body  # the records and the difference are above the ask
+    # Every figure of the draft is in the evidence, the description's included.
+    from agent.verify import collect_facts, verify
+    from billing.settings import Settings
+    assert verify(served, decision, draft, Settings(), collect_facts(served, Settings())).ok
+
+
+def test_another_tools_description_stays_out_of_the_email(backend: OfflineBackend) -> None:
+    imported = case("entitlement-sync", "NO_ACTIVE_SUBSCRIPTION", {}, {},
+                    description="entitlement-sync NO_ACTIVE_SUBSCRIPTION: X 2026-10; expected 0.000000 USD")
+    body = backend.draft(imported, backend.classify(imported).value).value.body
+    assert "entitlement-sync NO_ACTIVE_SUBSCRIPTION" not in body
+
+
+@pytest.mark.parametrize(("category", "phrase"), [
+    (Category.DUPLICATE_METERING, "duplicate metering"), (Category.CREDIT_MISAPPLIED, "a misapplied credit"),
+    (Category.FX_VARIANCE, "an FX variance"), (Category.ENTITLEMENT_MISMATCH, "an entitlement mismatch"),
+    (Category.SHORT_PAYMENT, "a short payment")])
+def test_categories_read_as_words_in_a_sentence(category: Category, phrase: str) -> None:
+    from agent.llm.offline.templates import category_phrase
+    assert category_phrase(category) == phrase
