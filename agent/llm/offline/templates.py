@@ -137,7 +137,27 @@ def _facts(case: CaseInput) -> list[str]:
         text = _qty(exc.get(key))
         if text:
             lines.append(f"{label}: {text}")
+    usage = _usage_line(case)
+    if usage:
+        lines.append(usage)
     return lines
+
+
+def _usage_line(case: CaseInput) -> str | None:
+    """Our usage of the exception's dimension against the partner's feed, when they differ: the
+    quantity a usage case is about (a refused retry's exception states only what AWS accepted)."""
+    exc = case.exception
+    dim, product = exc.get("dimension_key"), exc.get("product_code")
+    summary = case.evidence.get("get_usage_summary")
+    totals = summary.get("totals") if isinstance(summary, dict) else None
+    row = next((t for t in totals or [] if isinstance(t, dict) and dim and t.get("dimension_key") == dim
+                and (product is None or t.get("product_code") == product)), None)
+    if row is None or not _dec(row.get("difference")):
+        return None
+    ours, partner = _qty(row.get("ours")), _qty(row.get("partner"))
+    if ours is None or partner is None:
+        return None
+    return f"Usage of {dim} in the period: ours {ours}, the partner's feed {partner}"
 
 
 def _reissue_ask(exc: dict[str, Any]) -> str:

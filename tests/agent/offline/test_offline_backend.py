@@ -328,3 +328,21 @@ def test_another_tools_description_stays_out_of_the_email(backend: OfflineBacken
 def test_categories_read_as_words_in_a_sentence(category: Category, phrase: str) -> None:
     from agent.llm.offline.templates import category_phrase
     assert category_phrase(category) == phrase
+
+
+@pytest.mark.parametrize(("partner", "line"), [
+    ("3780", "- Usage of api_calls_10k in the period: ours 3,750, the partner's feed 3,780\n"), ("3750", None)])
+def test_a_usage_email_states_our_usage_against_the_partners_feed_when_they_differ(
+        backend: OfflineBackend, partner: str, line: str | None) -> None:
+    # A refused retry's exception states only what AWS accepted (30 of 30): the quantity the
+    # refund is about is in the usage summary.
+    usage = {"get_usage_summary": {"totals": [{"product_code": "p1", "dimension_key": "api_calls_10k", "ours": "3750",
+                                               "partner": partner, "difference": str(int(partner) - 3750)}]}}
+    retried = case("metering_not_accepted", "metering_duplicate_record", {"status": "DuplicateRecord", "records": 3},
+                   usage, product_code="p1", dimension_key="api_calls_10k", expected_amount="1.17513",
+                   observed_amount="1.17513", delta_amount="0", expected_quantity="30", observed_quantity="30")
+    body = backend.draft(retried, backend.classify(retried).value).value.body
+    if line is None:
+        assert "the partner's feed" not in body
+    else:
+        assert line in body
