@@ -6,8 +6,10 @@
 Generates a scenario (`billing.scenarios`), ingests it, reconciles it, and copies its
 exceptions until there are N (+ a few warm-up cases, not counted). Then it runs one batch
 (`agent.runner.Triage.batch`, SQLite checkpointer, ``durability="exit"``) over the N cases and,
-in the same process, the same number of invokes of a graph with the same nodes doing nothing
-(same checkpointer, same durability). The last line printed is one JSON object:
+in the same process, invokes of a graph with the same nodes doing nothing (same checkpointer,
+same durability), half before the batch and half after it: `empty_graph_per_s` is the mean of
+the two rates, `empty_graph_per_s_before_after` shows how far the host's speed moved meanwhile.
+The last line printed is one JSON object:
 
 {"cases", "cases_per_s", "p50_ms", "p95_ms", "llm_calls_per_case", "input_tokens_per_case",
  "output_tokens_per_case", "peak_rss_mb", "empty_graph_per_s", "ratio", ...}
@@ -159,6 +161,10 @@ def main() -> None:
         print(f"setup: {setup}", flush=True)
 
         load_before = round(os.getloadavg()[0], 2)
+        # The host's speed can move within minutes: the floor is measured before and after the
+        # batch, and the ratio uses their mean (both are printed, to show how far it moved).
+        floor_n = min(args.cases, 1000) // 2 or 1
+        before, before_cpu_ms = empty_graph_rate(settings.checkpoint_url, floor_n)
         with open_triage(settings, engine=engine) as triage:
             t0 = time.perf_counter()
             warm = triage.batch(limit=warmup, progress=False, concurrency=1) if warmup else None  # loads models, caches
@@ -171,7 +177,8 @@ def main() -> None:
             summary = triage.batch(progress=False, concurrency=concurrency, limit=len(cases_left))
             cpu_ms = (time.process_time() - cpu) / max(1, summary.cases) * 1000
             backend_model = triage.deps.backend.model
-        empty, empty_cpu_ms = empty_graph_rate(settings.checkpoint_url, min(args.cases, 1000))
+        after, after_cpu_ms = empty_graph_rate(settings.checkpoint_url, floor_n)
+        empty, empty_cpu_ms = (before + after) / 2, (before_cpu_ms + after_cpu_ms) / 2
         tools_ms = tools_cpu_ms(engine, min(args.cases, 300))
 
     n = summary.cases
@@ -189,6 +196,7 @@ def main() -> None:
         "output_tokens_per_case": round(summary.output_tokens / n, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "empty_graph_per_s": round(empty, 1),
+        "empty_graph_per_s_before_after": [round(before, 1), round(after, 1)],
         "ratio": round(cases_per_s / empty, 3) if empty else None,
         # The machine is shared: its load during the run says how far wall-clock figures can be trusted.
         "load_1m_before": load_before,
