@@ -143,10 +143,9 @@ class Facts:
         reverses this case's own payout is why nothing arrived (the disbursement failure runbook)."""
         result = self.case.evidence.get("get_partner_billing_events") or {}
         events = [e for e in (result.get("events") or [] if isinstance(result, dict) else []) if isinstance(e, dict)]
+        named = {str(i) for i in (self.exc.get("record_refs") or {}).get("billing_events") or []}
         invoices = {str(i) for i in (self.details.get("invoice_ids") or [])} | {
-            str(e.get("invoice_id")) for e in events
-            if e.get("billing_event_id") in set(map(str, (self.exc.get("record_refs") or {}).get("billing_events") or []))
-            and e.get("invoice_id")}
+            str(e.get("invoice_id")) for e in events if e.get("billing_event_id") in named and e.get("invoice_id")}
         payouts = {e.get("disbursement_billing_event_id") for e in events
                    if str(e.get("action") or "").upper() == "DISBURSED" and str(e.get("invoice_id")) in invoices
                    and e.get("disbursement_billing_event_id")}
@@ -179,15 +178,16 @@ class Facts:
         refusals = [r for r in (results.get("status_counts") or [] if isinstance(results, dict) else [])
                     if isinstance(r, dict) and r.get("status") == "CustomerNotSubscribed"
                     and (product is None or r.get("product_code") in (None, product))]
+        firsts = [first for r in refusals if (first := _moment(r.get("first_timestamp"))) is not None]
+        if not firsts:
+            return ""
+        since = min(firsts)
         for c in contracts:
             ended = ends.get(c.get("agreement_id"))
-            if ended is None:
-                continue
-            since = [first for r in refusals if (first := _moment(r.get("first_timestamp"))) is not None]
-            if since and min(since) >= ended:
-                count = sum(int(r.get("records") or 0) for r in refusals)
-                return (f"{count} metering record(s) answered CustomerNotSubscribed from {_iso(min(since))}, "
-                        f"after agreement {c.get('agreement_id')} ended at {_iso(ended)}")
+            if ended is not None and since >= ended:
+                # Only the evidence's own figures: a draft may quote this reason.
+                return (f"the marketplace answered CustomerNotSubscribed from {_iso(since)}, after agreement "
+                        f"{c.get('agreement_id')} ended at {_iso(ended)}")
         return ""
 
     def _chain_covers_period(self, agreement_id: Any, by_id: dict[Any, dict[str, Any]]) -> bool:

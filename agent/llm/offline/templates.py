@@ -100,7 +100,7 @@ def category_phrase(category: Category) -> str:
 
 def record_lines(case: CaseInput, limit: int = MAX_IDS) -> list[str]:
     """The records the exception names, one line per kind ("Contract: CT-1", "Invoices: A, B"),
-    at most `limit` ids in all (the rest are in the attached evidence)."""
+    at most `limit` ids in all (the exception names the rest)."""
     refs = case.exception.get("record_refs") or {}
     lines: list[str] = []
     left = limit
@@ -109,7 +109,7 @@ def record_lines(case: CaseInput, limit: int = MAX_IDS) -> list[str]:
         if not ids or left <= 0:
             continue
         shown, left = ids[:left], left - len(ids[:left])
-        more = " and more in the attached evidence" if len(shown) < len(ids) else ""
+        more = " and more named by the exception" if len(shown) < len(ids) else ""
         lines.append(f"{RECORD_KINDS.get(kind, kind.replace('_', ' ').capitalize())}: {', '.join(shown)}{more}")
     return lines
 

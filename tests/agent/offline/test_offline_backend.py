@@ -305,8 +305,8 @@ def test_an_email_names_each_kind_of_record_and_what_the_reconciliation_saw(back
     draft = backend.draft(served, decision).value
     assert "Usage of 2026-10 after agreement agmt-1 ended: 240 units worth 200.00 USD." in draft.body
     assert "- Contract: CT-1\n" in draft.body
-    # At most eight ids in all; the rest are in the evidence attached.
-    assert "- Partner usage rows: 1040, 1041, 1042, 1043, 1044, 1045, 1046 and more in the attached evidence" in draft.body
+    # At most eight ids in all; the exception names the rest.
+    assert "- Partner usage rows: 1040, 1041, 1042, 1043, 1044, 1045, 1046 and more named by the exception" in draft.body
     assert "below" not in draft.body  # the records and the difference are above the ask
     # Every figure of the draft is in the evidence, the description's included.
     from agent.verify import collect_facts, verify
