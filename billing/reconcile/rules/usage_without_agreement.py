@@ -7,7 +7,11 @@ which hours it covers:
 
 - ACTIVE: from `start_time` to `end_time` (open-ended when none);
 - SUPERSEDED: from `start_time` until its successor (the agreement whose
-  `preceding_agreement_id` names it) started, or not at all when no successor is known;
+  `preceding_agreement_id` names it) started, or not at all when no successor is known; when
+  the successor is ACTIVE, on through the successor's own window (the buyer is subscribed under
+  the replacement: the rejected metering runbook calls a refusal then a stale mapping, not a lost
+  entitlement), with any gap between the two left uncovered. One successor is followed, not a
+  chain;
 - ROLLED_BACK: no hour (the agreement never took effect);
 - EXPIRED, CANCELLED and any other status: from `start_time` to `end_time`, no hour without one;
 - no row in the feed for the named agreement: no hour.
@@ -63,31 +67,38 @@ class _Contract:
     agreement_end: datetime | None
     successor_id: str | None
     successor_start: datetime | None
+    successor_status: str | None = None
+    successor_end: datetime | None = None
 
 
-def covered_window(c: _Contract) -> Interval | None:
-    """The hours the contract's agreement covers, by its status (see the module docstring)."""
-    if c.status in (NOT_FOUND, "ROLLED_BACK") or c.agreement_start is None:
+def _own_window(status: str, start: datetime | None, end: datetime | None) -> Interval | None:
+    """The hours one agreement covers by itself, by its status (a SUPERSEDED one: see below)."""
+    if status in (NOT_FOUND, "ROLLED_BACK") or start is None:
         return None
-    if c.status == "ACTIVE":
-        return c.agreement_start, c.agreement_end or _NEVER
-    if c.status == "SUPERSEDED":
-        if c.successor_start is None:
-            return None
-        return c.agreement_start, min(c.successor_start, c.agreement_end or _NEVER)
-    return (c.agreement_start, c.agreement_end) if c.agreement_end else None
+    if status == "ACTIVE":
+        return start, end or _NEVER
+    return (start, end) if end else None
 
 
-def uncovered(span: Interval, covered: Interval | None) -> list[Interval]:
-    """`span` minus `covered`: up to two intervals, before and after the covered window."""
-    start, end = span
-    if covered is None or covered[1] <= start or covered[0] >= end or covered[0] >= covered[1]:
-        return [span] if start < end else []
-    gaps = []
-    if covered[0] > start:
-        gaps.append((start, covered[0]))
-    if covered[1] < end:
-        gaps.append((covered[1], end))
+def covered_windows(c: _Contract) -> list[Interval]:
+    """The hours the contract's agreement covers, and its ACTIVE successor's (module docstring)."""
+    if c.status != "SUPERSEDED":
+        own = _own_window(c.status, c.agreement_start, c.agreement_end)
+        return [own] if own else []
+    if c.successor_start is None or c.agreement_start is None:
+        return []
+    windows = [(c.agreement_start, min(c.successor_start, c.agreement_end or _NEVER))]
+    if c.successor_status == "ACTIVE":
+        windows.append((c.successor_start, c.successor_end or _NEVER))
+    return [w for w in windows if w[0] < w[1]]
+
+
+def uncovered(span: Interval, covered: list[Interval]) -> list[Interval]:
+    """`span` minus every covered window, in order."""
+    gaps = [span] if span[0] < span[1] else []
+    for lo, hi in covered:
+        gaps = [piece for start, end in gaps
+                for piece in ((start, min(end, lo)), (max(start, hi), end)) if piece[0] < piece[1]]
     return gaps
 
 
@@ -97,7 +108,7 @@ def find(session: Session, period: str) -> Iterator[Finding]:
     limit = current().max_record_refs
     for contract in _contracts(session, bounds):
         span = _contract_span(contract, bounds)
-        intervals = uncovered(span, covered_window(contract))
+        intervals = uncovered(span, covered_windows(contract))
         if not intervals:
             continue
         usage = session.execute(_usage_outside(contract, intervals)).all()
@@ -107,6 +118,7 @@ def find(session: Session, period: str) -> Iterator[Finding]:
 
 def _contracts(session: Session, bounds: Period) -> list[_Contract]:
     successor = aliased(Agreement, name="successor")
+    successor_row = aliased(Agreement, name="successor_row")
     first_successor = (
         select(successor.preceding_agreement_id.label("preceding_id"),
                func.min(successor.start_time).label("successor_start"),
@@ -118,11 +130,13 @@ def _contracts(session: Session, bounds: Period) -> list[_Contract]:
         select(Contract.id, Contract.contract_key, Contract.account_id, Account.account_key, Product.product_code,
                Contract.channel, Contract.currency, Contract.start_date, Contract.end_date, Contract.agreement_id,
                func.coalesce(Agreement.status, NOT_FOUND).label("status"), Agreement.start_time,
-               Agreement.end_time, first_successor.c.successor_id, first_successor.c.successor_start)
+               Agreement.end_time, first_successor.c.successor_id, first_successor.c.successor_start,
+               successor_row.status.label("successor_status"), successor_row.end_time.label("successor_end"))
         .join(Account, Account.id == Contract.account_id)
         .join(Product, Product.id == Contract.product_id)
         .outerjoin(Agreement, Agreement.agreement_id == Contract.agreement_id)
         .outerjoin(first_successor, first_successor.c.preceding_id == Contract.agreement_id)
+        .outerjoin(successor_row, successor_row.agreement_id == first_successor.c.successor_id)
         .where(Contract.channel.in_(AWS_CHANNELS), Contract.agreement_id.is_not(None),
                Contract.start_date <= bounds.last_day,
                or_(Contract.end_date.is_(None), Contract.end_date >= bounds.first_day))
@@ -131,7 +145,8 @@ def _contracts(session: Session, bounds: Period) -> list[_Contract]:
     return [
         _Contract(r.id, r.contract_key, r.account_id, r.account_key, r.product_code, r.channel, r.currency,
                   r.start_date, r.end_date, r.agreement_id, str(r.status).upper(), as_datetime(r.start_time),
-                  as_datetime(r.end_time), r.successor_id, as_datetime(r.successor_start))
+                  as_datetime(r.end_time), r.successor_id, as_datetime(r.successor_start),
+                  str(r.successor_status).upper() if r.successor_status else None, as_datetime(r.successor_end))
         for r in session.execute(query)
     ]
 
@@ -172,7 +187,7 @@ def _finding(c: _Contract, bounds: Period, intervals: list[Interval], usage: lis
             "unit_price": text(row.unit_price), "value": text(dimension_value),
         })
     single = usage[0] if len(usage) == 1 else None
-    covered = covered_window(c)
+    covered = covered_windows(c)
     hours = sum(row.hours for row in usage)
     return Finding(
         rule=RULE, kind="usage_without_active_agreement", period=bounds.name, channel=c.channel,
@@ -189,8 +204,8 @@ def _finding(c: _Contract, bounds: Period, intervals: list[Interval], usage: lis
             "agreement_id": c.agreement_id, "agreement_status": c.status,
             "agreement_start": moment(c.agreement_start), "agreement_end": moment(c.agreement_end),
             "successor_agreement_id": c.successor_id, "successor_start": moment(c.successor_start),
-            "covered_from": moment(covered[0]) if covered else None,
-            "covered_until": None if covered is None or covered[1] == _NEVER else moment(covered[1]),
+            "covered_from": moment(covered[0][0]) if covered else None,
+            "covered_until": None if not covered or covered[-1][1] == _NEVER else moment(covered[-1][1]),
             "uncovered": [[moment(lo), moment(hi)] for lo, hi in intervals],
             "hours_with_usage": hours, "per_dimension": per_dimension, "contract_key": c.contract_key,
         },

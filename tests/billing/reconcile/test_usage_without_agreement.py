@@ -84,15 +84,34 @@ def test_clean_replacement_mid_month_raises_nothing(engine: Engine) -> None:
     assert reconcile_once(engine, rule).exceptions == []
 
 
-def test_superseded_but_our_contract_not_updated(engine: Engine) -> None:
-    """The successor started Oct 15 but our contract still names the old agreement."""
+def test_superseded_by_an_active_successor_our_contract_not_updated(engine: Engine) -> None:
+    """The successor started Oct 15 and our contract still names the old agreement: the buyer is
+    subscribed under the replacement, so no hour is without an agreement (a refusal of our
+    metering then is a stale mapping, the rejected metering runbook's case)."""
     with transaction(engine) as s:
         month = aws_month(s)
         month.agreement.status = "SUPERSEDED"
         make_agreement(s, month.account, agreement_id="agmt-acme0002bbbbbbbbbbbbbb", intent="REPLACE",
                        start_time=utc(2026, 10, 15), preceding_agreement_id=month.agreement.agreement_id)
+    assert reconcile_once(engine, rule).exceptions == []
+
+
+@pytest.mark.parametrize(("successor", "expected"), [
+    ({"status": "ROLLED_BACK"}, "100"),  # never took effect: nothing after Oct 15
+    ({"status": "CANCELLED", "end_time": utc(2026, 10, 20)}, "100"),  # only its own status counts
+    ({"start_time": utc(2026, 10, 31, 23)}, "70"),  # a gap: the old one ended Oct 15, the new one at 23:00
+])
+def test_successor_that_does_not_cover(engine: Engine, successor: dict[str, object], expected: str) -> None:
+    """The factory's month uses 70 units at 22:00 and 30 at 23:00 on Oct 31."""
+    with transaction(engine) as s:
+        month = aws_month(s)
+        month.agreement.status = "SUPERSEDED"
+        month.agreement.end_time = utc(2026, 10, 15)
+        make_agreement(s, month.account, **{"agreement_id": "agmt-acme0002bbbbbbbbbbbbbb", "intent": "REPLACE",
+                                            "start_time": utc(2026, 10, 15),
+                                            "preceding_agreement_id": month.agreement.agreement_id} | successor)
     (exc,) = reconcile_once(engine, rule).exceptions
-    assert exc.observed_quantity == Decimal("100")
+    assert exc.observed_quantity == Decimal(expected)
     assert exc.details["successor_agreement_id"] == "agmt-acme0002bbbbbbbbbbbbbb"
 
 
@@ -115,7 +134,10 @@ def test_rerun_update_and_close(engine: Engine) -> None:
 
 def test_uncovered_intervals() -> None:
     span = (utc(2026, 10, 1), utc(2026, 11, 1))
-    assert rule.uncovered(span, None) == [span]
-    assert rule.uncovered(span, (utc(2026, 9, 1), utc(2026, 12, 1))) == []
-    assert rule.uncovered(span, (utc(2026, 10, 5), utc(2026, 10, 20))) == [
+    assert rule.uncovered(span, []) == [span]
+    assert rule.uncovered(span, [(utc(2026, 9, 1), utc(2026, 12, 1))]) == []
+    assert rule.uncovered(span, [(utc(2026, 10, 5), utc(2026, 10, 20))]) == [
         (utc(2026, 10, 1), utc(2026, 10, 5)), (utc(2026, 10, 20), utc(2026, 11, 1))]
+    # A superseded agreement and its successor after a gap: only the gap and the edges are left.
+    assert rule.uncovered(span, [(utc(2026, 9, 1), utc(2026, 10, 10)), (utc(2026, 10, 12), utc(2026, 10, 30))]) == [
+        (utc(2026, 10, 10), utc(2026, 10, 12)), (utc(2026, 10, 30), utc(2026, 11, 1))]
