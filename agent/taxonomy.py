@@ -188,14 +188,17 @@ def usual_resolution(category: Category, channel: str | None = None) -> Resoluti
 def resolution_for(category: Category, channel: str | None, *, amount_usd: Decimal | None = None,
                    write_off_below_usd: Decimal = Decimal("250"), window_open: bool = False,
                    bank_fee_noted: bool = False, bank_fee_below_usd: Decimal = Decimal("50"),
-                   payer_known: bool = True) -> Resolution:
+                   payer_known: bool = True, refused_while_subscribed: bool = False) -> Resolution:
     """The resolution of one case: the usual one, refined by what its evidence says.
 
     - dropped metering: resend while AWS's window is open; past it, write off a small loss and
       bill a larger one under the contract (dropped metering runbook, decision steps 1 and 3);
     - a direct customer's small shortfall that its remittance says bank charges took is written
       off (short payment runbook, decision step 3: bank fee within tolerance);
-    - money from an unknown payer is investigated internally; a known customer is asked."""
+    - money from an unknown payer is investigated internally; a known customer is asked;
+    - metering AWS refused as CustomerNotSubscribed while the agreement is in force and unchanged:
+      the customer is asked to re-subscribe and the held usage is resent (rejected metering
+      runbook: "customer not subscribed by mistake"; a replaced agreement is a stale mapping)."""
     res = usual_resolution(category, channel)
     if category is C.DROPPED_METERING:
         if window_open:
@@ -205,6 +208,8 @@ def resolution_for(category: Category, channel: str | None, *, amount_usd: Decim
     if (category is C.SHORT_PAYMENT and channel == "direct" and bank_fee_noted and amount_usd is not None
             and amount_usd < bank_fee_below_usd):
         return Resolution(A.WRITE_OFF, E.INTERNAL, "billing-ops")
+    if category is C.REJECTED_METERING and refused_while_subscribed:
+        return Resolution(A.RESEND_METERING, E.CUSTOMER, "account-management")
     if category is C.OTHER and payer_known:
         return Resolution(A.INVESTIGATE, E.CUSTOMER, "billing-ops")
     return res

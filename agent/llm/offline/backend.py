@@ -122,7 +122,8 @@ class OfflineBackend:
                                                        window_open=facts.metering_window_open(),
                                                        bank_fee_noted=facts.bank_charges_noted(),
                                                        bank_fee_below_usd=self.bank_fee_below_usd,
-                                                       payer_known=payer_known)
+                                                       payer_known=payer_known,
+                                                       refused_while_subscribed=bool(facts.refused_while_subscribed()))
         calibrator = self.calibrator if known else self.imported_calibrator
         passages = [p for p in case.sop_passages if best.category.value in p.categories] or case.sop_passages[:1]
         rationale = "; ".join(best.reasons) or f"the usual cause of a {facts.kind}"

@@ -139,8 +139,12 @@ def metering_status(f: Facts) -> list[Hypothesis]:
         if problem:
             return [_h(C.ENTITLEMENT_MISMATCH, 0.9, problem + f"; {records} record(s) answered CustomerNotSubscribed"),
                     _h(C.REJECTED_METERING, 0.5, "")]
+        replaced = f.agreement_replaced()
+        if replaced:  # the runbook's decision step 1: subscribed under a new agreement, our mapping is stale
+            return [_h(C.REJECTED_METERING, 0.9, f"{records} record(s) answered CustomerNotSubscribed; {replaced}, "
+                                                "and we still meter the old customer mapping")]
         return [_h(C.REJECTED_METERING, 0.9, f"{records} record(s) answered CustomerNotSubscribed "
-                                            "while the agreement is in force")]
+                                            "while the agreement is in force and was not replaced")]
     if f.kind == "metering_duplicate_record" or status == "DuplicateRecord":
         other = f.detail("hours_accepted_with_other_quantity") or 0
         if other:

@@ -113,16 +113,11 @@ class Facts:
 
     def agreement_problem(self) -> str:
         """Why the contract behind the case has no agreement in force ('' when it has, or unknown)."""
-        state = self.case.evidence.get("get_agreement_state") or {}
-        contracts = state.get("contracts") or [] if isinstance(state, dict) else []
-        key = self.details.get("contract_key")
-        mine = [c for c in contracts if isinstance(c, dict) and (key is None or c.get("contract_key") == key)]
-        agreements = state.get("agreements") or [] if isinstance(state, dict) else []
+        mine, agreements = self._agreement_state()
         # A superseded agreement with an active replacement is not a lost entitlement: the buyer
         # is subscribed, under the new agreement (and any rejection is a mapping problem).
-        replaced = {a.get("preceding_agreement_id") for a in agreements
-                    if isinstance(a, dict) and str(a.get("status") or "").upper() == "ACTIVE"}
-        by_id = {a.get("agreement_id"): a for a in agreements if isinstance(a, dict)}
+        replaced = {a.get("preceding_agreement_id") for a in agreements if str(a.get("status") or "").upper() == "ACTIVE"}
+        by_id = {a.get("agreement_id"): a for a in agreements}
         for c in mine:
             if c.get("agreement_id") in replaced:
                 continue
@@ -134,6 +129,48 @@ class Facts:
             if c.get("covers_period") is False and not self._chain_covers_period(c.get("agreement_id"), by_id):
                 return f"agreement {c.get('agreement_id')} of contract {c.get('contract_key')} does not cover the period"
         return ""
+
+    def _agreement_state(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The case's contracts (its own when the exception names one) and the account's agreements."""
+        state = self.case.evidence.get("get_agreement_state") or {}
+        if not isinstance(state, dict):
+            return [], []
+        key = self.details.get("contract_key")
+        contracts = [c for c in state.get("contracts") or []
+                     if isinstance(c, dict) and (key is None or c.get("contract_key") == key)]
+        return contracts, [a for a in state.get("agreements") or [] if isinstance(a, dict)]
+
+    def agreement_replaced(self) -> str:
+        """How the contract's agreement was replaced by an ACTIVE one that names it as the agreement
+        it replaced ('' when none was): the buyer is subscribed under the replacement, and a refusal
+        of our metering is a stale customer mapping (rejected metering runbook, decision step 1)."""
+        contracts, agreements = self._agreement_state()
+        for c in contracts:
+            for a in agreements:
+                if (c.get("agreement_id") and a.get("preceding_agreement_id") == c.get("agreement_id")
+                        and str(a.get("status") or "").upper() == "ACTIVE"):
+                    since = _moment(a.get("start_time"))
+                    return (f"agreement {c.get('agreement_id')} of contract {c.get('contract_key')} was replaced by "
+                            f"{a.get('agreement_id')}" + (f" from {_iso(since)}" if since else ""))
+        return ""
+
+    def refused_while_subscribed(self) -> str:
+        """Why AWS's CustomerNotSubscribed answers have no cause on our side ('' when they may):
+        the contract's agreement is ACTIVE, covers the period and was not replaced, so our mapping
+        has had no reason to go stale. The runbook's resolution for a customer not subscribed by
+        mistake: the account manager asks them to re-subscribe, and the held usage is resent."""
+        if not self.metering_statuses().get("CustomerNotSubscribed") or self.channel not in AGREEMENT_CHANNELS:
+            return ""
+        if self.agreement_problem() or self.agreement_replaced():
+            return ""
+        contracts, _ = self._agreement_state()
+        in_force = [c for c in contracts if str(c.get("agreement_status") or "").upper() == "ACTIVE"
+                    and c.get("covers_period") is True]
+        if not in_force or len(in_force) != len(contracts):
+            return ""
+        c = in_force[0]
+        return (f"AWS answered CustomerNotSubscribed while agreement {c.get('agreement_id')} of contract "
+                f"{c.get('contract_key')} is ACTIVE and was not replaced")
 
     def failed_payout_of_case(self) -> str:
         """The payout that carried the case's invoices came back: a DISBURSEMENT_FAILURE row reverses
@@ -167,12 +204,8 @@ class Facts:
         began before the agreement ended have another cause (a stale customer mapping)."""
         if not self.agreement_problem():
             return ""
-        state = self.case.evidence.get("get_agreement_state") or {}
-        key = self.details.get("contract_key")
-        contracts = [c for c in (state.get("contracts") or [] if isinstance(state, dict) else [])
-                     if isinstance(c, dict) and (key is None or c.get("contract_key") == key)]
-        ends = {a.get("agreement_id"): _moment(a.get("end_time"))
-                for a in (state.get("agreements") or [] if isinstance(state, dict) else []) if isinstance(a, dict)}
+        contracts, agreements = self._agreement_state()
+        ends = {a.get("agreement_id"): _moment(a.get("end_time")) for a in agreements}
         product = self.exc.get("product_code")
         results = self.case.evidence.get("get_metering_results") or {}
         refusals = [r for r in (results.get("status_counts") or [] if isinstance(results, dict) else [])

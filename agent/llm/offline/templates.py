@@ -24,6 +24,12 @@ ASKS: dict[Action, str] = {
     Action.CHASE_PAYMENT: "Please confirm when the outstanding amount will be paid, or send the remittance detail for any deduction.",
     Action.CREDIT_NOTE: "We will issue a credit note for the difference above; please confirm the account and invoice it should apply to.",
     Action.REBILL: "We will re-invoice the difference above for the period.",
+    # Only a customer is emailed about resending: AWS refused our metering as not subscribed while
+    # their agreement is in force (the rejected metering runbook's email outline).
+    Action.RESEND_METERING: ("AWS Marketplace answers that your subscription is not active, although your agreement "
+                             "with us is in force. Please re-subscribe or accept the offer again in AWS Marketplace, "
+                             "or tell us if you meant to cancel. We are holding the usage above and will send it "
+                             "once the subscription is active again."),
 }
 # To a customer about an invoice of ours the case names: it is reissued (their AP team rejected it, or never got it).
 CUSTOMER_REBILL_ASK = ("We will reissue the invoice above for the period. Please tell us if your accounts payable "

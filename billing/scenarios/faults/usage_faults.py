@@ -4,7 +4,8 @@ and counted (dropped, duplicated, rejected, mis-dimensioned, late, mis-priced, u
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from billing.scenarios.calendar import add_months, first_day, iso_hour, period_start
@@ -131,7 +132,14 @@ def inject_duplicate_metering(world: World, t: Target) -> Effect | None:
 
 
 def inject_rejected_metering(world: World, t: Target) -> Effect | None:
-    """AWS answered CustomerNotSubscribed: a stale customer mapping, or a lapsed subscription."""
+    """AWS answered CustomerNotSubscribed for a run of hours: a stale customer mapping after the
+    buyer moved to a replacement agreement, or a customer AWS no longer counts as subscribed.
+
+    The two leave different evidence, as the rejected metering runbook reads it (decision step
+    1): a replacement shows in the agreement feed (the contract's agreement SUPERSEDED from the
+    first refused hour by a REPLACE agreement the buyer accepted), so our mapping is stale and
+    metering engineering fixes it; with the agreement unchanged and
+    in force, the customer is asked to re-subscribe and the held usage is resent."""
     c, rng = t.contract, t.rng
     dims = used_dimensions(world, c, t.period)
     if not dims:
@@ -140,6 +148,9 @@ def inject_rejected_metering(world: World, t: Target) -> Effect | None:
     if run is None:
         return None
     customer_side = rng.random() < 0.4
+    replaced = None if customer_side else _replace_agreement(world, c, world.timeline.moment(run[0]))
+    if not customer_side and replaced is None:
+        return None
     amount = Decimal(0)
     for dim in (d.key for d in c.product.dimensions):
         key = (c.contract_key, dim)
@@ -148,9 +159,11 @@ def inject_rejected_metering(world: World, t: Target) -> Effect | None:
             amount += Decimal(world.usage[key][h]) * c.rates[dim]
             world.partner[key][h] = 0
     why = (
-        "the customer's subscription lapsed during a payment-method change; they must re-subscribe"
+        "the agreement is in force, but AWS no longer counts the customer as subscribed; they must "
+        "re-subscribe before the held usage can be resent"
         if customer_side
-        else "our customer mapping sent a stale CustomerIdentifier after the buyer re-subscribed"
+        else f"the buyer accepted replacement agreement {replaced}, and our customer mapping kept "
+        "metering against the old agreement"
     )
     return t.effect(
         "rejected_metering",
@@ -158,8 +171,24 @@ def inject_rejected_metering(world: World, t: Target) -> Effect | None:
         ["metering_customer_not_subscribed", "usage_shortfall", "metering_missing_hours"],
         amount,
         f"{len(run)} hours ({run_text(world, run)}) rejected as CustomerNotSubscribed: {why}.",
+        action="resend_metering" if customer_side else "fix_metering_mapping",
         escalate_to="customer" if customer_side else "internal",
     )
+
+
+def _replace_agreement(world: World, c: Contract, at: datetime) -> str | None:
+    """The contract's agreement SUPERSEDED at `at` by a REPLACE agreement the buyer accepted (our
+    contract still names the old one); the new agreement's id, or None when the contract's
+    agreement is not in the feed or not ACTIVE."""
+    old = next((a for a in world.agreements if a.agreement_id == c.agreement_id), None)
+    if old is None or old.status != "ACTIVE":
+        return None
+    new = replace(old, agreement_id=world.ids.agreement_id(), start_time=at,
+                  acceptance_time=at - timedelta(minutes=20), intent="REPLACE",
+                  preceding_agreement_id=old.agreement_id)
+    old.status, old.end_time = "SUPERSEDED", at
+    world.agreements.append(new)
+    return new.agreement_id
 
 
 def inject_wrong_dimension(world: World, t: Target, *, cheap_target: bool = False) -> Effect | None:

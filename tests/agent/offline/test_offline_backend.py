@@ -346,3 +346,47 @@ def test_a_usage_email_states_our_usage_against_the_partners_feed_when_they_diff
         assert "the partner's feed" not in body
     else:
         assert line in body
+
+
+REFUSED = {"get_metering_results": {"status_counts": [
+    {"product_code": "p1", "dimension": "calls", "status": "CustomerNotSubscribed", "records": 12, "quantity": "1200",
+     "first_timestamp": "2026-10-04T11:00:00Z"}]}}
+OLD_CONTRACT = {"contract_key": "C-1", "agreement_id": "agmt-old", "agreement_status": "ACTIVE", "covers_period": True}
+
+
+def refused(contract: dict[str, Any], agreements: list[dict[str, Any]]) -> CaseInput:
+    return case("metering_not_accepted", "metering_customer_not_subscribed",
+                {"status": "CustomerNotSubscribed", "records": 12, "contract_key": "C-1"},
+                {**REFUSED, **_agreement_state([contract], agreements)}, dimension_key="calls")
+
+
+def test_refusals_after_a_replacement_are_a_stale_mapping_fixed_internally(backend: OfflineBackend) -> None:
+    """The rejected metering runbook's step 1: subscribed under a new agreement, our mapping is stale."""
+    stale = refused({**OLD_CONTRACT, "agreement_status": "SUPERSEDED", "covers_period": False}, AMENDED_MID_PERIOD)
+    facts = Facts(stale)
+    assert facts.agreement_replaced() == "agreement agmt-old of contract C-1 was replaced by agmt-new from " \
+                                         "2026-10-04T11:00:00Z"
+    assert facts.refused_while_subscribed() == ""
+    decision = backend.classify(stale).value
+    assert (decision.category, decision.action, decision.escalate_to) == (
+        Category.REJECTED_METERING, Action.FIX_METERING_MAPPING, EscalateTo.INTERNAL)
+    assert "replaced by agmt-new" in decision.rationale
+
+
+def test_refusals_under_an_unchanged_agreement_ask_the_customer_to_resubscribe(backend: OfflineBackend) -> None:
+    """Nothing on our side changed, yet AWS says the customer is not subscribed: the runbook's
+    'customer not subscribed by mistake' — the account manager asks them to re-subscribe, and the
+    held usage is resent."""
+    unchanged = refused(OLD_CONTRACT, [{**AMENDED_MID_PERIOD[0], "status": "ACTIVE", "end_time": None}])
+    assert Facts(unchanged).agreement_replaced() == ""
+    assert "agmt-old of contract C-1 is ACTIVE" in Facts(unchanged).refused_while_subscribed()
+    decision = backend.classify(unchanged).value
+    assert (decision.category, decision.action, decision.escalate_to, decision.owner) == (
+        Category.REJECTED_METERING, Action.RESEND_METERING, EscalateTo.CUSTOMER, "account-management")
+    email = backend.draft(unchanged, decision).value
+    assert email.kind == "email" and "Please re-subscribe" in email.body and "holding the usage" in email.body
+    # Without the agreement state nothing says whose side it is: the runbook's internal first.
+    unknown = case("metering_not_accepted", "metering_customer_not_subscribed",
+                   {"status": "CustomerNotSubscribed", "records": 12}, REFUSED)
+    assert Facts(unknown).refused_while_subscribed() == ""
+    assert backend.classify(unknown).value.escalate_to is EscalateTo.INTERNAL

@@ -130,3 +130,30 @@ def test_truth_round_trips(rich_scenario: ScenarioSummary, tmp_path: Path) -> No
     write_truth(tmp_path / "t.jsonl", truth)
     assert read_truth(tmp_path / "t.jsonl") == truth
     assert (tmp_path / "t.jsonl").read_bytes() == (rich_scenario.out / "truth.jsonl").read_bytes()
+
+
+def test_rejected_metering_escalation_follows_the_agreement_feed(
+    rich_scenario: ScenarioSummary, rich_files: dict[str, Any]
+) -> None:
+    """The rejected metering runbook's decision step 1 decides who is asked, so the files must
+    show it: a stale mapping (internal) has the contract's agreement SUPERSEDED by an ACTIVE
+    REPLACE agreement; a customer to ask has its agreement ACTIVE and not replaced."""
+    doc = _contracts(rich_scenario.out)
+    agreements = {a["agreement_id"]: a for a in rich_files["agreements"]}
+    successors = {a["preceding_agreement_id"]: a for a in rich_files["agreements"] if a["preceding_agreement_id"]}
+    seen = set()
+    for t in read_truth(rich_scenario.out / "truth.jsonl"):
+        if t.category != "rejected_metering":
+            continue
+        (contract,) = [c for c in doc["contracts"] if c["account_key"] == t.account_key
+                       and c["product_code"] == t.product_code and c.get("agreement_id")]
+        own, successor = agreements[contract["agreement_id"]], successors.get(contract["agreement_id"])
+        if t.escalate_to == "internal":
+            assert t.action == "fix_metering_mapping" and own["status"] == "SUPERSEDED", t
+            assert successor is not None and successor["status"] == "ACTIVE" and successor["intent"] == "REPLACE"
+            assert successor["start_time"] == own["end_time"]
+        else:
+            assert (t.escalate_to, t.action) == ("customer", "resend_metering"), t
+            assert own["status"] == "ACTIVE" and successor is None, t
+        seen.add(t.escalate_to)
+    assert seen == {"internal", "customer"}
