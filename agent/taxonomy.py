@@ -181,7 +181,9 @@ def usual_resolution(category: Category, channel: str | None = None) -> Resoluti
         if category is C.SHORT_PAYMENT:
             return Resolution(A.CHASE_PAYMENT, E.CUSTOMER, "collections")
         if category is C.MISSING_INVOICE:
-            return Resolution(A.REBILL, E.INTERNAL, "billing-ops")
+            # The missing invoice runbook: generate it and send it, noting the delay in the cover
+            # email, so the draft is that email to the customer.
+            return Resolution(A.REBILL, E.CUSTOMER, "billing-ops")
     return res
 
 

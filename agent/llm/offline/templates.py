@@ -34,6 +34,10 @@ ASKS: dict[Action, str] = {
 # To a customer about an invoice of ours the case names: it is reissued (their AP team rejected it, or never got it).
 CUSTOMER_REBILL_ASK = ("We will reissue the invoice above for the period. Please tell us if your accounts payable "
                        "team needs anything else on it (a purchase order number, an address) for it to be accepted.")
+# To a customer we never invoiced (the missing invoice runbook: the delay noted in the cover email).
+CUSTOMER_LATE_INVOICE_ASK = ("We are issuing the invoice for the period now; it should have reached you earlier, and "
+                             "we apologise for the delay. Please tell us if your accounts payable team needs anything "
+                             "on it (a purchase order number, an address) for it to be accepted.")
 CUSTOMER_REBILL_WITH_PO = ("We will reissue the invoice above for the period with purchase order {po} on it. Please "
                            "tell us if your accounts payable team needs anything else for it to be accepted.")
 #: Where an exception's details name the purchase order the customer requires.
@@ -195,7 +199,10 @@ def render_draft(case: CaseInput, decision: Classification, contacts: EmailSetti
               if decision.escalate_to is EscalateTo.PARTNER else contacts.customer_contact_role)
         reissue = (decision.action is Action.REBILL and decision.escalate_to is EscalateTo.CUSTOMER
                    and bool((exc.get("record_refs") or {}).get("invoices")))
-        ask = _reissue_ask(exc) if reissue else ASKS.get(decision.action, "Please review the records above and let us know how you will resolve the difference.")
+        late_invoice = (decision.category is Category.MISSING_INVOICE and decision.action is Action.REBILL
+                        and decision.escalate_to is EscalateTo.CUSTOMER)
+        ask = (_reissue_ask(exc) if reissue else CUSTOMER_LATE_INVOICE_ASK if late_invoice
+               else ASKS.get(decision.action, "Please review the records above and let us know how you will resolve the difference."))
         body = (
             f"Hello,\n\nDuring reconciliation for {period} we found {finding}.\n\n{seen}"
             f"{facts}\n\nRecords:\n{records}\n\n{ask}\n\n"

@@ -108,7 +108,7 @@ def usual_resolution(category: Category, channel: str) -> tuple[Action, Escalate
     if channel == "direct" and category == "short_payment":
         return "chase_payment", "customer"
     if channel == "direct" and category == "missing_invoice":
-        return "rebill", "internal"
+        return "rebill", "customer"  # the runbook: issue it and send it, the delay noted in the cover email
     return USUAL[category]
 
 

@@ -137,6 +137,19 @@ def test_direct_short_payment_goes_to_the_customer(backend: OfflineBackend) -> N
     assert (result.action, result.escalate_to) == (Action.CHASE_PAYMENT, EscalateTo.CUSTOMER)
 
 
+def test_a_direct_invoice_never_issued_is_sent_to_the_customer_with_the_delay_noted(backend: OfflineBackend) -> None:
+    """The missing invoice runbook: generate it and send it, noting the delay in the cover email;
+    a marketplace's missing invoice is still the partner's to raise."""
+    direct = case("usage_without_invoice", "not_invoiced", channel="direct", record_refs={"contracts": ["C-9"]})
+    decision = backend.classify(direct).value
+    assert (decision.category, decision.action, decision.escalate_to) == (
+        Category.MISSING_INVOICE, Action.REBILL, EscalateTo.CUSTOMER)
+    email = backend.draft(direct, decision).value
+    assert email.kind == "email" and "apologise for the delay" in email.body and "reissue" not in email.body
+    marketplace = backend.classify(case("usage_without_invoice", "not_invoiced")).value
+    assert (marketplace.action, marketplace.escalate_to) == (Action.REQUEST_PARTNER_CORRECTION, EscalateTo.PARTNER)
+
+
 def test_a_close_runner_up_lowers_confidence(backend: OfflineBackend) -> None:
     clear = backend.classify(case("listing_fee_vs_contract", "listing_fee_rate_mismatch")).value
     ambiguous = backend.classify(case("metering_not_accepted", "metering_duplicate_record",
