@@ -140,6 +140,14 @@ class Facts:
                      if isinstance(c, dict) and (key is None or c.get("contract_key") == key)]
         return contracts, [a for a in state.get("agreements") or [] if isinstance(a, dict)]
 
+    def _not_subscribed(self) -> list[dict[str, Any]]:
+        """The metering evidence's CustomerNotSubscribed rows of the case's product."""
+        product = self.exc.get("product_code")
+        results = self.case.evidence.get("get_metering_results") or {}
+        return [r for r in (results.get("status_counts") or [] if isinstance(results, dict) else [])
+                if isinstance(r, dict) and r.get("status") == "CustomerNotSubscribed"
+                and (product is None or r.get("product_code") in (None, product))]
+
     def agreement_replaced(self) -> str:
         """How the contract's agreement was replaced by an ACTIVE one that names it as the agreement
         it replaced ('' when none was): the buyer is subscribed under the replacement, and a refusal
@@ -159,7 +167,7 @@ class Facts:
         the contract's agreement is ACTIVE, covers the period and was not replaced, so our mapping
         has had no reason to go stale. The runbook's resolution for a customer not subscribed by
         mistake: the account manager asks them to re-subscribe, and the held usage is resent."""
-        if not self.metering_statuses().get("CustomerNotSubscribed") or self.channel not in AGREEMENT_CHANNELS:
+        if not self._not_subscribed() or self.channel not in AGREEMENT_CHANNELS:
             return ""
         if self.agreement_problem() or self.agreement_replaced():
             return ""
@@ -206,12 +214,7 @@ class Facts:
             return ""
         contracts, agreements = self._agreement_state()
         ends = {a.get("agreement_id"): _moment(a.get("end_time")) for a in agreements}
-        product = self.exc.get("product_code")
-        results = self.case.evidence.get("get_metering_results") or {}
-        refusals = [r for r in (results.get("status_counts") or [] if isinstance(results, dict) else [])
-                    if isinstance(r, dict) and r.get("status") == "CustomerNotSubscribed"
-                    and (product is None or r.get("product_code") in (None, product))]
-        firsts = [first for r in refusals if (first := _moment(r.get("first_timestamp"))) is not None]
+        firsts = [first for r in self._not_subscribed() if (first := _moment(r.get("first_timestamp"))) is not None]
         if not firsts:
             return ""
         since = min(firsts)

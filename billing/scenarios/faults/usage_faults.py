@@ -138,8 +138,8 @@ def inject_rejected_metering(world: World, t: Target) -> Effect | None:
     The two leave different evidence, as the rejected metering runbook reads it (decision step
     1): a replacement shows in the agreement feed (the contract's agreement SUPERSEDED from the
     first refused hour by a REPLACE agreement the buyer accepted), so our mapping is stale and
-    metering engineering fixes it; with the agreement unchanged and
-    in force, the customer is asked to re-subscribe and the held usage is resent."""
+    metering engineering fixes it; with the agreement unchanged and in force, the customer is
+    asked to re-subscribe and the held usage is resent."""
     c, rng = t.contract, t.rng
     dims = used_dimensions(world, c, t.period)
     if not dims:

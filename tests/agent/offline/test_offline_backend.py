@@ -398,6 +398,10 @@ def test_refusals_under_an_unchanged_agreement_ask_the_customer_to_resubscribe(b
         Category.REJECTED_METERING, Action.RESEND_METERING, EscalateTo.CUSTOMER, "account-management")
     email = backend.draft(unchanged, decision).value
     assert email.kind == "email" and "Please re-subscribe" in email.body and "holding the usage" in email.body
+    # Another product's refusals say nothing about this one.
+    other_product = refused(OLD_CONTRACT, [{**AMENDED_MID_PERIOD[0], "status": "ACTIVE", "end_time": None}])
+    other_product.exception["product_code"] = "p2"
+    assert Facts(other_product).refused_while_subscribed() == ""
     # Without the agreement state nothing says whose side it is: the runbook's internal first.
     unknown = case("metering_not_accepted", "metering_customer_not_subscribed",
                    {"status": "CustomerNotSubscribed", "records": 12}, REFUSED)
