@@ -18,7 +18,7 @@ from agent.llm.base import CaseInput
 from agent.schemas import Category, Classification, DraftText
 from agent.taxonomy import candidate_categories
 
-PROMPT_VERSION = "openai-2026.12.3"
+PROMPT_VERSION = "openai-2026.12.4"
 
 # The taxonomy of DOMAIN.md, one line each: the evidence that tells a category apart = the
 # usual action; the escalation target. Short on purpose: this text is paid for on every case.
@@ -29,7 +29,7 @@ CATEGORY_GUIDE: dict[Category, str] = {
     Category.DUPLICATE_METERING: "partner usage above ours; DuplicateRecord; retries with other quantities "
     "= refund_request; partner",
     Category.REJECTED_METERING: "CustomerNotSubscribed, timestamp out of bounds, invalid dimension = "
-    "fix_metering_mapping; internal or customer",
+    "fix_metering_mapping; internal (agreement ACTIVE, not replaced: resend_metering; customer)",
     Category.WRONG_DIMENSION: "totals agree, dimension mix differs = fix_metering_mapping; internal",
     Category.PRICE_MISMATCH: "billed rate is not the contract rate = request_partner_correction; partner",
     Category.ENTITLEMENT_MISMATCH: "agreement SUPERSEDED, ROLLED_BACK, cancelled or expired; usage after it "
@@ -43,8 +43,8 @@ CATEGORY_GUIDE: dict[Category, str] = {
     Category.FORGIVEN_CHARGE: "action FORGIVEN = write_off; internal",
     Category.DISBURSEMENT_FAILURE: "payout is not the sum of its events; DISBURSEMENT_FAILURE; bank trace "
     "missing = request_partner_correction; partner",
-    Category.MISSING_INVOICE: "usage but no INVOICED row = request_partner_correction (marketplace) or "
-    "rebill (direct); partner",
+    Category.MISSING_INVOICE: "usage but no INVOICED row = request_partner_correction; partner (direct: "
+    "rebill; customer)",
     Category.CREDIT_MISAPPLIED: "CREDIT rows differ from credit notes or discounts = credit_note; customer",
     Category.REFUND_DISCREPANCY: "REFUND rows without an approved refund, or an approved refund absent = "
     "request_partner_correction; partner",
