@@ -98,8 +98,10 @@ def _usage_causes(f: Facts) -> list[Hypothesis]:
                        f"{total.get('partner')} partner) while this dimension differs"))
     rejected = f.metering_statuses(f.exc.get("dimension_key")).get("CustomerNotSubscribed", 0)
     if rejected and not problem:
+        whose = f.agreement_replaced() or f.refused_while_subscribed()  # who is asked follows from it
         hyps.append(_h(C.REJECTED_METERING, 0.88,
-                       f"{rejected} metering record(s) of this dimension answered CustomerNotSubscribed"))
+                       f"{rejected} metering record(s) of this dimension answered CustomerNotSubscribed"
+                       + (f"; {whose}" if whose else "")))
     return hyps
 
 
@@ -143,8 +145,8 @@ def metering_status(f: Facts) -> list[Hypothesis]:
         if replaced:  # the runbook's decision step 1: subscribed under a new agreement, our mapping is stale
             return [_h(C.REJECTED_METERING, 0.9, f"{records} record(s) answered CustomerNotSubscribed; {replaced}, "
                                                 "and we still meter the old customer mapping")]
-        return [_h(C.REJECTED_METERING, 0.9, f"{records} record(s) answered CustomerNotSubscribed "
-                                            "while the agreement is in force and was not replaced")]
+        unchanged = f.refused_while_subscribed() or "the agreement is in force and was not replaced"
+        return [_h(C.REJECTED_METERING, 0.9, f"{records} record(s) answered CustomerNotSubscribed; {unchanged}")]
     if f.kind == "metering_duplicate_record" or status == "DuplicateRecord":
         other = f.detail("hours_accepted_with_other_quantity") or 0
         if other:

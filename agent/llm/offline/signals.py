@@ -177,8 +177,7 @@ class Facts:
         if not in_force or len(in_force) != len(contracts):
             return ""
         c = in_force[0]
-        return (f"AWS answered CustomerNotSubscribed while agreement {c.get('agreement_id')} of contract "
-                f"{c.get('contract_key')} is ACTIVE and was not replaced")
+        return f"agreement {c.get('agreement_id')} of contract {c.get('contract_key')} is ACTIVE and was not replaced"
 
     def failed_payout_of_case(self) -> str:
         """The payout that carried the case's invoices came back: a DISBURSEMENT_FAILURE row reverses

@@ -392,10 +392,11 @@ def test_refusals_under_an_unchanged_agreement_ask_the_customer_to_resubscribe(b
     held usage is resent."""
     unchanged = refused(OLD_CONTRACT, [{**AMENDED_MID_PERIOD[0], "status": "ACTIVE", "end_time": None}])
     assert Facts(unchanged).agreement_replaced() == ""
-    assert "agmt-old of contract C-1 is ACTIVE" in Facts(unchanged).refused_while_subscribed()
+    assert Facts(unchanged).refused_while_subscribed() == "agreement agmt-old of contract C-1 is ACTIVE and was not replaced"
     decision = backend.classify(unchanged).value
     assert (decision.category, decision.action, decision.escalate_to, decision.owner) == (
         Category.REJECTED_METERING, Action.RESEND_METERING, EscalateTo.CUSTOMER, "account-management")
+    assert "agmt-old of contract C-1 is ACTIVE and was not replaced" in decision.rationale
     email = backend.draft(unchanged, decision).value
     assert email.kind == "email" and "Please re-subscribe" in email.body and "holding the usage" in email.body
     # Another product's refusals say nothing about this one.
