@@ -64,6 +64,7 @@ def get_agreement_state(ctx: ToolContext) -> AgreementState:
     scope = ctx.scope()
     agreements = case_agreements(ctx)
     by_id = {a.agreement_id: a for a in agreements}
+    successors = {a.preceding_agreement_id: a for a in agreements if a.preceding_agreement_id and a.status == "ACTIVE"}
     start, end = at_midnight(scope.start), at_midnight(scope.end)
     rows = []
     for contract in case_contracts(ctx):
@@ -76,8 +77,14 @@ def get_agreement_state(ctx: ToolContext) -> AgreementState:
         hi = min(end, at_midnight(contract.end_date + timedelta(days=1))) if contract.end_date else end
         if lo >= hi:  # not in force in the period at all: judge it against the whole period
             lo, hi = start, end
-        covers = agreement is not None and agreement.status == "ACTIVE" and agreement.start_time <= lo and (
-            agreement.end_time is None or agreement.end_time >= hi)
+        successor = successors.get(contract.agreement_id or "")
+        covers = agreement is not None and agreement.start_time <= lo and (
+            agreement.status == "ACTIVE" and (agreement.end_time is None or agreement.end_time >= hi)
+            # A replacement that took over where the old agreement ended, and runs to the end.
+            or agreement.status == "SUPERSEDED" and successor is not None
+            and successor.start_time <= (agreement.end_time or successor.start_time)
+            and (successor.end_time is None or successor.end_time >= hi))
         rows.append(ContractAgreement(contract_key=contract.contract_key, agreement_id=contract.agreement_id,
-                                      agreement_status=agreement.status if agreement else None, covers_period=covers))
+                                      agreement_status=agreement.status if agreement else None, covers_period=covers,
+                                      replaced_by=successor.agreement_id if successor else None))
     return AgreementState(agreements=agreements, contracts=rows)

@@ -56,7 +56,10 @@ class ContractAgreement(ToolResult):
     agreement_id: str | None
     agreement_status: str | None
     covers_period: bool = Field(description="ACTIVE, and its start/end times cover the contract's days in the "
-                                            "period (the whole period for a contract in force all month).")
+                                            "period (the whole period for a contract in force all month); or "
+                                            "SUPERSEDED, and it and the ACTIVE agreement that replaced it do.")
+    replaced_by: str | None = Field(default=None, description="The ACTIVE agreement that replaced this one (its "
+                                    "preceding_agreement_id): the buyer is subscribed under it.")
 
 
 class AgreementState(ToolResult):
