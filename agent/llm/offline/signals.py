@@ -114,12 +114,11 @@ class Facts:
     def agreement_problem(self) -> str:
         """Why the contract behind the case has no agreement in force ('' when it has, or unknown)."""
         mine, agreements = self._agreement_state()
-        # A superseded agreement with an active replacement is not a lost entitlement: the buyer
-        # is subscribed, under the new agreement (and any rejection is a mapping problem).
-        replaced = {a.get("preceding_agreement_id") for a in agreements if str(a.get("status") or "").upper() == "ACTIVE"}
         by_id = {a.get("agreement_id"): a for a in agreements}
         for c in mine:
-            if c.get("agreement_id") in replaced:
+            if c.get("replaced_by"):
+                # Not a lost entitlement: the buyer is subscribed under the ACTIVE replacement the
+                # tool names (`get_agreement_state`), and any refusal is a mapping problem.
                 continue
             if c.get("agreement_id") is None and self.channel not in AGREEMENT_CHANNELS:
                 continue  # another marketplace's contract: no agreement feed says anything about it
@@ -149,17 +148,17 @@ class Facts:
                 and (product is None or r.get("product_code") in (None, product))]
 
     def agreement_replaced(self) -> str:
-        """How the contract's agreement was replaced by an ACTIVE one that names it as the agreement
-        it replaced ('' when none was): the buyer is subscribed under the replacement, and a refusal
-        of our metering is a stale customer mapping (rejected metering runbook, decision step 1)."""
+        """How the contract's agreement was replaced by an ACTIVE one (`replaced_by` of
+        `get_agreement_state`; '' when none was): the buyer is subscribed under the replacement,
+        and a refusal of our metering is a stale customer mapping (rejected metering runbook,
+        decision step 1)."""
         contracts, agreements = self._agreement_state()
+        starts = {a.get("agreement_id"): _moment(a.get("start_time")) for a in agreements}
         for c in contracts:
-            for a in agreements:
-                if (c.get("agreement_id") and a.get("preceding_agreement_id") == c.get("agreement_id")
-                        and str(a.get("status") or "").upper() == "ACTIVE"):
-                    since = _moment(a.get("start_time"))
-                    return (f"agreement {c.get('agreement_id')} of contract {c.get('contract_key')} was replaced by "
-                            f"{a.get('agreement_id')}" + (f" from {_iso(since)}" if since else ""))
+            if successor := c.get("replaced_by"):
+                since = starts.get(successor)
+                return (f"agreement {c.get('agreement_id')} of contract {c.get('contract_key')} was replaced by "
+                        f"{successor}" + (f" from {_iso(since)}" if since else ""))
         return ""
 
     def refused_while_subscribed(self) -> str:

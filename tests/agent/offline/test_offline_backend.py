@@ -375,7 +375,7 @@ def refused(contract: dict[str, Any], agreements: list[dict[str, Any]]) -> CaseI
 
 def test_refusals_after_a_replacement_are_a_stale_mapping_fixed_internally(backend: OfflineBackend) -> None:
     """The rejected metering runbook's step 1: subscribed under a new agreement, our mapping is stale."""
-    stale = refused({**OLD_CONTRACT, "agreement_status": "SUPERSEDED", "covers_period": False}, AMENDED_MID_PERIOD)
+    stale = refused({**OLD_CONTRACT, "agreement_status": "SUPERSEDED", "replaced_by": "agmt-new"}, AMENDED_MID_PERIOD)
     facts = Facts(stale)
     assert facts.agreement_replaced() == "agreement agmt-old of contract C-1 was replaced by agmt-new from " \
                                          "2026-10-04T11:00:00Z"
