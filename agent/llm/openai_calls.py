@@ -12,7 +12,6 @@ and honours `Retry-After`/`retry-after-ms` up to 120 s. No hand-written retry lo
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -51,11 +50,11 @@ class RefusalError(OutputError):
 
 
 def make_client(settings: LLMSettings) -> OpenAI:
-    """An SDK client from the settings; timeouts and retries are the SDK's own."""
-    # The bare OPENAI_* variables are read here too (as the SDK itself does) because
-    # `Settings` does not yet map them onto the nested `llm` settings it documents.
-    api_key = settings.api_key or os.environ.get("OPENAI_API_KEY")
-    base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL")
+    """An SDK client from the settings; timeouts and retries are the SDK's own.
+
+    The bare ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` reach `settings` through `Settings`
+    (which fills `llm` from them); they are not read here a second time."""
+    api_key, base_url = settings.api_key, settings.base_url
     if not api_key:
         if not base_url:
             raise BackendError("openai backend: no API key (set OPENAI_API_KEY or TRIAGE_LLM__API_KEY)")
