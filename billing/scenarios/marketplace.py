@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from billing.money import quantize
-from billing.scenarios.calendar import add_months, first_day, last_day
+from billing.scenarios.calendar import add_months, first_day, last_day, period_start
 from billing.scenarios.model import Contract, Line, MarketplaceInvoice
 from billing.scenarios.partner_usage import Daily, billed_quantity
 from billing.scenarios.world import World
@@ -143,7 +143,7 @@ def base_event(world: World, inv: MarketplaceInvoice, **columns: str) -> dict[st
         invoice_id=inv.invoice_id,
         billing_address_id=f"addr-{c.account.account_key.lower()}",
         transaction_reference_id=world.ids.reference("TXN"),
-        agreement_id=c.agreement_id or "",
+        agreement_id=world.agreement_in_force(c, period_start(add_months(inv.period, 1))) or "",
         offer_id=c.offer_id or "",
         catalog="AWSMarketplace",
         action_date=inv.invoice_date.isoformat(),

@@ -3,7 +3,7 @@ product × dimension × UTC day, from what AWS accepted (faults included)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from billing.money import quantize
@@ -44,12 +44,13 @@ def feed_rows(world: World, daily: Daily) -> list[dict[str, str]]:
         dim = c.product.dimension(dimension)
         for day, quantity in days.items():
             rate = world.billed_rate(c, dimension, period_of(day))
+            day_end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
             revenue = quantize(Decimal(quantity) * rate, c.currency)
             row = {
                 "usage_feed_id": "",
                 "usage_date": day.isoformat(),
                 "product_id": c.product.marketplace_product_id,
-                "agreement_id": c.agreement_id or "",
+                "agreement_id": world.agreement_in_force(c, day_end) or "",
                 "end_user_account_id": c.account.aws_account_id or "",
                 "payer_account_id": c.account.aws_account_id or "",
                 "region": c.account.country.region,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -71,6 +71,22 @@ class World:
             if c.active_in(period)
             and any((c.contract_key, d.key) in self.usage for d in c.product.dimensions)
         ]
+
+    def agreement_in_force(self, contract: Contract, until: datetime) -> str | None:
+        """The agreement a partner feed names for `contract` on a row that ends at `until` (a
+        day, a month): the contract's own, or the REPLACE agreement that superseded it before
+        then (the feeds follow the buyer's agreement; our contract may still name the old one,
+        as a stale mapping does)."""
+        current = contract.agreement_id
+        seen = {current}
+        while current is not None:
+            successor = next((a for a in self.agreements if a.preceding_agreement_id == current
+                              and a.intent == "REPLACE" and a.start_time < until), None)
+            if successor is None or successor.agreement_id in seen:
+                break
+            current = successor.agreement_id
+            seen.add(current)
+        return current
 
     def billed_rate(self, contract: Contract, dimension: str, period: str) -> Decimal:
         """The rate the partner bills: the contract's, unless a fault changed it."""

@@ -157,3 +157,36 @@ def test_rejected_metering_escalation_follows_the_agreement_feed(
             assert own["status"] == "ACTIVE" and successor is None, t
         seen.add(t.escalate_to)
     assert seen == {"internal", "customer"}
+
+
+def test_partner_feeds_name_the_agreement_the_buyer_is_on(
+    rich_scenario: ScenarioSummary, rich_files: dict[str, Any]
+) -> None:
+    """After a REPLACE agreement takes over, AWS's feeds name it, while our contract (a stale
+    mapping) still names the old one: daily usage from the day it started, invoices from its
+    month. Before it, they name the old one."""
+    doc = _contracts(rich_scenario.out)
+    replaced = {a["preceding_agreement_id"]: a for a in rich_files["agreements"]
+                if a["intent"] == "REPLACE" and a["preceding_agreement_id"]}
+    checked = 0
+    for contract in doc["contracts"]:
+        new = replaced.get(contract.get("agreement_id") or "")
+        if new is None:
+            continue
+        aws_id = next(a["aws_account_id"] for a in doc["accounts"] if a["account_key"] == contract["account_key"])
+        product = next(p["marketplace_product_id"] for p in doc["products"]
+                       if p["product_code"] == contract["product_code"])
+        started = new["start_time"][:10]
+        usage = [r for r in rich_files["partner-usage"]
+                 if r["end_user_account_id"] == aws_id and r["product_id"] == product]
+        assert usage
+        for row in usage:
+            named = new["agreement_id"] if row["usage_date"] >= started else contract["agreement_id"]
+            assert row["agreement_id"] == named, (row, started)
+        events = [e for e in rich_files["billing-events"]
+                  if e["end_user_account_id"] == aws_id and e["product_id"] == product
+                  and e["transaction_type"] == "SELLER_REV_SHARE"]
+        assert {e["agreement_id"] for e in events if e["usage_period_end_date"] >= started} == {new["agreement_id"]}
+        assert {e["agreement_id"] for e in events if e["usage_period_end_date"] < started} <= {contract["agreement_id"]}
+        checked += 1
+    assert checked >= 1
