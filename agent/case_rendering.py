@@ -27,6 +27,7 @@ from enum import Enum
 from typing import Any
 
 from agent.llm.base import CaseInput, OutsideText, SopPassage
+from billing.money import decimal_or_none
 
 #: Exception fields worth a model's attention, in the order a person reads them.
 EXCEPTION_FIELDS = (
@@ -139,18 +140,11 @@ def _context(exception: dict[str, Any]) -> dict[str, str]:
     return {k: str(_plain(exception[k])) for k in CONTEXT_KEYS if not _empty(exception.get(k))}
 
 
-def _number(value: Any) -> Decimal | None:
-    try:
-        return Decimal(str(value))
-    except ArithmeticError:
-        return None
-
-
 def _without_repeats(details: dict[str, Any], exception: dict[str, Any]) -> dict[str, Any]:
     """`details` without the numbers the exception's own fields already state (same value)."""
-    stated = {_number(exception[k]) for k in AMOUNT_FIELDS if not _empty(exception.get(k))} - {None}
+    stated = {decimal_or_none(exception[k]) for k in AMOUNT_FIELDS if not _empty(exception.get(k))} - {None}
     return {k: v for k, v in details.items()
-            if isinstance(v, bool | dict | list) or _number(v) not in stated}
+            if isinstance(v, bool | dict | list) or decimal_or_none(v) not in stated}
 
 
 def render_exception(exception: dict[str, Any], limits: RenderLimits, evidence: dict[str, Any] | None = None) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -21,23 +21,15 @@ from sqlalchemy.orm import Session
 
 from agent.state import StakeInfo
 from billing.models import FxRate
-
-
-def _dec(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
+from billing.money import decimal_or_none
 
 
 def amount_at_stake(exception: dict[str, Any]) -> Decimal | None:
     """|delta| if known, else the larger of |expected| and |observed|; None when no amount."""
-    delta = _dec(exception.get("delta_amount"))
+    delta = decimal_or_none(exception.get("delta_amount"))
     if delta is not None:
         return abs(delta)
-    known = [abs(v) for v in (_dec(exception.get("expected_amount")), _dec(exception.get("observed_amount"))) if v is not None]
+    known = [abs(v) for v in (decimal_or_none(exception.get("expected_amount")), decimal_or_none(exception.get("observed_amount"))) if v is not None]
     return max(known) if known else None
 
 

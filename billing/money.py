@@ -31,6 +31,17 @@ def parse_amount(text: str | int | Decimal) -> Decimal:
     return value
 
 
+def decimal_or_none(value: object) -> Decimal | None:
+    """A Decimal from a JSON evidence value (a number's text, an int), or None when there is
+    none (missing, empty, a flag, not a number): for reading figures out of evidence."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
 def check_currency(code: str) -> str:
     """Return the upper-cased ISO 4217 code, or raise MoneyError if we do not know it."""
     normalized = (code or "").strip().upper()

@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from agent.llm.base import CaseInput
 from billing import json_text
+from billing.money import decimal_or_none as dec
 from billing.bundles.scope import at_midnight, month_bounds
-
-
-def dec(value: Any) -> Decimal | None:
-    """An exact Decimal from evidence text, or None."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
 
 
 def get(obj: Any, *path: str) -> Any:

@@ -7,13 +7,12 @@ what we see, the records, the ask.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from agent.llm.base import CaseInput
 from agent.schemas import Action, Category, Classification, Draft, EscalateTo
 from agent.taxonomy import is_our_rule
-from billing.money import CURRENCIES, fmt
+from billing.money import CURRENCIES, decimal_or_none, fmt
 from billing.settings import EmailSettings
 
 MAX_IDS = 8
@@ -59,17 +58,8 @@ STEPS: dict[Action, str] = {
 }
 
 
-def _dec(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
 def _money(value: Any, currency: str | None) -> str | None:
-    amount = _dec(value)
+    amount = decimal_or_none(value)
     if amount is None:
         return None
     cur = currency if currency in CURRENCIES else "USD"
@@ -77,7 +67,7 @@ def _money(value: Any, currency: str | None) -> str | None:
 
 
 def _qty(value: Any) -> str | None:
-    q = _dec(value)
+    q = decimal_or_none(value)
     return None if q is None else f"{abs(q).normalize():,f}"
 
 
@@ -162,7 +152,7 @@ def _usage_line(case: CaseInput) -> str | None:
     totals = summary.get("totals") if isinstance(summary, dict) else None
     row = next((t for t in totals or [] if isinstance(t, dict) and dim and t.get("dimension_key") == dim
                 and (product is None or t.get("product_code") == product)), None)
-    if row is None or not _dec(row.get("difference")):
+    if row is None or not decimal_or_none(row.get("difference")):
         return None
     ours, partner = _qty(row.get("ours")), _qty(row.get("partner"))
     if ours is None or partner is None:
