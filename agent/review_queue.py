@@ -21,9 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from agent.evidence import TEXTS
 from agent.schemas import Category, Draft
-from agent.state import Decision, TriageState, case_input
+from agent.state import Decision, TriageState, case_input, classification_of
 from agent.upserts import insert_missing
+from agent.verify import check_edit
 from billing.models import (
     AuditEvent,
     CaseExample,
@@ -36,6 +38,7 @@ from billing.models import (
     TriageRun,
     utcnow,
 )
+from billing.settings import Settings
 
 
 class ReviewError(ValueError):
@@ -52,6 +55,8 @@ class ReviewDecision(BaseModel):
     reason: str | None = None
     category: Category | None = None
     draft: Draft | None = None
+    #: Keep an edit whose check found problems (`edit_problems`); they are recorded with it.
+    accept_unverified: bool = False
 
     @model_validator(mode="after")
     def _fields_the_decision_needs(self) -> ReviewDecision:
@@ -70,6 +75,15 @@ class ReviewDecision(BaseModel):
         return Decision(decision=self.decision.value, reviewer=self.reviewer, reason=self.reason,
                         category=None if self.category is None else self.category.value,
                         draft=None if self.draft is None else self.draft.model_dump(mode="json"), item_id=item_id)
+
+
+def edit_problems(state: TriageState, decision: ReviewDecision, settings: Settings) -> list[str]:
+    """What the check of the agent's drafts finds in a person's edit (`agent.verify.check_edit`):
+    a mistyped amount in an email to a partner is caught before anyone approves sending it."""
+    if decision.decision is not ReviewDecisionKind.EDIT:
+        return []
+    return check_edit(case_input(state), classification_of(state), decision.draft, decision.category, settings,
+                      TEXTS.get(state.get("evidence_hash", "")))
 
 
 class ReviewItemView(BaseModel):

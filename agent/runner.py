@@ -48,7 +48,15 @@ from agent.graph import TriageGraph, build_graph
 from agent.llm.base import Backend
 from agent.llm.factory import make_backend
 from agent.retrieval import SopRetriever, knowledge_retriever
-from agent.review_queue import ReviewDecision, ReviewError, claim, item_ids, release, requeue_orphan
+from agent.review_queue import (
+    ReviewDecision,
+    ReviewError,
+    claim,
+    edit_problems,
+    item_ids,
+    release,
+    requeue_orphan,
+)
 from agent.sessions import sessions, unit_of_work
 from agent.staging import StagedWriter
 from agent.stake import fx_rates_remembered
@@ -330,7 +338,10 @@ class Triage:
     # -- a review decision ------------------------------------------------------------------
 
     def resume(self, item_id: int, decision: ReviewDecision) -> CaseOutcome:
-        """Apply a person's decision to a review item by resuming its graph thread."""
+        """Apply a person's decision to a review item by resuming its graph thread.
+
+        An edit is checked as the agent's drafts are (`agent.review_queue.edit_problems`); one
+        with problems is refused, the item left pending, unless the decision accepts it unverified."""
         with unit_of_work(self.deps.engine) as session:
             item = claim(session, item_id)
             thread_id, exception_id = item.thread_id, item.exception_id
@@ -343,6 +354,12 @@ class Triage:
                 raise ReviewError(
                     f"review item {item_id}: thread {thread_id} has no pending review in the checkpoint store "
                     "(is TRIAGE_CHECKPOINT_URL the one the batch used? `repair_orphans` requeues such items)"
+                )
+            problems = edit_problems(snapshot.values, decision, self.deps.settings)
+            if problems and not decision.accept_unverified:
+                raise ReviewError(
+                    f"review item {item_id}: the edit does not check against the evidence: " + "; ".join(problems)
+                    + ". Correct it, or decide again accepting it unverified (--accept-unverified) to keep it as written"
                 )
             with self._writing(writer):
                 values = self.graph.invoke(Command(resume=decision.model_dump(mode="json")), config,  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from agent.llm.base import CaseInput
-from agent.schemas import Classification, Draft, EscalateTo
+from agent.schemas import Category, Classification, Draft, EscalateTo
 from agent.taxonomy import is_compatible
 from billing import json_text
 from billing.settings import Settings
@@ -388,6 +388,29 @@ def verify(case: CaseInput, classification: Classification, draft: Draft, settin
     facts = facts or collect_facts(case, settings)
     return VerifyReport(draft_problems=check_draft(draft, classification, facts),
                         decision_problems=check_decision(classification, facts))
+
+
+def check_edit(case: CaseInput, classification: Classification | None, draft: Draft | None,
+               category: Category | None, settings: Settings, evidence_text: str | None = None) -> list[str]:
+    """Problems of a reviewer's edit, found as the agent's own draft's are: every amount, id,
+    date and address of the draft in the evidence, a configured recipient, an email for an
+    outward escalation; and the agent's action suiting the category the person chose (an edit
+    keeps the action: another category that needs another action is a reclassification)."""
+    facts = collect_facts(case, settings, evidence_text)
+    if classification is None:  # the backend failed: the person's draft is all there is to check
+        if draft is None:
+            return []
+        problems = [*_check_text("subject", draft.subject, facts), *_check_text("body", draft.body, facts)]
+        if draft.to not in facts.recipients:
+            problems.append(f"to: {draft.to!r} is not a configured contact or role")
+        return problems
+    if category is not None and category is not classification.category:
+        classification = classification.model_copy(update={"category": category})
+        if not is_compatible(classification.category, classification.action):
+            return [f"decision: action {classification.action.value} does not suit category {category.value}; "
+                    "reclassify instead (the agent redrafts for it)",
+                    *(check_draft(draft, classification, facts) if draft is not None else [])]
+    return check_draft(draft, classification, facts) if draft is not None else []
 
 
 def unique(items: Iterable[str]) -> list[str]:

@@ -19,6 +19,7 @@ from agent.review_queue import (
     ReviewDecision,
     ReviewError,
     ReviewWrite,
+    edit_problems,
     item_id_of,
     item_values,
     record_decision,
@@ -63,8 +64,12 @@ def make_review(deps: TriageDeps) -> Any:
             item_id = item_id if item_id is not None else item_id_of(session, write.thread_id, write.round)
             if item_id is None:
                 raise ReviewError(f"thread {write.thread_id} round {write.round} has no review item")
-            decision = ReviewDecision.model_validate(answer).as_state(item_id)
-            trail.add("review_decision", decision["reviewer"], dict(decision))
+            choice = ReviewDecision.model_validate(answer)
+            decision = choice.as_state(item_id)
+            # An edit kept despite its check's problems (the runner refuses it otherwise): on record.
+            unverified = edit_problems(state, choice, deps.settings)
+            trail.add("review_decision", decision["reviewer"],
+                      {**decision, **({"unverified": unverified} if unverified else {})})
             record_decision(session, state, decision)
             write_entries(session, exception_id=state["exception_id"], thread_id=state["thread_id"],
                           entries=trail.entries)
@@ -73,6 +78,9 @@ def make_review(deps: TriageDeps) -> Any:
             updates.update(forced_category=decision["category"], reclassified_by=decision["reviewer"],
                            review_round=state.get("review_round", 1) + 1)
         elif decision["decision"] == "edit":
+            # The problems of what the person kept: their draft's own, or the agent's draft's and the edit's.
+            updates["problems"] = (unverified if decision.get("draft") is not None
+                                   else list(dict.fromkeys([*state.get("problems", []), *unverified])))
             if decision.get("draft") is not None:
                 updates["draft"] = decision["draft"]
             if decision.get("category") and state.get("classification"):

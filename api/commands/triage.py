@@ -245,6 +245,9 @@ def review_decide(
     category: str | None = typer.Option(None, "--category", help="The right category (edit, reclassify)."),
     reason: str | None = typer.Option(None, "--reason", help="Why (required to reject)."),
     draft_file: Path | None = typer.Option(None, "--draft-file", help="Changed draft: .json, or a text body (edit)."),
+    accept_unverified: bool = typer.Option(
+        False, "--accept-unverified",
+        help="Keep an edit although its check found amounts, ids or dates not in the evidence (recorded)."),
 ) -> None:
     """Decide a review item; the case's graph resumes from where it stopped, in this process."""
     try:
@@ -252,7 +255,7 @@ def review_decide(
             item = get_item(session, item_id)
         draft = _draft_from_file(draft_file, item.draft) if draft_file else None
         choice = ReviewDecision(decision=decision, reviewer=reviewer, category=category, reason=reason,  # type: ignore[arg-type]
-                                draft=draft)
+                                draft=draft, accept_unverified=accept_unverified)
     except (ValidationError, ReviewError, OSError) as exc:
         raise _fail(f"review item {item_id}: {exc}") from None
     try:
@@ -262,6 +265,8 @@ def review_decide(
         raise _fail(str(exc)) from None
     console.print(f"item {item_id}: {choice.decision.value} by {escape(reviewer)} → exception "
                   f"{outcome.exception_id} is {outcome.status}")
+    for problem in outcome.problems if choice.decision.value == "edit" else []:
+        console.print(f"[yellow]kept unverified:[/] {escape(problem)}")
     if outcome.review_item_id:
         console.print(f"redrafted for {outcome.category}: waiting again as review item {outcome.review_item_id}")
 

@@ -93,6 +93,25 @@ def test_batch_then_review_then_audit(app: typer.Typer, engine: Engine, tmp_path
     assert events[-1]["payload"]["draft"]["body"] == "Resend the missing hours of 2026-10."
 
 
+def test_decide_refuses_an_edit_that_does_not_check_unless_accepted(app: typer.Typer, engine: Engine,
+                                                                     tmp_path: Path) -> None:
+    material = add_exception(engine, n=3, expected="50000", observed="0")
+    assert runner.invoke(app, ["batch", "--json"]).exit_code == 0
+    [item] = json.loads(runner.invoke(app, ["review", "list", "--json"]).output)
+    body = tmp_path / "body.txt"
+    body.write_text("Rebill USD 5,000.00 for 2026-10.", encoding="utf-8")
+    args = ["review", "decide", str(item["id"]), "--decision", "edit", "--reviewer", "ana", "--draft-file", str(body)]
+
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 1
+    assert "amount 'USD 5,000.00' is not in the evidence" in refused.output and "--accept-unverified" in refused.output
+
+    kept = runner.invoke(app, [*args, "--accept-unverified"])
+    assert kept.exit_code == 0, kept.output
+    assert f"exception {material} is resolved" in kept.output
+    assert "kept unverified: body: amount 'USD 5,000.00' is not in the evidence" in kept.output
+
+
 def test_decide_validates_before_resuming(app: typer.Typer, engine: Engine) -> None:
     result = runner.invoke(app, ["review", "decide", "1", "--decision", "reject", "--reviewer", "ana"])
     assert result.exit_code == 1 and "review item 1 does not exist" in result.output

@@ -102,6 +102,56 @@ def test_edit_with_another_category(engine: Engine, make_triage: TriageFactory) 
     assert (example.category, example.proposed_category, example.accepted) == ("wrong_dimension", "dropped_metering", False)
 
 
+def _edited(settings: Settings, body: str) -> Draft:
+    return Draft(kind="internal_resolution", to=settings.email.internal_owner, subject="Rebill October usage", body=body)
+
+
+def test_an_edit_is_checked_like_a_draft_and_refused_with_its_problems(
+        engine: Engine, make_triage: TriageFactory, settings: Settings) -> None:
+    """A mistyped amount is caught before anyone approves it: the item stays pending, unchanged."""
+    triage = make_triage()
+    exception_id, item_id = _material_case(engine, triage)
+    mistyped = _edited(settings, "Rebill USD 21,000.00 for the hours AWS never received.")
+    with pytest.raises(ReviewError, match=r"amount 'USD 21,000.00' is not in the evidence.*--accept-unverified"):
+        triage.resume(item_id, ReviewDecision(decision="edit", reviewer="ben", draft=mistyped))
+    with session_factory(engine)() as session:
+        assert [i.id for i in pending_items(session)] == [item_id]
+    assert _status(engine, exception_id) == "in_review" and "review_decision" not in _events(engine, exception_id)
+
+    corrected = _edited(settings, "Rebill USD 20,000.00 for the hours AWS never received.")
+    outcome = triage.resume(item_id, ReviewDecision(decision="edit", reviewer="ben", draft=corrected))
+    assert (outcome.status, outcome.problems) == ("resolved", [])
+    assert outcome.values["draft"]["body"] == corrected.body
+
+
+def test_an_edit_kept_unverified_is_on_record(engine: Engine, make_triage: TriageFactory, settings: Settings) -> None:
+    triage = make_triage()
+    exception_id, item_id = _material_case(engine, triage)
+    draft = _edited(settings, "Rebill USD 21,000.00 as agreed with the customer by phone.")
+    outcome = triage.resume(item_id, ReviewDecision(decision="edit", reviewer="ben", draft=draft, accept_unverified=True))
+    assert outcome.status == "resolved"
+    assert outcome.problems == ["body: amount 'USD 21,000.00' is not in the evidence"]
+    with session_factory(engine)() as session:
+        [decided] = trail_of(session, exception_id, event="review_decision")
+    assert decided.actor == "ben" and decided.payload["unverified"] == outcome.problems
+
+
+def test_an_edit_to_a_category_the_action_does_not_suit_is_a_reclassification(
+        engine: Engine, make_triage: TriageFactory) -> None:
+    triage = make_triage()
+    _, item_id = _material_case(engine, triage)
+    with pytest.raises(ReviewError, match="action rebill does not suit category timing_difference; reclassify instead"):
+        triage.resume(item_id, ReviewDecision(decision="edit", reviewer="ben", category="timing_difference"))
+    second = triage.resume(item_id, ReviewDecision(decision="reclassify", reviewer="ben", category="timing_difference"))
+    assert second.status == "waiting_review" and second.action == "no_action_timing"
+
+    _, other = _material_case(engine, triage, n=1)
+    kept = triage.resume(other, ReviewDecision(decision="edit", reviewer="ben", category="timing_difference",
+                                               accept_unverified=True))
+    assert (kept.status, kept.category, kept.action) == ("resolved", "timing_difference", "rebill")
+    assert any("action rebill does not suit category timing_difference" in p for p in kept.problems)
+
+
 def test_reclassify_redrafts_and_asks_again(engine: Engine, make_triage: TriageFactory) -> None:
     triage = make_triage()
     exception_id, item_id = _material_case(engine, triage)
