@@ -3,8 +3,11 @@
     .venv/bin/python bench/triage.py --cases 1000 --backend offline
     OPENAI_BASE_URL=http://127.0.0.1:8080/v1 .venv/bin/python bench/triage.py --cases 50 --backend openai
 
-Generates a scenario (`billing.scenarios`), ingests it, reconciles it, and copies its
-exceptions until there are N (+ a few warm-up cases, not counted). Then it runs one batch
+Generates a scenario (`billing.scenarios`), ingests it and reconciles it. By default it has
+enough accounts for N distinct exceptions (+ a few warm-up cases, not counted: about four per
+account in three months); with fewer `--accounts`, its exceptions are copied until there are N,
+and the copies share their originals' account data, which flatters the evidence reads
+(`copied_cases` in the JSON line says how many there were). Then it runs one batch
 (`agent.runner.Triage.batch`, SQLite checkpointer, ``durability="exit"``) over the N cases and,
 in the same process, invokes of a graph with the same nodes doing nothing (same checkpointer,
 same durability), half before the batch and half after it: `empty_graph_per_s` is the mean of
@@ -75,7 +78,8 @@ def build_cases(engine: Engine, work: Path, *, cases: int, seed: int, accounts: 
                 session.add(Message(**{c.key: getattr(m, c.key) for c in Message.__table__.columns if c.key != "id"}
                                     | {"message_id": f"bench{k}:{m.message_id}"[:128], "exception_id": copy.id}))
         session.execute(update(Discrepancy).values(status=ExceptionStatus.OPEN))
-    return {"setup_s": round(time.perf_counter() - t0, 2), "distinct_exceptions": len(originals)}
+    return {"setup_s": round(time.perf_counter() - t0, 2), "distinct_exceptions": len(originals),
+            "copied_cases": max(0, needed)}
 
 
 def empty_graph_rate(checkpoint_url: str, n: int) -> tuple[float, float]:
@@ -136,7 +140,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=["offline", "openai"], default="offline")
     parser.add_argument("--concurrency", type=int, default=None, help="default: 1 offline (CPU-bound), 4 openai")
     parser.add_argument("--seed", type=int, default=4242)
-    parser.add_argument("--accounts", type=int, default=60)
+    parser.add_argument("--accounts", type=int, default=None,
+                        help="default: enough for the cases to be distinct exceptions (about one per 4 cases)")
     parser.add_argument("--months", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the databases here (default: a temp dir)")
     parser.add_argument("--nodes", action="store_true", help="time each node (node_cpu_ms in the JSON line)")
@@ -145,6 +150,7 @@ def main() -> None:
     args = parser.parse_args()
     concurrency = args.concurrency or (1 if args.backend == "offline" else 4)
     warmup = args.warmup if args.warmup is not None else (5 if args.backend == "offline" else 1)
+    accounts = args.accounts or max(24, -(-(args.cases + warmup) // 4))
 
     with tempfile.TemporaryDirectory(prefix="bench-triage-") as tmp:
         work = args.workdir or Path(tmp)
@@ -156,7 +162,7 @@ def main() -> None:
             llm=LLMSettings.model_validate({**base.llm.model_dump(), "backend": args.backend}),
         )
         engine = create_engine_and_upgrade(settings.database_url)
-        setup = build_cases(engine, work, cases=args.cases + warmup, seed=args.seed, accounts=args.accounts,
+        setup = build_cases(engine, work, cases=args.cases + warmup, seed=args.seed, accounts=accounts,
                             months=args.months)
         print(f"setup: {setup}", flush=True)
 

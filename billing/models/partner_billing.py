@@ -48,7 +48,7 @@ class BillingEvent(Base):
     offer_id: Mapped[str | None] = mapped_column(String(64))
     catalog: Mapped[str | None] = mapped_column(String(32))
     action_date: Mapped[date | None]
-    buyer_invoice_id: Mapped[str | None] = mapped_column(String(64))
+    buyer_invoice_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the case's rows are found by it
     line_item_id: Mapped[str | None] = mapped_column(String(64))
     invoice_variant: Mapped[str | None] = mapped_column(String(16))
     charge_variant: Mapped[str | None] = mapped_column(String(16))

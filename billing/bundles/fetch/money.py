@@ -247,15 +247,17 @@ _PAYMENT_FIELDS = [c for c in Payment.__table__.columns if c.key not in ("id", "
 def _payments_stmt(account_scoped: bool) -> Any:
     unowned = Payment.account_id.is_(None)
     if account_scoped:
-        own = and_(Payment.account_id == bindparam("account_id"),
-                   or_(and_(Payment.received_date >= bindparam("lo"), Payment.received_date < bindparam("hi")),
-                       Payment.invoice_number.in_(bindparam("numbers", expanding=True))))
         unowned = or_(unowned, Payment.account_id == bindparam("account_id"))
-    named = and_(or_(Payment.payment_id.in_(bindparam("named", expanding=True)),
-                     Payment.bank_trace_id.in_(bindparam("traces", expanding=True))), unowned)
-    condition = or_(own, named) if account_scoped else named
+    # One flat OR whose every term starts on an index of its own (account, payment id, bank
+    # trace id): with the named ids' OR nested in an AND, the query was a scan of the table.
+    terms = [and_(Payment.payment_id.in_(bindparam("named", expanding=True)), unowned),
+             and_(Payment.bank_trace_id.in_(bindparam("traces", expanding=True)), unowned)]
+    if account_scoped:
+        terms.insert(0, and_(Payment.account_id == bindparam("account_id"),
+                             or_(and_(Payment.received_date >= bindparam("lo"), Payment.received_date < bindparam("hi")),
+                                 Payment.invoice_number.in_(bindparam("numbers", expanding=True)))))
     return (select(*_PAYMENT_FIELDS, Account.account_key).outerjoin(Account, Account.id == Payment.account_id)
-            .where(condition).order_by(Payment.received_date, Payment.payment_id))
+            .where(or_(*terms)).order_by(Payment.received_date, Payment.payment_id))
 
 
 def fetch_payments(session: Session, scope: CaseScope, *, invoice_numbers: Iterable[str] = (),

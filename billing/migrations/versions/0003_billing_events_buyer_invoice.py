@@ -1,0 +1,27 @@
+"""index billing_events.buyer_invoice_id
+
+The case's billing events are read by an OR of indexed lookups (ids, parents, payouts,
+`invoice_id`, `buyer_invoice_id`); one term without an index made the whole query a scan
+of the feed, once per case.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-07 20:40:00
+"""
+from alembic import op
+
+
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('billing_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_billing_events_buyer_invoice_id'), ['buyer_invoice_id'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('billing_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_billing_events_buyer_invoice_id'))
