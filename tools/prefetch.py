@@ -32,7 +32,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, Literal
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from billing.bundles.fetch.sql import dialect, fetch_rows, prepared
@@ -230,11 +230,13 @@ def prefetch_partner_usage(session: Session,
     return found
 
 
-def _hours_stmt(at: Literal["range", "hours"]) -> Any:
+def _hours_stmt(at: Literal["range", "pairs"]) -> Any:
     # Every column of the natural key (account, product, dimension, hour) is bound, the hour
-    # by a range or a list: index range scans or lookups per account × product × dimension.
+    # by a range, or with its account as (account, hour) pairs — each account's own hours, not
+    # every account at every hour some case named: index range scans or lookups per account ×
+    # product × dimension.
     hour = (and_(UsageRecord.usage_hour >= bindparam("lo"), UsageRecord.usage_hour < bindparam("hi")) if at == "range"
-            else UsageRecord.usage_hour.in_(bindparam("hours", expanding=True)))
+            else tuple_(UsageRecord.account_id, UsageRecord.usage_hour).in_(bindparam("pairs", expanding=True)))
     return (select(UsageRecord.account_id, UsageRecord.source_record_id, UsageRecord.product_code,
                    UsageRecord.dimension_key, UsageRecord.usage_hour, UsageRecord.quantity)
             .where(UsageRecord.account_id.in_(bindparam("accounts", expanding=True)),
@@ -242,7 +244,7 @@ def _hours_stmt(at: Literal["range", "hours"]) -> Any:
                    UsageRecord.dimension_key.in_(bindparam("dims", expanding=True)), hour))
 
 
-def _read_hours(session: Session, at: Literal["range", "hours"], accounts: Iterable[int], codes: Sequence[str],
+def _read_hours(session: Session, at: Literal["range", "pairs"], accounts: Iterable[int], codes: Sequence[str],
                 dims: Sequence[str], params: Iterable[dict[str, Any]]) -> dict[int, list[UsageHour]]:
     """Per account, its rows of `codes` × `dims` at the hours each of `params` binds, sorted
     as `fetch_usage_hours` sorts them."""
@@ -290,8 +292,8 @@ def prefetch_usage_hours(session: Session, scopes: Sequence[CaseScope],
                                                         ranges=ranges) for a in accounts})
     if named:
         codes, dims = sorted({p for p, _ in named_products}), sorted({d for _, d in named_products})
-        every_hour = sorted(set().union(*named.values()))
-        rows = _read_hours(session, "hours", named, codes, dims, [{"hours": every_hour}])
+        pairs = sorted((a, h) for a, hours in named.items() for h in hours)
+        rows = _read_hours(session, "pairs", named, codes, dims, [{"pairs": list(part)} for part in _chunks(pairs)])
         found.update({(NAMED_HOURS, a): HourRows(frozenset(codes), frozenset(dims), tuple(
             r for r in rows.get(a, ()) if r.usage_hour in hours), hours=frozenset(hours)) for a, hours in named.items()})
     return found
