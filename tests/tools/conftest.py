@@ -16,11 +16,27 @@ if ROOT not in sys.path:
 if getattr(sys.modules.get("tools"), "__file__", "") is None:  # a namespace `tools` picked up earlier
     del sys.modules["tools"]
 
+from datetime import date
+
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from billing.db import transaction
+from billing.ingest.folder import ingest_folder
+from billing.models import Discrepancy
+from billing.reconcile.run import reconcile
+from billing.scenarios import generate_scenario
 from tests.tools.case_world import World, build_world
+
+
+def reconciled_scenario(engine: Engine, out: Path, *, seed: int) -> list[int]:
+    """A generated two-month scenario (faults everywhere) ingested and reconciled into
+    `engine`; the exceptions' ids."""
+    generate_scenario(seed=seed, accounts=8, months=2, start="2026-09", out=out, fault_rate=0.9)
+    ingest_folder(engine, out)
+    reconcile(engine, as_of=date(2027, 3, 1))
+    with transaction(engine) as session:
+        return list(session.scalars(select(Discrepancy.id).order_by(Discrepancy.id)))
 
 
 @pytest.fixture

@@ -7,19 +7,15 @@ per-case tools) is explained by SQLite and its plan checked."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 
 import tools
-from billing.db import make_engine, session_factory
-from billing.ingest.folder import ingest_folder
+from billing.db import make_engine
 from billing.migrate import upgrade_engine
-from billing.models import Discrepancy
-from billing.reconcile.run import reconcile
-from billing.scenarios import generate_scenario
+from tests.tools.conftest import reconciled_scenario
 
 #: Tables that grow with the business (feeds, ledgers, messages): never scanned per case.
 GROWING = ("billing_events", "usage_records", "metering_results", "partner_usage", "payments", "messages",
@@ -30,11 +26,7 @@ def test_no_evidence_query_scans_a_growing_table(tmp_path: Path) -> None:
     path = tmp_path / "plans.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade_engine(engine)
-    generate_scenario(seed=31, accounts=10, months=2, start="2026-09", out=tmp_path / "scenario", fault_rate=0.9)
-    ingest_folder(engine, tmp_path / "scenario")
-    reconcile(engine, as_of=date(2027, 3, 1))
-    with session_factory(engine)() as session:
-        ids = list(session.scalars(select(Discrepancy.id).order_by(Discrepancy.id)))
+    ids = reconciled_scenario(engine, tmp_path / "scenario", seed=31)
     assert len(ids) >= 20
 
     statements: dict[str, Any] = {}

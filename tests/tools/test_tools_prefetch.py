@@ -3,7 +3,6 @@ gathers alone, over a generated month with every kind of fault."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,10 +10,8 @@ from sqlalchemy import Engine, event, select
 
 from billing.bundles.fetch.usage import boundary_ranges, hours_named_in
 from billing.bundles.scope import BOUNDARY_HOURS
-from billing.ingest.folder import ingest_folder
 from billing.models import Discrepancy
-from billing.reconcile.run import reconcile
-from billing.scenarios import generate_scenario
+from tests.tools.conftest import reconciled_scenario
 from tools import EvidenceCache, ToolContext, gather_evidence, gather_evidence_batch, read_only_session
 from tools.prefetch import MESSAGES, PARTNER_USAGE, USAGE_DAYS, prefetch_contexts
 
@@ -22,11 +19,7 @@ from tools.prefetch import MESSAGES, PARTNER_USAGE, USAGE_DAYS, prefetch_context
 @pytest.fixture
 def generated(engine: Engine, tmp_path: Path) -> list[int]:
     """A reconciled, generated scenario (two months, faults everywhere); the exceptions' ids."""
-    generate_scenario(seed=23, accounts=8, months=2, start="2026-09", out=tmp_path / "scenario", fault_rate=0.9)
-    ingest_folder(engine, tmp_path / "scenario")
-    reconcile(engine, as_of=date(2027, 3, 1))
-    with read_only_session(engine) as session:
-        return list(session.scalars(select(Discrepancy.id).order_by(Discrepancy.id)))
+    return reconciled_scenario(engine, tmp_path / "scenario", seed=23)
 
 
 def test_a_prefetched_chunk_gathers_the_same_evidence_as_each_case_alone(engine: Engine, generated: list[int]) -> None:
