@@ -36,7 +36,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from billing.bundles.fetch.sql import dialect, fetch_rows, prepared
-from billing.bundles.fetch.usage import METERING_COLUMNS, SUCCESS, as_utc, boundary_ranges, hours_named_in, utc_day
+from billing.bundles.fetch.usage import METERING_COLUMNS, NOT_ACCEPTED, SUCCESS, as_utc, boundary_ranges, hours_named_in, utc_day
 from billing.bundles.records import MessageRecord, MeteringResultRecord, UsageHour
 from billing.bundles.scope import BOUNDARY_HOURS, CaseScope, at_midnight, scope_of
 from billing.models import Account, Discrepancy, MeteringResult, Message, PartnerUsage, UsageRecord
@@ -331,7 +331,7 @@ def _metering_failed_stmt() -> Any:
     ranked = (select(*METERING_COLUMNS, rank)
               .where(MeteringResult.customer_ref.in_(bindparam("refs", expanding=True)),
                      MeteringResult.timestamp >= bindparam("lo"), MeteringResult.timestamp < bindparam("hi"),
-                     MeteringResult.status != SUCCESS)
+                     NOT_ACCEPTED)
               .subquery())
     return select(*(ranked.c[c.key] for c in METERING_COLUMNS)).where(ranked.c.rank <= bindparam("rows"))
 
