@@ -397,20 +397,21 @@ def check_edit(case: CaseInput, classification: Classification | None, draft: Dr
     outward escalation; and the agent's action suiting the category the person chose (an edit
     keeps the action: another category that needs another action is a reclassification)."""
     facts = collect_facts(case, settings, evidence_text)
+    problems: list[str] = []
     if classification is None:  # the backend failed: the person's draft is all there is to check
-        if draft is None:
-            return []
-        problems = [*_check_text("subject", draft.subject, facts), *_check_text("body", draft.body, facts)]
-        if draft.to not in facts.recipients:
-            problems.append(f"to: {draft.to!r} is not a configured contact or role")
-        return problems
+        if draft is not None:
+            problems = [*_check_text("subject", draft.subject, facts), *_check_text("body", draft.body, facts)]
+            if draft.to not in facts.recipients:
+                problems.append(f"to: {draft.to!r} is not a configured contact or role")
+        return unique(problems)
     if category is not None and category is not classification.category:
         classification = classification.model_copy(update={"category": category})
         if not is_compatible(classification.category, classification.action):
-            return [f"decision: action {classification.action.value} does not suit category {category.value}; "
-                    "reclassify instead (the agent redrafts for it)",
-                    *(check_draft(draft, classification, facts) if draft is not None else [])]
-    return check_draft(draft, classification, facts) if draft is not None else []
+            problems.append(f"decision: action {classification.action.value} does not suit category "
+                            f"{category.value}; reclassify instead (the agent redrafts for it)")
+    if draft is not None:
+        problems += check_draft(draft, classification, facts)
+    return unique(problems)  # a figure the person wrote twice is one problem
 
 
 def unique(items: Iterable[str]) -> list[str]:

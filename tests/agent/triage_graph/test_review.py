@@ -111,9 +111,12 @@ def test_an_edit_is_checked_like_a_draft_and_refused_with_its_problems(
     """A mistyped amount is caught before anyone approves it: the item stays pending, unchanged."""
     triage = make_triage()
     exception_id, item_id = _material_case(engine, triage)
-    mistyped = _edited(settings, "Rebill USD 21,000.00 for the hours AWS never received.")
-    with pytest.raises(ReviewError, match=r"amount 'USD 21,000.00' is not in the evidence.*--accept-unverified"):
+    mistyped = _edited(settings, "Rebill USD 21,000.00 for the hours AWS never received (USD 21,000.00 in all).")
+    with pytest.raises(ReviewError) as refused:
         triage.resume(item_id, ReviewDecision(decision="edit", reviewer="ben", draft=mistyped))
+    # Each problem once (the amount is written twice), and the way out named.
+    assert str(refused.value).count("amount 'USD 21,000.00' is not in the evidence") == 1
+    assert "--accept-unverified" in str(refused.value)
     with session_factory(engine)() as session:
         assert [i.id for i in pending_items(session)] == [item_id]
     assert _status(engine, exception_id) == "in_review" and "review_decision" not in _events(engine, exception_id)
