@@ -358,9 +358,9 @@ class Triage:
             problems = edit_problems(snapshot.values, decision, self.deps.settings)
             if problems and not decision.accept_unverified:
                 raise ReviewError(
-                    f"review item {item_id}: the edit does not check against the evidence: " + "; ".join(problems)
-                    + ". Correct it, or decide again accepting it unverified (--accept-unverified) to keep it as written"
-                )
+                    f"review item {item_id}: the edit does not check against the evidence: "
+                    f"{'; '.join(problems)}. Correct it, or decide again accepting it unverified "
+                    "(--accept-unverified) to keep it as written")
             with self._writing(writer):
                 values = self.graph.invoke(Command(resume=decision.model_dump(mode="json")), config,  # type: ignore[arg-type]
                                            durability=self.durability)

@@ -29,7 +29,8 @@ def amount_at_stake(exception: dict[str, Any]) -> Decimal | None:
     delta = decimal_or_none(exception.get("delta_amount"))
     if delta is not None:
         return abs(delta)
-    known = [abs(v) for v in (decimal_or_none(exception.get("expected_amount")), decimal_or_none(exception.get("observed_amount"))) if v is not None]
+    sides = (decimal_or_none(exception.get("expected_amount")), decimal_or_none(exception.get("observed_amount")))
+    known = [abs(v) for v in sides if v is not None]
     return max(known) if known else None
 
 

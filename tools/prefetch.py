@@ -36,7 +36,15 @@ from sqlalchemy import and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from billing.bundles.fetch.sql import dialect, fetch_rows, prepared
-from billing.bundles.fetch.usage import METERING_COLUMNS, NOT_ACCEPTED, SUCCESS, as_utc, boundary_ranges, hours_named_in, utc_day
+from billing.bundles.fetch.usage import (
+    METERING_COLUMNS,
+    NOT_ACCEPTED,
+    SUCCESS,
+    as_utc,
+    boundary_ranges,
+    hours_named_in,
+    utc_day,
+)
 from billing.bundles.records import MessageRecord, MeteringResultRecord, UsageHour
 from billing.bundles.scope import BOUNDARY_HOURS, CaseScope, at_midnight, scope_of
 from billing.models import Account, Discrepancy, MeteringResult, Message, PartnerUsage, UsageRecord
@@ -293,7 +301,8 @@ def prefetch_usage_hours(session: Session, scopes: Sequence[CaseScope],
     if named:
         codes, dims = sorted({p for p, _ in named_products}), sorted({d for _, d in named_products})
         pairs = sorted((a, h) for a, hours in named.items() for h in hours)
-        rows = _read_hours(session, "pairs", named, codes, dims, [{"pairs": list(part)} for part in _chunks(pairs)])
+        rows = _read_hours(session, "pairs", named, codes, dims,
+                           [{"pairs": list(part)} for part in _chunks(pairs)])
         found.update({(NAMED_HOURS, a): HourRows(frozenset(codes), frozenset(dims), tuple(
             r for r in rows.get(a, ()) if r.usage_hour in hours), hours=frozenset(hours)) for a, hours in named.items()})
     return found

@@ -13,8 +13,8 @@ from typing import Any
 
 from agent.llm.base import CaseInput
 from billing import json_text
-from billing.money import decimal_or_none as dec
 from billing.bundles.scope import at_midnight, month_bounds
+from billing.money import decimal_or_none as dec
 
 
 def get(obj: Any, *path: str) -> Any:

@@ -253,9 +253,9 @@ def _payments_stmt(account_scoped: bool) -> Any:
     terms = [and_(Payment.payment_id.in_(bindparam("named", expanding=True)), unowned),
              and_(Payment.bank_trace_id.in_(bindparam("traces", expanding=True)), unowned)]
     if account_scoped:
+        in_window = and_(Payment.received_date >= bindparam("lo"), Payment.received_date < bindparam("hi"))
         terms.insert(0, and_(Payment.account_id == bindparam("account_id"),
-                             or_(and_(Payment.received_date >= bindparam("lo"), Payment.received_date < bindparam("hi")),
-                                 Payment.invoice_number.in_(bindparam("numbers", expanding=True)))))
+                             or_(in_window, Payment.invoice_number.in_(bindparam("numbers", expanding=True)))))
     return (select(*_PAYMENT_FIELDS, Account.account_key).outerjoin(Account, Account.id == Payment.account_id)
             .where(or_(*terms)).order_by(Payment.received_date, Payment.payment_id))
 
