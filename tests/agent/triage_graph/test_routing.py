@@ -95,6 +95,12 @@ def test_every_reason_is_listed() -> None:
     ]
 
 
+def test_a_check_failing_twice_on_the_same_figure_is_one_reason() -> None:
+    problem = "body: amount 'USD 1.00' is not in the evidence"
+    decision = _route(classification=_classification(), stake=_stake("20"), problems=[problem, problem])
+    assert decision.reasons.count(f"check failed: {problem}") == 1
+
+
 def test_backend_failure_and_unknown_amount() -> None:
     decision = _route(classification=None, backend_errors=["classify: BackendError: 503"],
                       stake=_stake(None, "no FX rate for EUR in fx_rates; the USD value is unknown"))
