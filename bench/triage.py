@@ -194,6 +194,7 @@ def main() -> None:
         "backend": args.backend,
         "model": backend_model,
         "concurrency": concurrency,
+        "accounts": accounts,
         "cases_per_s": round(cases_per_s, 1),
         "p50_ms": round(percentile(summary.wall_ms, 0.50), 2),
         "p95_ms": round(percentile(summary.wall_ms, 0.95), 2),
