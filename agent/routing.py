@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from agent.schemas import Classification, EscalateTo
 from agent.state import Route, StakeInfo
+from agent.verify import unique
 from billing.money import fmt
 from billing.settings import RoutingSettings
 
@@ -55,7 +56,7 @@ def decide_route(
     if classification is None and not backend_errors:
         human.append("no classification was produced")
     human.extend(f"suspicious outside text: {s}" for s in suspicious)
-    human.extend(f"check failed: {p}" for p in dict.fromkeys(problems))  # a figure stated twice: one reason
+    human.extend(f"check failed: {p}" for p in unique(problems))  # a figure stated twice: one reason
     if policy.review_compound_cases:
         human.extend(compound or [])
     if reclassified_by:

@@ -28,6 +28,7 @@ from agent.review_queue import (
 from agent.runs import run_values
 from agent.sessions import unit_of_work
 from agent.state import TriageState
+from agent.verify import unique
 from billing.models import RunStatus
 
 
@@ -80,7 +81,7 @@ def make_review(deps: TriageDeps) -> Any:
         elif decision["decision"] == "edit":
             # The problems of what the person kept: their draft's own, or the agent's draft's and the edit's.
             updates["problems"] = (unverified if decision.get("draft") is not None
-                                   else list(dict.fromkeys([*state.get("problems", []), *unverified])))
+                                   else unique([*state.get("problems", []), *unverified]))
             if decision.get("draft") is not None:
                 updates["draft"] = decision["draft"]
             if decision.get("category") and state.get("classification"):
