@@ -18,8 +18,12 @@ The last line printed is one JSON object:
  "output_tokens_per_case", "peak_rss_mb", "empty_graph_per_s", "ratio", ...}
 
 With `--nodes`, the counted batch runs a graph whose nodes are timed, and `node_cpu_ms` gives
-each node's CPU milliseconds per case (thread CPU time); `cpu_ms_per_case` minus their sum
-is what the rest costs: LangGraph itself, the grouped commits, garbage collection.
+each node's CPU milliseconds per case (thread CPU time). The nodes' outputs are kept, and the
+same cases then go through the same graph again with nodes that only return what the real
+ones returned (the review node interrupts as the real one did): `framework_cpu_ms` is what
+LangGraph costs carrying this run's real state, not the empty graph's few keys. What is left
+of `cpu_ms_per_case` after the nodes and the framework is the runner's own work: the staged
+writes of outcomes, audit entries and review items, and garbage collection.
 
 Targets (issue 4, item 12): offline ≥ 100 cases/s in one process, ratio ≥ 0.5; openai ≤ 2
 LLM calls and ≤ 3,000 input tokens per routine case.
@@ -44,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine, select, update  # noqa: E402
 
 from agent.checkpoint import open_checkpointer  # noqa: E402
-from agent.graph import Node, assemble, build_empty_graph, node_functions  # noqa: E402
+from agent.graph import NODES, Node, assemble, build_empty_graph, node_functions  # noqa: E402
 from agent.runner import open_triage  # noqa: E402
 from billing.db import transaction  # noqa: E402
 from billing.migrate import create_engine_and_upgrade  # noqa: E402
@@ -106,6 +110,42 @@ def timed_nodes(nodes: dict[str, Node], spent: dict[str, float]) -> dict[str, No
                 spent[name] = spent.get(name, 0.0) + time.thread_time() - start
         return run
     return {name: timed(name, node) for name, node in nodes.items()}
+
+
+def recorded_nodes(nodes: dict[str, Node], outputs: dict[tuple[int, str], dict[str, Any]]) -> dict[str, Node]:
+    """The same nodes, each keeping its first output per case in `outputs[(exception_id, name)]`."""
+    def recorded(name: str, node: Node) -> Node:
+        def run(state: Any) -> dict[str, Any]:
+            out = node(state)
+            outputs.setdefault((state["exception_id"], name), out)
+            return out
+        return run
+    return {name: recorded(name, node) for name, node in nodes.items()}
+
+
+def replay_rate(checkpoint_url: str, outputs: dict[tuple[int, str], dict[str, Any]]) -> tuple[float, float]:
+    """Invokes per second, and CPU milliseconds per invoke, of the graph whose nodes return what
+    the real ones returned for each case (a node that returned nothing, the review node,
+    interrupts as it did): the framework's cost carrying the run's real state."""
+    from langgraph.types import interrupt
+
+    def replayed(name: str) -> Node:
+        def run(state: Any) -> dict[str, Any]:
+            out = outputs.get((state["exception_id"], name))
+            if out is None:
+                interrupt({"exception_id": state["exception_id"]})
+            return out or {}
+        return run
+
+    ids = sorted({exception_id for exception_id, _ in outputs})
+    with open_checkpointer(checkpoint_url) as saver:
+        graph = assemble({name: replayed(name) for name in NODES}, saver)
+        start, cpu = time.perf_counter(), time.process_time()
+        for exception_id in ids:
+            thread = f"replay-{uuid.uuid4().hex[:12]}"
+            graph.invoke({"exception_id": exception_id, "thread_id": thread, "batch_id": None, "review_round": 1},
+                         {"configurable": {"thread_id": thread}}, durability="exit")
+        return len(ids) / (time.perf_counter() - start), (time.process_time() - cpu) / max(1, len(ids)) * 1000
 
 
 def tools_cpu_ms(engine: Engine, n: int) -> tuple[float, float] | None:
@@ -177,13 +217,16 @@ def main() -> None:
             cases_left = triage.open_exception_ids(limit=args.cases)
             warmup_s = time.perf_counter() - t0
             spent: dict[str, float] = {}
+            outputs: dict[tuple[int, str], dict[str, Any]] = {}
             if args.nodes:
-                triage.graph = assemble(timed_nodes(node_functions(triage.deps), spent), triage.checkpointer)
+                nodes = recorded_nodes(timed_nodes(node_functions(triage.deps), spent), outputs)
+                triage.graph = assemble(nodes, triage.checkpointer)
             cpu = time.process_time()
             summary = triage.batch(progress=False, concurrency=concurrency, limit=len(cases_left))
             cpu_ms = (time.process_time() - cpu) / max(1, summary.cases) * 1000
             backend_model = triage.deps.backend.model
         after, after_cpu_ms = empty_graph_rate(settings.checkpoint_url, floor_n)
+        replay = replay_rate(settings.checkpoint_url, outputs) if args.nodes else None
         empty, empty_cpu_ms = (before + after) / 2, (before_cpu_ms + after_cpu_ms) / 2
         tools_ms = tools_cpu_ms(engine, min(args.cases, 300))
 
@@ -213,6 +256,8 @@ def main() -> None:
         "empty_graph_cpu_ms": round(empty_cpu_ms, 2),
         "node_cpu_ms": {name: round(t / n * 1000, 2) for name, t in sorted(spent.items(), key=lambda kv: -kv[1])}
         if args.nodes else None,
+        "framework_per_s": None if replay is None else round(replay[0], 1),
+        "framework_cpu_ms": None if replay is None else round(replay[1], 2),
         "tools_cpu_ms_per_case": None if tools_ms is None else round(tools_ms[0], 2),
         "tools_cpu_ms_per_case_alone": None if tools_ms is None else round(tools_ms[1], 2),
         "routes": dict(summary.by_route),
