@@ -386,8 +386,9 @@ def verify(case: CaseInput, classification: Classification, draft: Draft, settin
            facts: Facts | None = None) -> VerifyReport:
     """Check a classification and its draft against the case; pass `facts` to reuse them."""
     facts = facts or collect_facts(case, settings)
-    return VerifyReport(draft_problems=check_draft(draft, classification, facts),
-                        decision_problems=check_decision(classification, facts))
+    # A figure a draft states twice (subject and body, or twice in the body) is one problem.
+    return VerifyReport(draft_problems=unique(check_draft(draft, classification, facts)),
+                        decision_problems=unique(check_decision(classification, facts)))
 
 
 def check_edit(case: CaseInput, classification: Classification | None, draft: Draft | None,

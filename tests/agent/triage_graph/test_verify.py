@@ -62,6 +62,13 @@ def test_invented_amount_is_caught() -> None:
     assert problems == ["body: amount 'USD 1,100.00' is not in the evidence"]
 
 
+def test_an_amount_invented_twice_is_one_problem() -> None:
+    """The repair prompt and the audit trail list it once; the subject's is its own problem."""
+    problems = _problems("Paid USD 1,100.00 of USD 1,234.50; the USD 1,100.00 was short.", subject="USD 1,100.00 paid")
+    assert problems == ["subject: amount 'USD 1,100.00' is not in the evidence",
+                        "body: amount 'USD 1,100.00' is not in the evidence"]
+
+
 def test_rounding_admits_only_the_value_rounded_to_cents() -> None:
     """Evidence 98765.4321 may print as 98,765.43; 98,765.42 is another amount."""
     assert _problems("Net USD 98,765.42.") == ["body: amount 'USD 98,765.42' is not in the evidence"]
