@@ -3,7 +3,8 @@
 `open_triage(...)` builds the dependencies and the checkpointer once and yields a `Triage`
 whose methods run cases on the same compiled graph. Batches are resumable: they take the
 exceptions still `open`, so a batch stopped half-way picks up where it stopped on the next
-run. Concurrency is a thread pool in one process (backends wait on the network; the
+run. Several batches can run at once, in any processes: each claims the open exceptions it
+takes, under a lease (`agent.claims`), so none is triaged twice. Concurrency is a thread pool in one process (backends wait on the network; the
 databases serialise their own writes). Batches use ``durability="exit"``: a checkpoint is
 written only when a case stops for review or ends, not after every node.
 
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -41,6 +43,7 @@ from sqlalchemy import Engine, select
 
 from agent.audit import entry, write_entries
 from agent.checkpoint import open_checkpointer
+from agent.claims import Claims, holder, worker_name
 from agent.collector import long_lived_frozen
 from agent.deps import TriageDeps
 from agent.evidence import BatchTools, ToolRunner, tools_runner
@@ -212,8 +215,13 @@ class Triage:
 
     def _check_can_triage(self, exception_id: int) -> None:
         with sessions(self.deps.engine)() as session:
-            if session.get(Discrepancy, exception_id) is None:
+            row = session.get(Discrepancy, exception_id)
+            if row is None:
                 raise LookupError(f"exception {exception_id} does not exist")
+            worker = holder(row)
+            if worker is not None:
+                raise ReviewError(f"exception {exception_id} is being triaged by batch {worker} "
+                                  f"(claimed until {row.claim_expires_at:%Y-%m-%d %H:%M} UTC); wait for it")
             pending = session.scalars(select(ReviewItem.id).where(
                 ReviewItem.exception_id == exception_id,
                 ReviewItem.status.in_([ReviewStatus.PENDING, ReviewStatus.CLAIMED]))).first()
@@ -244,46 +252,52 @@ class Triage:
 
     def batch(self, *, period: str | None = None, concurrency: int | None = None, limit: int | None = None,
               progress: bool = True, batch_id: str | None = None, group_size: int = 200) -> BatchSummary:
-        """Triage every open exception (of `period`); run it again to finish an interrupted batch.
+        """Triage every open exception (of `period`) that no other batch holds; run it again to
+        finish an interrupted batch, or run several at once to share the work (`agent.claims`).
 
-        `concurrency` defaults to 1 for the offline backend (CPU-bound: threads only add
-        switching) and 4 for a backend that waits on a server. Finished cases are committed
-        `group_size` at a time; the tools reuse a read-only session per worker thread."""
+        The exceptions are claimed `settings.claims.size` at a time, and each claim is triaged
+        as one read-ahead chunk. `concurrency` defaults to 1 for the offline backend, which is
+        CPU-bound, and to 4 for a backend that waits on a server. Finished cases are committed
+        `group_size` at a time, and the tools reuse a read-only session per worker thread."""
         if concurrency is None:
             concurrency = 1 if self.deps.backend.name == "offline" else 4
-        ids = self.open_exception_ids(period=period, limit=limit)
         batch = batch_id or f"b-{uuid.uuid4().hex[:12]}"
+        claims = Claims(self.deps.engine, worker_name(batch), timedelta(seconds=self.deps.settings.claims.lease_s))
         failures: dict[int, str] = {}
         writer = StagedWriter(self.deps.engine, size=group_size, on_failure=failures.__setitem__)
         batch_tools = BatchTools() if self.deps.run_tools is tools_runner else None
         saved_tools = self.deps.run_tools
         if batch_tools is not None:
-            batch_tools.plan(ids)
             self.deps.run_tools = batch_tools
         outcomes: list[CaseOutcome] = []
+        tried: set[int] = set()
+        chunk: list[int] = []  # claimed: renewed until the chunk's outcomes are committed
         start = time.perf_counter()
         try:
             with (_progress(progress) as bar, self._writing(writer), fx_rates_remembered(),
-                  long_lived_frozen() as freeze):
-                task = bar.add_task("triage", total=len(ids))
-                if concurrency <= 1:
-                    for exception_id in ids:
-                        outcomes.append(self._run_case(exception_id, batch, writer))
+                  long_lived_frozen() as freeze, claims.renewed(lambda: list(chunk))):
+                task = bar.add_task("triage", total=len(self.open_exception_ids(period=period, limit=limit)))
+                while limit is None or len(outcomes) < limit:
+                    wanted = self.deps.settings.claims.size if limit is None else min(
+                        self.deps.settings.claims.size, limit - len(outcomes))
+                    # A case that failed in this batch stays claimed by it until the end, and a
+                    # claim that returned only such cases means the rest are held by others.
+                    chunk = [i for i in claims.take(wanted, period=period) if i not in tried]
+                    if not chunk:
+                        break
+                    tried.update(chunk)
+                    if batch_tools is not None:
+                        batch_tools.plan(chunk)
+                    for outcome in self._run_chunk(chunk, batch, writer, concurrency):
+                        outcomes.append(outcome)
                         freeze()  # the first case loaded what the batch keeps
                         bar.advance(task)
-                else:
-                    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="triage") as pool:
-                        # Each task in a copy of this context: it holds the batch's FX-rate memo.
-                        futures = [pool.submit(contextvars.copy_context().run, self._run_case, i, batch, writer)
-                                   for i in ids]
-                        for future in as_completed(futures):
-                            outcomes.append(future.result())
-                            freeze()
-                            bar.advance(task)
+                    writer.flush()  # their statuses are committed: their claims end with them
         finally:
             # Also when the batch is stopped (Ctrl-C): the runs that returned have their checkpoints,
-            # so their writes are committed; the rest stay `open` for the next batch.
+            # so their writes are committed; the rest stay `open`, free for the next batch at once.
             writer.flush()
+            claims.release(tried)
             self.deps.run_tools = saved_tools
             if batch_tools is not None:
                 batch_tools.close()
@@ -294,6 +308,18 @@ class Triage:
             summary.add(outcome)
         summary.elapsed_s = time.perf_counter() - start
         return summary
+
+    def _run_chunk(self, ids: list[int], batch: str, writer: StagedWriter, concurrency: int) -> Iterator[CaseOutcome]:
+        """The cases of one claim, in order on this thread or as they finish on `concurrency` threads."""
+        if concurrency <= 1:
+            for exception_id in ids:
+                yield self._run_case(exception_id, batch, writer)
+            return
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="triage") as pool:
+            # Each task in a copy of this context: it holds the batch's FX-rate memo.
+            futures = [pool.submit(contextvars.copy_context().run, self._run_case, i, batch, writer) for i in ids]
+            for future in as_completed(futures):
+                yield future.result()
 
     # -- repairs ----------------------------------------------------------------------------
 

@@ -99,6 +99,16 @@ class EmailSettings(BaseModel):
     sender: str = "Billing Operations <billing-ops@example.com>"
 
 
+class ClaimSettings(BaseModel):
+    """How batch workers share the open exceptions (`agent.claims`)."""
+
+    # A worker renews its claims every third of this while it works on them; the claims of a
+    # worker that died go back to the others once it has passed.
+    lease_s: int = Field(default=600, ge=10)
+    # Exceptions claimed at a time: the batch's read-ahead chunk.
+    size: int = Field(default=500, ge=1)
+
+
 class Settings(BaseSettings):
     """All configuration of the product, from the environment (prefix ``TRIAGE_``) or `.env`."""
 
@@ -124,6 +134,7 @@ class Settings(BaseSettings):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
+    claims: ClaimSettings = Field(default_factory=ClaimSettings)
     # The names every OpenAI-compatible tool exports. A nested model cannot alias a top-level
     # variable, so they are read here and fill `llm` where ``TRIAGE_LLM__…`` left it unset.
     openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY", exclude=True, repr=False)

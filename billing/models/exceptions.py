@@ -61,3 +61,7 @@ class Discrepancy(Base):
     close_reason: Mapped[str | None] = mapped_column(Text)
     # Where it came from: `reconcile`, or `import` (a case bundle from another system).
     source: Mapped[str] = mapped_column(String(16), default="reconcile")
+    # A batch worker's lease on it while it is open (`agent.claims`): who holds it, and until
+    # when. Another worker takes it only once the lease has lapsed.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claim_expires_at: Mapped[datetime | None]
