@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from agent.llm.base import SopPassage
 from billing.settings import Settings
@@ -65,25 +65,38 @@ class SearchOne(Protocol):
     def __call__(self, category: str, channel: str | None, k: int) -> list[SopPassage]: ...
 
 
+def ensure_knowledge_index(settings: Settings) -> None:
+    """Build the configured SOP index from the SOP folders if it is empty. `triage batch
+    --workers` calls it before its processes start, so they do not all build it at once."""
+    import knowledge
+
+    config = _kb_config(settings)
+    kb = knowledge.open_knowledge_base(config)
+    if len(kb) == 0:
+        knowledge.build_index(list(settings.knowledge.sop_dirs), config=config)
+        kb.refresh()
+
+
+def _kb_config(settings: Settings) -> Any:
+    import knowledge
+
+    return knowledge.KBConfig(chroma_path=settings.knowledge.chroma_path, chroma_url=settings.knowledge.chroma_url,
+                              collection=settings.knowledge.collection)
+
+
 def knowledge_retriever(settings: Settings) -> CachedRetriever:
     """The retriever over the configured knowledge index (built from the SOP folders if empty)."""
     import knowledge  # the embedding model loads on first use, not at import of the agent
 
-    config = knowledge.KBConfig(chroma_path=settings.knowledge.chroma_path,
-                                chroma_url=settings.knowledge.chroma_url,
-                                collection=settings.knowledge.collection)
+    config = _kb_config(settings)
     state: dict[str, bool] = {"ready": False}
     ready_lock = threading.Lock()
 
     def ensure_index() -> None:
         with ready_lock:
-            if state["ready"]:
-                return
-            kb = knowledge.open_knowledge_base(config)
-            if len(kb) == 0:
-                knowledge.build_index(list(settings.knowledge.sop_dirs), config=config)
-                kb.refresh()
-            state["ready"] = True
+            if not state["ready"]:
+                ensure_knowledge_index(settings)
+                state["ready"] = True
 
     def search_one(category: str, channel: str | None, k: int) -> list[SopPassage]:
         ensure_index()

@@ -131,6 +131,22 @@ class BatchSummary:
         self.output_tokens += outcome.output_tokens
         self.wall_ms.append(outcome.wall_ms)
 
+    @classmethod
+    def combined(cls, batch_id: str, parts: list[BatchSummary], elapsed_s: float) -> BatchSummary:
+        """The batches of several processes that ran at once, as one (`elapsed_s`: all of them)."""
+        total = cls(batch_id=batch_id, elapsed_s=elapsed_s)
+        for part in parts:
+            total.cases += part.cases
+            for mine, theirs in ((total.by_status, part.by_status), (total.by_route, part.by_route),
+                                 (total.by_category, part.by_category)):
+                mine.update(theirs)
+            total.failed += part.failed
+            total.llm_calls += part.llm_calls
+            total.input_tokens += part.input_tokens
+            total.output_tokens += part.output_tokens
+            total.wall_ms += part.wall_ms
+        return total
+
     def to_dict(self) -> dict[str, Any]:
         """Plain figures for JSON output."""
         return {

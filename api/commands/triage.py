@@ -4,6 +4,7 @@ from the command line.
     triage triage 42                      # one exception: evidence, decision, draft, route
     triage triage --bundle case.json      # import a case bundle, then triage it
     triage batch --period 2026-10 --concurrency 4
+    triage batch --workers 2              # two processes sharing the open exceptions
     triage review list
     triage review decide 7 --decision approve --reviewer ana
     triage audit 42                       # the audit trail of one exception
@@ -12,7 +13,11 @@ from the command line.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import time
+import uuid
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -26,6 +31,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from agent.audit import trail_of
+from agent.retrieval import ensure_knowledge_index
 from agent.review_queue import ReviewDecision, ReviewError, get_item, pending_items
 from agent.runner import BatchSummary, CaseOutcome, Triage, open_triage
 from agent.schemas import Draft
@@ -180,17 +186,46 @@ def triage_cmd(
         raise typer.Exit(code=1)
 
 
+def _worker_batch(period: str | None, concurrency: int | None, batch_id: str) -> BatchSummary:
+    """One process of `triage batch --workers N`: the same settings, from the same environment."""
+    with _open() as triage:
+        return triage.batch(period=period, concurrency=concurrency, progress=False, batch_id=batch_id)
+
+
+def _batch_in_processes(workers: int, period: str | None, concurrency: int | None) -> BatchSummary:
+    """`workers` batches at once, each in its own process; their claims share the exceptions out."""
+    ensure_knowledge_index(context.settings())  # once, before the processes would each build it
+    batch_id = f"b-{uuid.uuid4().hex[:12]}"
+    start = time.perf_counter()
+    # spawn, not fork: a forked child would inherit the parent's open database connections.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        parts = list(pool.map(_worker_batch, [period] * workers, [concurrency] * workers,
+                              [f"{batch_id}-w{i + 1}" for i in range(workers)]))
+    return BatchSummary.combined(batch_id, parts, time.perf_counter() - start)
+
+
 def batch_cmd(
     period: str | None = typer.Option(None, "--period", help="Only exceptions of this period (YYYY-MM)."),
     concurrency: int | None = typer.Option(None, "--concurrency", min=1, max=64,
                                            help="Cases in flight at once (default: 1 offline, 4 openai)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many cases."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Batch processes sharing the work (the offline backend uses a core each)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON line."),
 ) -> None:
-    """Triage every open exception; run it again to finish a batch that stopped."""
-    with opener() as triage:
-        summary = triage.batch(period=period, concurrency=concurrency, limit=limit, progress=progress and not as_json)
+    """Triage every open exception; run it again to finish a batch that stopped.
+
+    Several batches may run at once, started here with --workers or anywhere else: each claims
+    the exceptions it takes, so none is triaged twice."""
+    if workers > 1:
+        if limit is not None:
+            raise _fail("--limit counts the cases of one process; use it without --workers")
+        summary = _batch_in_processes(workers, period, concurrency)
+    else:
+        with opener() as triage:
+            summary = triage.batch(period=period, concurrency=concurrency, limit=limit,
+                                   progress=progress and not as_json)
     if as_json:
         print(json.dumps(summary.to_dict()))
     else:

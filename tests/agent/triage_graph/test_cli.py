@@ -65,6 +65,11 @@ def test_unknown_case(app: typer.Typer) -> None:
     assert result.exit_code == 1 and "exception 999 does not exist" in result.output
 
 
+def test_batch_workers_take_no_limit(app: typer.Typer) -> None:
+    result = runner.invoke(app, ["batch", "--workers", "2", "--limit", "3"])
+    assert result.exit_code == 1 and "--limit counts the cases of one process" in result.output
+
+
 def test_batch_then_review_then_audit(app: typer.Typer, engine: Engine, tmp_path: Path) -> None:
     add_exception(engine, n=1)
     material = add_exception(engine, n=2, expected="50000", observed="0")

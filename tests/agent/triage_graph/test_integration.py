@@ -6,11 +6,16 @@ comes out."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import typer
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from agent.audit import trail_of
@@ -21,10 +26,12 @@ from api.commands import triage as triage_cmd
 from billing.bundles import collect_bundle, write_bundle
 from billing.db import session_factory, transaction
 from billing.migrate import create_engine_and_upgrade
-from billing.models import Discrepancy
+from billing.models import Discrepancy, TriageRun
 from billing.settings import Settings
 from tests.agent.triage_graph.fakes import FakeRetriever
 from tests.tools.case_world import World, build_world
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -78,3 +85,31 @@ def test_bundle_in_decision_out(engine: Engine, world: World, settings: Settings
     with session_factory(other)() as session:
         [row] = session.query(Discrepancy).filter_by(kind="short_disbursed").all()
         assert row.status in ("triaged", "in_review") and row.source == "import"
+
+
+def test_batch_workers_share_the_open_exceptions(tmp_path: Path) -> None:
+    """`triage batch --workers 2`, as a person runs it: two processes with the real tools and the
+    offline backend, claiming one exception at a time, triage every open exception exactly once."""
+    db = tmp_path / "workers.db"
+    engine = create_engine_and_upgrade(f"sqlite:///{db}")
+    with transaction(engine) as session:
+        build_world(session)
+    with session_factory(engine)() as session:
+        open_ids = set(session.scalars(select(Discrepancy.id).where(Discrepancy.status == "open")))
+    env = {**os.environ, "TRIAGE_DATABASE_URL": f"sqlite:///{db}", "TRIAGE_LLM__BACKEND": "offline",
+           "TRIAGE_CHECKPOINT_URL": f"sqlite:///{tmp_path}/checkpoints.db", "TRIAGE_CLAIMS__SIZE": "1",
+           # The SOP index the eval tests keep in the repository's .triage folder (built once).
+           "TRIAGE_KNOWLEDGE__CHROMA_PATH": str(ROOT / ".triage" / "eval-test-chroma")}
+    done = subprocess.run([str(Path(sys.executable).with_name("triage")), "batch", "--workers", "2", "--json"],
+                          env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["cases"] == len(open_ids) >= 2 and summary["failed"] == []
+    with session_factory(engine)() as session:
+        runs = Counter(session.scalars(select(TriageRun.exception_id)))
+        batches = set(session.scalars(select(TriageRun.batch_id)))
+        still_open = session.scalar(select(func.count()).where(Discrepancy.status == "open"))
+    assert runs == Counter({i: 1 for i in open_ids}) and still_open == 0
+    # Which process took which case depends on their start-up; the claims tests pin the sharing.
+    assert batches <= {f"{summary['batch_id']}-w1", f"{summary['batch_id']}-w2"}
+    engine.dispose()
