@@ -40,20 +40,41 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, select, update  # noqa: E402
+from sqlalchemy import Engine, select, text, update  # noqa: E402
 
 from agent.checkpoint import open_checkpointer  # noqa: E402
 from agent.graph import NODES, Node, assemble, build_empty_graph, node_functions  # noqa: E402
 from agent.runner import open_triage  # noqa: E402
-from billing.db import transaction  # noqa: E402
+from billing.db import make_engine, transaction  # noqa: E402
 from billing.migrate import create_engine_and_upgrade  # noqa: E402
 from billing.models import Discrepancy, ExceptionStatus, Message  # noqa: E402
 from billing.settings import LLMSettings, Settings, get_settings  # noqa: E402
+
+@contextmanager
+def databases(postgres: str | None, work: Path) -> Iterator[tuple[str, str]]:
+    """The database and checkpoint URLs: SQLite files in `work`, or a fresh schema on `postgres`."""
+    if not postgres:
+        yield f"sqlite:///{work}/bench.db", f"sqlite:///{work}/checkpoints.db"
+        return
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(postgres)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{postgres}{'&' if '?' in postgres else '?'}options=-csearch_path%3D{schema}"
+    try:
+        yield url, url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
 
 def build_cases(engine: Engine, work: Path, *, cases: int, seed: int, accounts: int, months: int) -> dict[str, Any]:
     """A reconciled scenario whose exceptions are copied until at least `cases` are open."""
@@ -184,6 +205,9 @@ def main() -> None:
                         help="default: enough for the cases to be distinct exceptions (about one per 4 cases)")
     parser.add_argument("--months", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the databases here (default: a temp dir)")
+    parser.add_argument("--postgres", default=None, metavar="URL",
+                        help="a PostgreSQL server (e.g. postgresql://postgres@127.0.0.1:5432/test): the database "
+                             "and the checkpoints in a schema of their own there, dropped at the end")
     parser.add_argument("--nodes", action="store_true", help="time each node (node_cpu_ms in the JSON line)")
     parser.add_argument("--warmup", type=int, default=None,
                         help="cases run first and not counted (default 5 offline, 1 openai)")
@@ -192,12 +216,13 @@ def main() -> None:
     warmup = args.warmup if args.warmup is not None else (5 if args.backend == "offline" else 1)
     accounts = args.accounts or max(24, -(-(args.cases + warmup) // 4))
 
-    with tempfile.TemporaryDirectory(prefix="bench-triage-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-triage-") as tmp, ExitStack() as stack:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
+        database_url, checkpoint_url = stack.enter_context(databases(args.postgres, work))
         base = get_settings()
         settings = Settings(
-            database_url=f"sqlite:///{work}/bench.db", checkpoint_url=f"sqlite:///{work}/checkpoints.db",
+            database_url=database_url, checkpoint_url=checkpoint_url,
             knowledge=base.knowledge, routing=base.routing, email=base.email,
             llm=LLMSettings.model_validate({**base.llm.model_dump(), "backend": args.backend}),
         )
