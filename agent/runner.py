@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextvars
 import time
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -313,7 +314,12 @@ class Triage:
             # Also when the batch is stopped (Ctrl-C): the runs that returned have their checkpoints,
             # so their writes are committed; the rest stay `open`, free for the next batch at once.
             writer.flush()
-            claims.release(tried)
+            try:
+                claims.release(tried)
+            except Exception as exc:  # noqa: BLE001 - the claims lapse with their lease; keep the batch's own error
+                warnings.warn(f"batch {batch}: its claims could not be released, they lapse in "
+                              f"{self.deps.settings.claims.lease_s} s: {type(exc).__name__}: {exc}",
+                              RuntimeWarning, stacklevel=1)
             self.deps.run_tools = saved_tools
             if batch_tools is not None:
                 batch_tools.close()

@@ -149,3 +149,17 @@ def test_one_case_is_refused_while_a_batch_holds_it(engine: Engine, make_triage:
     _claims(engine, "host/123/b-night").take(1)
     with pytest.raises(ReviewError, match=r"being triaged by batch host/123/b-night \(claimed until"):
         make_triage().case(exception_id)
+
+
+def test_a_batch_whose_claims_cannot_be_released_still_reports_its_cases(
+        engine: Engine, make_triage: TriageFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database went away at the very end: the claims lapse with their lease instead."""
+    ids = [add_exception(engine, n=n) for n in range(2)]
+
+    def gone(self: Claims, ids: object) -> None:
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(Claims, "release", gone)
+    with pytest.warns(RuntimeWarning, match="claims could not be released, they lapse in 600 s"):
+        summary = make_triage().batch(progress=False)
+    assert summary.cases == len(ids) and summary.failed == []
