@@ -5,8 +5,9 @@ whose methods run cases on the same compiled graph. Batches are resumable: they 
 exceptions still `open`, so a batch stopped half-way picks up where it stopped on the next
 run. Several batches can run at once, in any processes: each claims the open exceptions it
 takes, under a lease (`agent.claims`), so none is triaged twice. Within a batch, concurrency
-is a thread pool (backends wait on the network; the databases serialise their own writes). Batches use ``durability="exit"``: a checkpoint is
-written only when a case stops for review or ends, not after every node.
+is a thread pool (backends wait on the network; the databases serialise their own writes).
+Batches use ``durability="exit"``: a checkpoint is written only when a case stops for review
+or ends, not after every node.
 
 What a run writes to the database (review item, run, audit trail, status) is staged and
 committed after the run returned, i.e. after its checkpoint is saved (`agent.staging`): in a
