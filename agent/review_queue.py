@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from agent.evidence import TEXTS
+from agent.notifications import store_notices
 from agent.schemas import Category, Draft
 from agent.state import Decision, TriageState, case_input, classification_of
 from agent.upserts import insert_missing
@@ -156,6 +157,7 @@ class ReviewWrite:
     item: dict[str, Any]  # review_items column values
     run: dict[str, Any]  # triage_runs column values
     audit_rows: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[dict[str, Any]] = field(default_factory=list)  # `agent.notifications` rows
 
 
 def store_reviews(session: Session, writes: Sequence[ReviewWrite]) -> None:
@@ -165,6 +167,7 @@ def store_reviews(session: Session, writes: Sequence[ReviewWrite]) -> None:
     insert_missing(session, ReviewItem.__table__, [w.item for w in writes], keys=("thread_id", "round"))
     insert_missing(session, TriageRun.__table__, [w.run for w in writes], keys=("thread_id",))
     insert_missing(session, AuditEvent.__table__, [r for w in writes for r in w.audit_rows], keys=("thread_id", "seq"))
+    store_notices(session, [n for w in writes for n in w.notices])
     table = Discrepancy.__table__
     # A case reconciliation closed meanwhile stays closed.
     session.connection().execute(

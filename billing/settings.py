@@ -77,9 +77,16 @@ class RoutingSettings(BaseModel):
 class NotificationSettings(BaseModel):
     """Slack-style webhooks: where notifications go and how callbacks are verified."""
 
+    # Incoming webhooks (Slack's, or anything taking a JSON {"text": ...} POST). None: no
+    # notification is written at all.
     webhook_urls: list[str] = Field(default_factory=list)
-    slack_signing_secret: str | None = None
-    max_attempts: int = 5
+    # For the service's interactive callbacks (not built yet): nothing reads it today.
+    slack_signing_secret: str | None = Field(default=None, repr=False)
+    # Attempts per message before it is marked failed; the first retry waits `retry_after_s`,
+    # each next one twice as long (at most an hour), or what a 429's Retry-After asks.
+    max_attempts: int = Field(default=5, ge=1)
+    retry_after_s: int = Field(default=30, ge=1)
+    timeout_s: float = Field(default=10.0, gt=0)
 
 
 class EmailSettings(BaseModel):

@@ -25,6 +25,7 @@ from agent.review_queue import (
     record_decision,
     store_reviews,
 )
+from agent.notifications import review_notices
 from agent.runs import run_values
 from agent.sessions import unit_of_work
 from agent.state import TriageState
@@ -33,12 +34,18 @@ from billing.models import RunStatus
 
 
 def review_write(state: TriageState, deps: TriageDeps) -> ReviewWrite:
-    """What is stored before the case waits: its item, its run, its trail so far, its status."""
+    """What is stored before the case waits: its item, its run, its trail so far, its status, and,
+    outside a batch (which sends one notice for all its cases when it ends), its notices."""
+    item, round_ = item_values(state), state.get("review_round", 1)
+    notices = [] if state.get("batch_id") else review_notices(
+        deps.settings.notifications, thread_id=state["thread_id"], round=round_,
+        exception_id=state["exception_id"], item=item)
     return ReviewWrite(
-        exception_id=state["exception_id"], thread_id=state["thread_id"], round=state.get("review_round", 1),
-        item=item_values(state), run=run_values(state, deps, status=RunStatus.WAITING_REVIEW),
+        exception_id=state["exception_id"], thread_id=state["thread_id"], round=round_,
+        item=item, run=run_values(state, deps, status=RunStatus.WAITING_REVIEW),
         audit_rows=audit_rows(exception_id=state["exception_id"], thread_id=state["thread_id"],
                               entries=state.get("audit", []), evidence=state.get("evidence")),
+        notices=notices,
     )
 
 

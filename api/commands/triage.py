@@ -5,6 +5,7 @@ from the command line.
     triage triage --bundle case.json      # import a case bundle, then triage it
     triage batch --period 2026-10 --concurrency 4
     triage batch --workers 2              # two processes sharing the open exceptions
+    triage notify                         # post due notifications to the webhooks (retries too)
     triage review list
     triage review decide 7 --decision approve --reviewer ana
     triage audit 42                       # the audit trail of one exception
@@ -31,12 +32,14 @@ from rich.table import Table
 from rich.tree import Tree
 
 from agent.audit import trail_of
+from agent.notifications import announce_batch, deliver_due
 from agent.retrieval import ensure_knowledge_index
 from agent.review_queue import ReviewDecision, ReviewError, get_item, pending_items
 from agent.runner import BatchSummary, CaseOutcome, Triage, open_triage
 from agent.schemas import Draft
 from api import context
 from billing.db import session_factory
+from billing.settings import NotificationSettings
 
 console = Console()
 review_app = typer.Typer(help="The review queue: cases waiting for a person.", no_args_is_help=True)
@@ -178,10 +181,12 @@ def triage_cmd(
             outcome = triage.case(case_id)
     except (LookupError, ReviewError) as exc:
         raise _fail(str(exc)) from None
+    delivery = _deliver(context.settings().notifications)  # the case's notice, if it waits for a person
     if as_json:
         console.print_json(outcome.model_dump_json())
     else:
         print_outcome(outcome)
+        _print_delivery(delivery)
     if outcome.error:
         raise typer.Exit(code=1)
 
@@ -222,14 +227,49 @@ def batch_cmd(
         if limit is not None:
             raise _fail("--limit counts the cases of one process; use it without --workers")
         summary = _batch_in_processes(workers, period, concurrency)
+        batch_ids = [f"{summary.batch_id}-w{i + 1}" for i in range(workers)]
     else:
         with opener() as triage:
             summary = triage.batch(period=period, concurrency=concurrency, limit=limit,
                                    progress=progress and not as_json)
+        batch_ids = [summary.batch_id]
+    notices = context.settings().notifications
+    announce_batch(context.engine(), notices, batch_id=summary.batch_id, batch_ids=batch_ids, cases=summary.cases,
+                   by_status=dict(summary.by_status), failed=len(summary.failed))
+    delivery = _deliver(notices)
     if as_json:
-        print(json.dumps(summary.to_dict()))
+        print(json.dumps(summary.to_dict() | ({"notifications": delivery} if delivery else {})))
     else:
         print_summary(summary)
+        _print_delivery(delivery)
+
+
+def _deliver(settings: NotificationSettings) -> dict[str, int] | None:
+    """Post the notices that are due, if webhooks are configured: counts of what happened."""
+    if not settings.webhook_urls:
+        return None
+    report = deliver_due(context.engine(), settings)
+    return {"delivered": len(report.delivered), "retrying": len(report.retrying), "failed": len(report.failed)}
+
+
+def _print_delivery(delivery: dict[str, int] | None) -> None:
+    if delivery and any(delivery.values()):
+        console.print(f"notifications: {delivery['delivered']} delivered, {delivery['retrying']} to retry "
+                      f"(`triage notify`), {delivery['failed']} failed")
+
+
+def notify_cmd(as_json: bool = typer.Option(False, "--json", help="Print the counts as one JSON line.")) -> None:
+    """Post the notifications that are due to the configured webhooks (retries included); run it
+    from cron to retry what a webhook refused for a while."""
+    settings = context.settings().notifications
+    if not settings.webhook_urls:
+        raise _fail("no webhook configured: set TRIAGE_NOTIFICATIONS__WEBHOOK_URLS (a JSON list)")
+    delivery = _deliver(settings) or {}
+    if as_json:
+        print(json.dumps(delivery))
+    else:
+        console.print(f"notifications: {delivery['delivered']} delivered, {delivery['retrying']} to retry, "
+                      f"{delivery['failed']} failed")
 
 
 @review_app.command("list")
@@ -372,8 +412,9 @@ def _summary(event: str, payload: dict[str, Any]) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    """Add `triage`, `batch`, `review` and `audit` to the `triage` command."""
+    """Add `triage`, `batch`, `notify`, `review` and `audit` to the `triage` command."""
     app.command("triage")(triage_cmd)
     app.command("batch")(batch_cmd)
+    app.command("notify")(notify_cmd)
     app.add_typer(review_app, name="review")
     app.command("audit")(audit_cmd)

@@ -9,7 +9,8 @@ from billing.models.invoicing import CreditNote, FxRate, Invoice, InvoiceLine, P
 from billing.models.parties import Account, Dimension, Product
 from billing.models.partner_billing import BillingEvent
 from billing.models.triage import (
-    AuditEvent, CaseExample, ReviewDecisionKind, ReviewItem, ReviewStatus, RunStatus, TriageRun,
+    AuditEvent, CaseExample, Notification, NotificationStatus, ReviewDecisionKind, ReviewItem, ReviewStatus,
+    RunStatus, TriageRun,
 )
 from billing.models.usage import MeteringResult, PartnerUsage, UsageRecord
 
@@ -18,6 +19,6 @@ __all__ = [
     "ContractRate", "CreditNote", "Dimension", "Discrepancy", "ExceptionStatus", "FxRate",
     "IngestBatch", "Invoice", "InvoiceLine", "Message", "MeteringResult", "PartnerUsage",
     "Payment", "Product", "RefundRequest", "UsageRecord", "utcnow",
-    "AuditEvent", "CaseExample", "ReviewDecisionKind", "ReviewItem", "ReviewStatus", "RunStatus",
+    "AuditEvent", "CaseExample", "Notification", "NotificationStatus", "ReviewDecisionKind", "ReviewItem", "ReviewStatus", "RunStatus",
     "TriageRun",
 ]

@@ -158,3 +158,31 @@ class CaseExample(Base):
     source: Mapped[str] = mapped_column(String(16), default="review")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationStatus(enum.StrEnum):
+    PENDING = "pending"  # not delivered yet: due at `next_attempt_at`
+    DELIVERED = "delivered"
+    FAILED = "failed"  # refused for good, or out of attempts: `last_error` says why
+
+
+class Notification(Base):
+    """The outbox: one message to one webhook, written in the same transaction as what it
+    announces, delivered afterwards with retries (`agent.notifications`)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("event_key", "url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What it announces, e.g. `batch:b-1a2b3c` or `review:<thread>:<round>`: stored once per URL.
+    event_key: Mapped[str] = mapped_column(String(160))
+    url: Mapped[str] = mapped_column(String(512))
+    kind: Mapped[str] = mapped_column(String(32))
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("exceptions.id"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=NotificationStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
