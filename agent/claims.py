@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, or_, select, update
+from sqlalchemy import Engine, Select, Table, bindparam, or_, select, update
 
 from billing.models import Discrepancy, ExceptionStatus, utcnow
 
@@ -39,16 +39,23 @@ def worker_name(batch_id: str) -> str:
     return f"{socket.gethostname()}/{os.getpid()}/{batch_id}"[:128]
 
 
+def claim_statement(table: Table, pick: Select[Any], values: dict[str, Any], returning: Sequence[Any]) -> Any:
+    """One statement that claims queue rows: ``UPDATE`` the rows whose ids `pick` selects (its
+    order and limit decide which) with `values`, returning `returning`. On PostgreSQL the pick
+    is ``FOR UPDATE SKIP LOCKED``, so concurrent claims pass over each other's rows; SQLite,
+    which ignores it, runs one writing statement at a time. Run it first in its transaction."""
+    picked = pick.with_for_update(skip_locked=True).cte("picked")
+    return update(table).where(table.c.id == picked.c.id).values(values).returning(*returning)
+
+
 def _take_stmt(with_period: bool) -> Any:
     free = or_(_T.c.claim_expires_at.is_(None), _T.c.claim_expires_at <= bindparam("now"))
     pick = select(_T.c.id).where(_T.c.status == ExceptionStatus.OPEN.value, free)
     if with_period:
         pick = pick.where(_T.c.period == bindparam("of_period"))
-    # Oldest first, as a single batch takes them; SKIP LOCKED is PostgreSQL's (SQLite ignores it).
-    picked = pick.order_by(_T.c.id).limit(bindparam("n")).with_for_update(skip_locked=True).cte("picked")
-    return (update(_T).where(_T.c.id == picked.c.id)
-            .values(claimed_by=bindparam("worker"), claim_expires_at=bindparam("until"))
-            .returning(_T.c.id))
+    # Oldest first, as a single batch takes them.
+    return claim_statement(_T, pick.order_by(_T.c.id).limit(bindparam("n")),
+                           {"claimed_by": bindparam("worker"), "claim_expires_at": bindparam("until")}, [_T.c.id])
 
 
 _TAKE = {with_period: _take_stmt(with_period) for with_period in (False, True)}

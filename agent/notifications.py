@@ -36,6 +36,7 @@ import httpx
 from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from agent.claims import claim_statement
 from agent.upserts import insert_missing
 from billing.models import Notification, NotificationStatus, ReviewItem, ReviewStatus, TriageRun, utcnow
 from billing.settings import NotificationSettings
@@ -123,19 +124,17 @@ class DeliveryReport:
     failed: list[int] = field(default_factory=list)
 
 
-_picked = (select(_T.c.id).where(_T.c.status == NotificationStatus.PENDING.value,
-                                 _T.c.next_attempt_at <= bindparam("now"))
-           .order_by(_T.c.next_attempt_at, _T.c.id).limit(bindparam("n"))
-           .with_for_update(skip_locked=True).cte("picked"))
-_CLAIM = (update(_T).where(_T.c.id == _picked.c.id).values(next_attempt_at=bindparam("until"))
-          .returning(_T.c.id, _T.c.url, _T.c.payload, _T.c.attempts))
+_CLAIM = claim_statement(
+    _T, select(_T.c.id).where(_T.c.status == NotificationStatus.PENDING.value, _T.c.next_attempt_at <= bindparam("now"))
+    .order_by(_T.c.next_attempt_at, _T.c.id).limit(bindparam("n")),
+    {"next_attempt_at": bindparam("until")}, [_T.c.id, _T.c.url, _T.c.payload, _T.c.attempts])
 
 
 def deliver_due(engine: Engine, settings: NotificationSettings, *, client: httpx.Client | None = None,
                 limit: int = 100, now: datetime | None = None) -> DeliveryReport:
     """Post up to `limit` due notices and record each answer (see the module doc)."""
     now = now or utcnow()
-    with engine.begin() as connection:  # the claim first in its transaction (see agent.claims)
+    with engine.begin() as connection:  # the claim first in its transaction (see `claim_statement`)
         due = connection.execute(_CLAIM, {"now": now, "n": limit, "until": now + _SENDING}).all()
     report = DeliveryReport()
     if not due:
