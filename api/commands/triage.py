@@ -18,7 +18,7 @@ import multiprocessing
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,10 @@ from pydantic import ValidationError
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.tree import Tree
+from sqlalchemy import func, select
 
 from agent.audit import trail_of
 from agent.notifications import announce_batch, deliver_due
@@ -39,6 +41,7 @@ from agent.runner import BatchSummary, CaseOutcome, Triage, open_triage
 from agent.schemas import Draft
 from api import context
 from billing.db import session_factory
+from billing.models import Discrepancy, ExceptionStatus
 from billing.settings import NotificationSettings
 
 console = Console()
@@ -197,15 +200,30 @@ def _worker_batch(period: str | None, concurrency: int | None, batch_id: str) ->
         return triage.batch(period=period, concurrency=concurrency, progress=False, batch_id=batch_id)
 
 
-def _batch_in_processes(workers: int, period: str | None, concurrency: int | None) -> BatchSummary:
-    """`workers` batches at once, each in its own process; their claims share the exceptions out."""
+def _open_count(period: str | None) -> int:
+    query = select(func.count()).where(Discrepancy.status == ExceptionStatus.OPEN)  # on the status index
+    if period:
+        query = query.where(Discrepancy.period == period)
+    with session_factory(context.engine())() as session:
+        return int(session.scalar(query) or 0)
+
+
+def _batch_in_processes(workers: int, period: str | None, concurrency: int | None, progress: bool) -> BatchSummary:
+    """`workers` batches at once, each in its own process; their claims share the exceptions out.
+    The progress bar counts the open exceptions going down (other batches' work included)."""
     ensure_knowledge_index(context.settings())  # once, before the processes would each build it
     batch_id = f"b-{uuid.uuid4().hex[:12]}"
-    start = time.perf_counter()
+    start, total = time.perf_counter(), _open_count(period)
+    bar = Progress(TextColumn("[bold]triage ×" + str(workers)), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn(), disable=not progress, console=console)
     # spawn, not fork: a forked child would inherit the parent's open database connections.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        parts = list(pool.map(_worker_batch, [period] * workers, [concurrency] * workers,
-                              [f"{batch_id}-w{i + 1}" for i in range(workers)]))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool, bar:
+        task = bar.add_task("triage", total=total)
+        futures = [pool.submit(_worker_batch, period, concurrency, f"{batch_id}-w{i + 1}") for i in range(workers)]
+        while wait(futures, timeout=1.0).not_done:
+            bar.update(task, completed=total - _open_count(period))
+        bar.update(task, completed=total - _open_count(period))
+        parts = [f.result() for f in futures]
     return BatchSummary.combined(batch_id, parts, time.perf_counter() - start)
 
 
@@ -226,7 +244,7 @@ def batch_cmd(
     if workers > 1:
         if limit is not None:
             raise _fail("--limit counts the cases of one process; use it without --workers")
-        summary = _batch_in_processes(workers, period, concurrency)
+        summary = _batch_in_processes(workers, period, concurrency, progress and not as_json)
         batch_ids = [f"{summary.batch_id}-w{i + 1}" for i in range(workers)]
     else:
         with opener() as triage:
