@@ -15,6 +15,9 @@ webhooks take), and records each answer:
   ``Retry-After`` asks. After `max_attempts` the notice is failed;
 - any other status fails it at once (a wrong URL does not get better).
 
+A webhook that times out or refuses the connection is not tried again in the same round: its
+other notices wait for the next one, so a dead webhook costs one timeout, not one per notice.
+
 Delivery claims the notices it sends (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one writing
 statement on SQLite), so two deliverers running at once do not send the same notice twice. A
 deliverer that dies between the POST and its record sends the notice again once its claim
@@ -141,9 +144,17 @@ def deliver_due(engine: Engine, settings: NotificationSettings, *, client: httpx
         return report
     own = client is None
     client = client or httpx.Client(timeout=settings.timeout_s)
+    unreachable: set[str] = set()
     try:
         for notice_id, url, payload, attempts in sorted(due):
+            if url in unreachable:
+                # Its webhook just timed out or refused: left for the claim's hold (`_SENDING`)
+                # instead of a timeout each, so a dead webhook cannot stall the batch that ends.
+                report.retrying.append(notice_id)
+                continue
             outcome, detail, wait = _post(client, url, payload)
+            if outcome == "retry" and detail and not detail.startswith("HTTP "):
+                unreachable.add(url)
             values: dict[str, Any] = {"attempts": attempts + 1, "last_error": detail}
             if outcome == "delivered":
                 values |= {"status": NotificationStatus.DELIVERED.value, "delivered_at": utcnow(), "last_error": None}

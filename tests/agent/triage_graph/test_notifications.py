@@ -207,3 +207,19 @@ def test_notify_without_a_webhook_says_how_to_set_one(monkeypatch: pytest.Monkey
     triage_cmd.register(app)
     result = CliRunner().invoke(app, ["notify"])
     assert result.exit_code == 1 and "TRIAGE_NOTIFICATIONS__WEBHOOK_URLS" in result.output
+
+
+def test_a_dead_webhook_costs_one_timeout_per_round(engine: Engine, make_triage: TriageFactory,
+                                                   settings: Settings) -> None:
+    hooked = _one_notice(engine, make_triage, settings)
+    make_triage(settings=hooked).case(add_exception(engine, n=7, expected="60000", observed="0"))
+    tries: list[str] = []
+
+    def blackholed(request: httpx.Request) -> httpx.Response:
+        tries.append(str(request.url))
+        raise httpx.ConnectTimeout("timed out", request=request)
+
+    report = deliver_due(engine, hooked.notifications, client=_client(blackholed))
+    assert len(tries) == 1 and len(report.retrying) == 2
+    untried = [n for n in _notices(engine) if n.attempts == 0]
+    assert len(untried) == 1 and untried[0].next_attempt_at > utcnow()  # waits for the next round
