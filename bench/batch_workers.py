@@ -3,13 +3,14 @@
     .venv/bin/python bench/batch_workers.py --accounts 250 --workers 2
 
 Generates, ingests and reconciles a scenario once (`bench/triage.py`'s `build_cases`), then
-triages its open exceptions twice, each time on a fresh copy of the database: first with one
-`triage batch` process, then with `--workers` processes started together. The processes share
-the work through their claims (`agent.claims`). Each wall time runs from the start of the
-processes to the end of the last one, so it includes loading the models. The last line printed
-is one JSON object: per run, `processes`, `cases`, `wall_s`, `cases_per_s`, `runs_per_case`
-(1.0 when no case was triaged twice) and `claims_left` (0 when every batch gave back its claims);
-then `speedup`.
+triages its open exceptions three times, each time on a fresh copy of the database: with one
+`triage batch` process; with `triage batch --workers N`; and with N `triage batch` commands
+started together (as cron jobs or machines would). The processes share the work through their
+claims (`agent.claims`). Each wall time runs from the start of the command(s) to the end of the
+last one, so it includes loading the models. The last line printed is one JSON object: per
+run, `processes`, `started`, `cases`, `wall_s`, `cases_per_s`, `runs_per_case` (1.0 when no case
+was triaged twice) and `claims_left` (0 when every batch gave back its claims); then the
+speedups over one process.
 """
 
 from __future__ import annotations
@@ -37,15 +38,22 @@ from billing.models import Discrepancy, TriageRun  # noqa: E402
 TRIAGE = Path(sys.executable).with_name("triage")
 
 
-def run(work: Path, base: Path, processes: int) -> dict[str, Any]:
-    """Triage a copy of `base` with `processes` batch processes at once."""
-    db = work / f"run-{processes}.db"
+def run(work: Path, base: Path, processes: int, *, separate: bool = False) -> dict[str, Any]:
+    """Triage a copy of `base` with `processes` batch processes at once: `triage batch --workers
+    N`, or with `separate`, N `triage batch` commands started together."""
+    name = f"{processes}{'-separate' if separate else ''}"
+    db = work / f"run-{name}.db"
     shutil.copy(base, db)
     env = {**os.environ, "TRIAGE_DATABASE_URL": f"sqlite:///{db}", "TRIAGE_LLM__BACKEND": "offline",
-           "TRIAGE_CHECKPOINT_URL": f"sqlite:///{work}/checkpoints-{processes}.db"}
+           "TRIAGE_CHECKPOINT_URL": f"sqlite:///{work}/checkpoints-{name}.db"}
+    command = [str(TRIAGE), "batch", "--json", "--no-progress"]
     start = time.perf_counter()
-    procs = [subprocess.Popen([str(TRIAGE), "batch", "--json", "--no-progress"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(processes)]
+    if separate:  # as several cron jobs or machines would start them
+        procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(processes)]
+    else:  # as a person starts them: one command
+        procs = [subprocess.Popen([*command, "--workers", str(processes)], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)]
     outputs = [p.communicate() for p in procs]
     wall = time.perf_counter() - start
     for p, (_, err) in zip(procs, outputs, strict=True):
@@ -58,7 +66,7 @@ def run(work: Path, base: Path, processes: int) -> dict[str, Any]:
         left = session.scalar(select(func.count()).where(Discrepancy.claimed_by.is_not(None)))
     engine.dispose()
     cases = sum(s["cases"] for s in summaries)
-    return {"processes": processes, "cases": cases, "cases_per_process": [s["cases"] for s in summaries],
+    return {"processes": processes, "started": "separately" if separate else ("--workers" if processes > 1 else "alone"), "cases": cases,
             "wall_s": round(wall, 2), "cases_per_s": round(cases / wall, 1),
             "runs_per_case": round(runs / distinct, 3) if distinct else None, "claims_left": left}
 
@@ -78,8 +86,11 @@ def main() -> None:
         one = run(work, work / "base.db", 1)
         print(f"one process: {one}", flush=True)
         many = run(work, work / "base.db", args.workers)
-        print(json.dumps({"accounts": args.accounts, "one": one, "many": many,
-                          "speedup": round(many["cases_per_s"] / one["cases_per_s"], 2)}))
+        print(f"--workers {args.workers}: {many}", flush=True)
+        separate = run(work, work / "base.db", args.workers, separate=True)
+        print(json.dumps({"accounts": args.accounts, "one": one, "workers": many, "separate": separate,
+                          "speedup": round(many["cases_per_s"] / one["cases_per_s"], 2),
+                          "speedup_separate": round(separate["cases_per_s"] / one["cases_per_s"], 2)}))
 
 
 if __name__ == "__main__":
