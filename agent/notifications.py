@@ -135,7 +135,8 @@ _CLAIM = claim_statement(
 
 def deliver_due(engine: Engine, settings: NotificationSettings, *, client: httpx.Client | None = None,
                 limit: int = 100, now: datetime | None = None) -> DeliveryReport:
-    """Post up to `limit` due notices and record each answer (see the module doc)."""
+    """Post up to `limit` notices due at `now` (default: the current time) and record each
+    answer; a retry is scheduled from `now` (see the module doc)."""
     now = now or utcnow()
     with engine.begin() as connection:  # the claim first in its transaction (see `claim_statement`)
         due = connection.execute(_CLAIM, {"now": now, "n": limit, "until": now + _SENDING}).all()
@@ -161,7 +162,7 @@ def deliver_due(engine: Engine, settings: NotificationSettings, *, client: httpx
                 report.delivered.append(notice_id)
             elif outcome == "retry" and attempts + 1 < settings.max_attempts:
                 backoff = timedelta(seconds=settings.retry_after_s * 2 ** attempts)
-                values["next_attempt_at"] = utcnow() + min(_MAX_WAIT, wait if wait is not None else backoff)
+                values["next_attempt_at"] = now + min(_MAX_WAIT, wait if wait is not None else backoff)
                 report.retrying.append(notice_id)
             else:
                 values["status"] = NotificationStatus.FAILED.value

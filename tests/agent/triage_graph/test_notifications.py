@@ -115,17 +115,17 @@ def test_delivery_posts_the_text_and_marks_it_delivered(engine: Engine, make_tri
 def test_a_server_error_is_retried_later_with_backoff_then_fails(engine: Engine, make_triage: TriageFactory,
                                                                  settings: Settings) -> None:
     hooked = _one_notice(engine, make_triage, settings, max_attempts=3, retry_after_s=30)
-    down = _client(_answer(503))
-    first = deliver_due(engine, hooked.notifications, client=down)
+    down, t0 = _client(_answer(503)), utcnow()
+    first = deliver_due(engine, hooked.notifications, client=down, now=t0)
     [notice] = _notices(engine)
     assert first.retrying == [notice.id] and notice.attempts == 1 and notice.last_error.startswith("HTTP 503")
-    assert timedelta(seconds=25) < notice.next_attempt_at - utcnow() <= timedelta(seconds=30)
-    assert deliver_due(engine, hooked.notifications, client=down).retrying == []  # not due yet
-    later = utcnow() + timedelta(minutes=1)
-    assert deliver_due(engine, hooked.notifications, client=down, now=later).retrying == [notice.id]
+    assert notice.next_attempt_at == t0 + timedelta(seconds=30)
+    assert deliver_due(engine, hooked.notifications, client=down, now=t0 + timedelta(seconds=29)).retrying == []
+    t1 = t0 + timedelta(seconds=30)  # due
+    assert deliver_due(engine, hooked.notifications, client=down, now=t1).retrying == [notice.id]
     [notice] = _notices(engine)
-    assert timedelta(seconds=55) < notice.next_attempt_at - utcnow() <= timedelta(seconds=60)  # twice as long
-    last = deliver_due(engine, hooked.notifications, client=down, now=utcnow() + timedelta(minutes=5))
+    assert notice.next_attempt_at == t1 + timedelta(seconds=60)  # twice as long
+    last = deliver_due(engine, hooked.notifications, client=down, now=t1 + timedelta(seconds=60))
     [notice] = _notices(engine)
     assert last.failed == [notice.id] and notice.status == "failed" and notice.attempts == 3
 
@@ -133,14 +133,15 @@ def test_a_server_error_is_retried_later_with_backoff_then_fails(engine: Engine,
 def test_a_429_waits_as_asked_and_a_refused_connection_is_retried(engine: Engine, make_triage: TriageFactory,
                                                                   settings: Settings) -> None:
     hooked = _one_notice(engine, make_triage, settings)
-    deliver_due(engine, hooked.notifications, client=_client(_answer(429, {"Retry-After": "120"})))
+    t0 = utcnow()
+    deliver_due(engine, hooked.notifications, client=_client(_answer(429, {"Retry-After": "120"})), now=t0)
     [notice] = _notices(engine)
-    assert timedelta(seconds=115) < notice.next_attempt_at - utcnow() <= timedelta(seconds=120)
+    assert notice.next_attempt_at == t0 + timedelta(seconds=120)
 
     def refused(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    report = deliver_due(engine, hooked.notifications, client=_client(refused), now=utcnow() + timedelta(minutes=3))
+    report = deliver_due(engine, hooked.notifications, client=_client(refused), now=t0 + timedelta(seconds=120))
     [notice] = _notices(engine)
     assert report.retrying == [notice.id] and notice.last_error == "ConnectError: connection refused"
 
