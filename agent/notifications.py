@@ -154,13 +154,13 @@ def deliver_due(engine: Engine, settings: NotificationSettings, *, client: httpx
                 report.retrying.append(notice_id)
                 continue
             outcome, detail, wait = _post(client, url, payload)
-            if outcome == "retry" and detail and not detail.startswith("HTTP "):
+            if outcome == "unreachable":
                 unreachable.add(url)
             values: dict[str, Any] = {"attempts": attempts + 1, "last_error": detail}
             if outcome == "delivered":
                 values |= {"status": NotificationStatus.DELIVERED.value, "delivered_at": utcnow(), "last_error": None}
                 report.delivered.append(notice_id)
-            elif outcome == "retry" and attempts + 1 < settings.max_attempts:
+            elif outcome in ("retry", "unreachable") and attempts + 1 < settings.max_attempts:
                 backoff = timedelta(seconds=settings.retry_after_s * 2 ** attempts)
                 values["next_attempt_at"] = now + min(_MAX_WAIT, wait if wait is not None else backoff)
                 report.retrying.append(notice_id)
@@ -176,11 +176,12 @@ def deliver_due(engine: Engine, settings: NotificationSettings, *, client: httpx
 
 
 def _post(client: httpx.Client, url: str, payload: dict[str, Any]) -> tuple[str, str | None, timedelta | None]:
-    """("delivered" | "retry" | "failed", what went wrong, how long the server asked to wait)."""
+    """("delivered" | "retry" | "unreachable" | "failed", what went wrong, how long the server
+    asked to wait). "unreachable": no answer at all (a timeout, a refused connection)."""
     try:
         response = client.post(url, json=payload)
     except httpx.HTTPError as exc:  # timeouts, refused connections, broken responses: try again later
-        return "retry", f"{type(exc).__name__}: {exc}", None
+        return "unreachable", f"{type(exc).__name__}: {exc}", None
     if response.is_success:
         return "delivered", None, None
     detail = f"HTTP {response.status_code}: {response.text[:200]}"
